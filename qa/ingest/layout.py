@@ -1,0 +1,172 @@
+"""Page text → typed lines and paragraphs.
+
+PDF extraction keeps the page's lines but not its geometry, so widths stand in for it: a column
+has a typical line width, a paragraph's last line is shorter, a title is wider or stands alone,
+a caption runs across columns. Widths are in em: CJK characters and full-width marks count 1,
+ASCII 0.5, which is how a newspaper sets them.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import unicodedata
+from dataclasses import dataclass
+
+OUTLET = re.compile(r"[（(]\s*据\s*([^（）()]{1,40}?)\s*[）)]\s*$")
+CAPTION = re.compile(r"[（(]\s*(?:图片来源|图源|图片|摄影|图)\s*[：:/／]")
+TERMINAL = set("。！？…；")
+CLOSERS = set("”’」』）)》")
+SENTENCE_MARKS = set("。！？；，")
+_CJK = r"\u3400-\u9fff\uf900-\ufaff"
+_WIDE_PUNCT = r"\u3000-\u303f\uff00-\uffef\u2014\u2026\u201c\u201d\u2018\u2019\u00b7"
+
+
+@dataclass
+class Line:
+    text: str
+    kind: str = "text"          # text | outlet | caption
+    source: str | None = None   # outlet name for kind == "outlet"
+
+    @property
+    def width(self) -> float:
+        return display_width(self.text)
+
+
+_HALF = set("，。、；：？！“”‘’（）《》·—…「」『』【】")
+
+
+def display_width(text: str) -> float:
+    """Width in em. Punctuation counts half: Chinese typesetting squeezes it, and measured on
+    the seed pages this makes column lines the most even (median deviation 0.47 em vs 0.63)."""
+    return sum(0.25 if c == " " else 0.5 if ord(c) < 0x2000 or c in _HALF else 1.0 for c in text)
+
+
+def strip_closers(text: str) -> str:
+    return text.rstrip("".join(CLOSERS)) or text
+
+
+def ends_sentence(text: str) -> bool:
+    return strip_closers(text.rstrip())[-1:] in TERMINAL
+
+
+def is_kicker(text: str) -> bool:
+    """A title's first line, ending with a colon: `安徽凤阳：`."""
+    return text.endswith(("：", ":")) and display_width(text) <= 14 and not any(
+        c in SENTENCE_MARKS for c in text)
+
+
+_SPACE_CJK_LEFT = re.compile(rf"(?<=[{_CJK}{_WIDE_PUNCT}])\s+")
+_SPACE_CJK_RIGHT = re.compile(rf"\s+(?=[{_CJK}{_WIDE_PUNCT}])")
+_SPACE_IN_NUMBER = re.compile(r"(?<=\d)\s+(?=[.%‰])|(?<=\d\.)\s+(?=\d)")
+_SPACE_DIGIT_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[0-9A-Za-z])|(?<=[0-9A-Za-z%])\s+(?=[{_CJK}])")
+
+
+def join_body(text: str) -> str:
+    """Remove the spaces PDF extraction puts between Chinese characters and around numbers;
+    spaces between Latin words stay."""
+    text = _SPACE_CJK_LEFT.sub("", text)
+    text = _SPACE_CJK_RIGHT.sub("", text)
+    text = _SPACE_IN_NUMBER.sub("", text)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+def clean_title(text: str) -> str:
+    """Titles keep the single spaces that separate their parts (`服务体系 探索新途径`) but lose
+    those around numbers (`社工站 1094个`)."""
+    text = _SPACE_DIGIT_CJK.sub("", text)
+    text = re.sub(rf"\s+(?=[{_WIDE_PUNCT}])|(?<=[{_WIDE_PUNCT}])\s+", "", text)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+def _has_letters(text: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+def split_lines(text: str) -> list[Line]:
+    """Non-empty lines, with outlet lines split off and captions marked."""
+    lines: list[Line] = []
+    for raw in text.split("\n"):
+        raw = raw.strip()
+        if not raw or not _has_letters(raw):
+            continue   # blank, or a lone mark left over from a broken line
+        m = OUTLET.search(raw)
+        if m:
+            before = raw[: m.start()].strip()
+            if before:
+                lines.append(Line(before))
+            source = re.sub(r"[《》〈〉\s]", "", m.group(1)) or None
+            lines.append(Line(raw[m.start():], kind="outlet", source=source))
+        elif CAPTION.search(raw):
+            lines.append(Line(raw, kind="caption"))
+        else:
+            lines.append(Line(raw))
+    _extend_captions(lines)
+    return lines
+
+
+def _extend_captions(lines: list[Line]) -> None:
+    """A caption wraps across the full page width: lines before its closing line that are at
+    least as wide, and wider than the text around them, belong to it."""
+    for i, line in enumerate(lines):
+        if line.kind != "caption" or "来源" not in line.text and "图" not in line.text:
+            continue
+        j = i - 1
+        while j >= 0 and lines[j].kind == "text":
+            around = [l.width for l in lines[max(0, j - 6):j] if l.kind == "text"]
+            typical = statistics.median(around) if around else 0
+            if lines[j].width >= line.width - 1 and lines[j].width > typical + 3:
+                lines[j].kind = "caption"
+                j -= 1
+            else:
+                break
+
+
+def column_width(lines: list[Line], i: int, reach: int = 5) -> float:
+    """The width of full lines near line i: the upper quartile of its neighbours, because
+    paragraph ends and headings are shorter while most lines run the full column."""
+    around = sorted(l.width for l in lines[max(0, i - reach):i + reach + 1] if l is not lines[i])
+    return around[(3 * len(around)) // 4] if around else lines[i].width
+
+
+def paragraphs(lines: list[Line]) -> list[list[Line]]:
+    """Rebuild paragraphs from column-wide lines.
+
+    A paragraph ends at a line that ends a sentence, at a line clearly shorter than the lines
+    around it (a heading, or a paragraph's last line), and where the width jumps between a
+    wide line (title, lead paragraph) and a column line.
+    """
+    out: list[list[Line]] = []
+    current: list[Line] = []
+    n = len(lines)
+    for i, line in enumerate(lines):
+        current.append(line)
+        if i == n - 1:
+            break
+        nxt = lines[i + 1]
+        w = column_width(lines, i)
+        wide, next_wide = line.width > w + 1.5, nxt.width > w + 1.5
+        first_line = len(current) == 1
+        # A line ending in a comma is mid-sentence however short (wrap-around, squeezed marks).
+        # Short against the column *and* the next line: around a picture the column narrows
+        # and every line is short.
+        short = (line.width < w - (3.0 if first_line else 1.5) and line.text[-1] not in "，、"
+                 and line.width < nxt.width - 1.5)
+        if ends_sentence(line.text) or short or (wide != next_wide) or (
+                is_kicker(line.text) and line.width < w - 1):
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
+
+
+def paragraph_text(par: list[Line]) -> str:
+    return join_body("".join(l.text for l in par))
+
+
+def is_heading(text: str) -> bool:
+    """A paragraph that is no sentence: a title or a subheading."""
+    core = strip_closers(text.rstrip())
+    return (0 < display_width(core) <= 40 and core[-1:] not in TERMINAL | set("，、")
+            and not any(c in "。！？；，、" for c in core))
