@@ -40,6 +40,8 @@ def main(ctx: click.Context, index_dir: Path | None, verbose: bool) -> None:
     """qa — question answering over a Chinese newspaper archive."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("bm25s", "sentence_transformers", "transformers", "jieba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = Settings.from_env(index_dir=index_dir)
 
 
@@ -56,6 +58,112 @@ def ingest(paths: tuple[Path, ...]) -> None:
     click.echo(result.summary(), err=True)
     if result.skipped:
         sys.exit(1)
+
+
+def _builder(settings: Settings):
+    from qa.index.builder import Builder
+    from qa.search.service import SearchService
+
+    return Builder(settings, SearchService(settings).encoder)
+
+
+def _ingest_or_fail(paths: list[Path]):
+    from qa.ingest import ingest_paths
+
+    result = ingest_paths(paths)
+    for s in result.skipped:
+        click.echo(f"skipped {s.name}: {s.reason}", err=True)
+    return result
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+@handle_errors
+def build(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Build a new index from scratch (default: seeds/) and switch to it."""
+    settings = _settings(ctx)
+    result = _ingest_or_fail(list(paths) or [Path("seeds")])
+    if not result.articles:
+        raise click.ClickException("no articles to index")
+    report = _builder(settings).build(result, progress=True)
+    click.echo(report.summary())
+    if result.skipped:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+@handle_errors
+def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Add new issues to the live index, embedding only new chunks."""
+    settings = _settings(ctx)
+    result = _ingest_or_fail(list(paths))
+    report = _builder(settings).add(result, progress=True)
+    click.echo(report.summary())
+    if result.skipped:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", "k", type=int, default=None, help="Number of passages (default 5).")
+@click.option("--json", "as_json", is_flag=True, help="Print the HTTP API's JSON object.")
+@click.pass_context
+@handle_errors
+def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None:
+    """Answer a question with cited passages."""
+    from qa.search.service import SearchService, answer_dict
+
+    answer = SearchService(_settings(ctx)).ask(question, k)
+    if as_json:
+        click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{answer.question}  ({len(answer.results)} results, {answer.took_ms} ms)")
+    for h in answer.results:
+        c = h.citation
+        s0, s1 = h.highlight.sentence
+        click.echo(f"\n#{h.rank}  {h.score:.3f}  《{c.title or '（无标题）'}》"
+                   f"{'（据' + c.source + '）' if c.source else ''}  [{c.issue}]")
+        click.echo("   " + h.text[:s0] + click.style(h.text[s0:s1], bold=True) + h.text[s1:])
+
+
+@main.command(name="eval")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-k", "k", type=int, default=5, show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first N questions.")
+@click.option("--misses", type=int, default=10, show_default=True, help="Misses to print.")
+@click.pass_context
+@handle_errors
+def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int | None,
+                 misses: int) -> None:
+    """Score question sets: seed questions against --index, bench sets against an index
+    built (and cached) from the passages.jsonl beside them."""
+    from qa.evaluation import bench_settings, evaluate, read_questions
+    from qa.index.store import IndexStore
+    from qa.search.service import SearchService
+
+    settings = _settings(ctx)
+    encoder = None
+    for path in files:
+        if path.is_dir():
+            path = path / "questions.jsonl"
+        questions = read_questions(path)[:limit]
+        run_settings = settings
+        passages = path.parent / "passages.jsonl"
+        if questions and questions[0].gold and passages.exists():
+            run_settings = bench_settings(settings, passages)
+            if not IndexStore(run_settings.index_dir).exists():
+                from qa.index.builder import Builder
+
+                encoder = encoder or SearchService(settings).encoder
+                click.echo(f"building bench index for {passages} …", err=True)
+                Builder(run_settings, encoder).build(_ingest_or_fail([passages]), progress=True)
+        service = SearchService(run_settings, encoder)
+        encoder = service.encoder
+        report = evaluate(service, questions, k, str(path))
+        click.echo(report.text(misses))
 
 
 if __name__ == "__main__":

@@ -182,7 +182,7 @@ def _prepare(run: Run, page_width: float) -> None:
     widths = [l.width for l in text_lines]
     width = statistics.median(widths) if len(widths) >= 8 else page_width
     run.titles, used = take_titles(text_lines, width, run.final)
-    run.body = paragraphs(text_lines[used:])
+    run.body = paragraphs(text_lines[used:], width)
     run.captions = _caption_blocks(run.lines)
 
 

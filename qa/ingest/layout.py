@@ -13,6 +13,8 @@ import statistics
 import unicodedata
 from dataclasses import dataclass
 
+from qa.ingest.lexicon import spans_word
+
 OUTLET = re.compile(r"[（(]\s*据\s*([^（）()]{1,40}?)\s*[）)]\s*$")
 CAPTION = re.compile(r"[（(]\s*(?:图片来源|图源|图片|摄影|图)\s*[：:/／]")
 TERMINAL = set("。！？…；")
@@ -129,31 +131,43 @@ def column_width(lines: list[Line], i: int, reach: int = 5) -> float:
     return around[(3 * len(around)) // 4] if around else lines[i].width
 
 
-def paragraphs(lines: list[Line]) -> list[list[Line]]:
+def paragraphs(lines: list[Line], col: float | None = None) -> list[list[Line]]:
     """Rebuild paragraphs from column-wide lines.
 
-    A paragraph ends at a line that ends a sentence, at a line clearly shorter than the lines
-    around it (a heading, or a paragraph's last line), and where the width jumps between a
-    wide line (title, lead paragraph) and a column line.
+    A paragraph ends at a line that ends a sentence; at a line clearly shorter than the column,
+    than the line before it and than the next one (a heading or a paragraph's last line — but
+    not a narrow stretch around a picture, where every line is short); at a kicker; and where a
+    wide line (title, lead) meets a column line. A word running across the break vetoes all but
+    the first: then the line was only wrapped.
     """
     out: list[list[Line]] = []
     current: list[Line] = []
     n = len(lines)
+    if col is None:   # the page's column width; a run alone may be all lead or all titles
+        col = statistics.median(l.width for l in lines) if lines else 0.0
     for i, line in enumerate(lines):
         current.append(line)
         if i == n - 1:
             break
         nxt = lines[i + 1]
+        # The line after next too: a paragraph's first line is indented, so short as well.
+        ahead = max(nxt.width, lines[i + 2].width if i + 2 < n else 0.0)
+        if ends_sentence(line.text):
+            out.append(current)
+            current = []
+            continue
         w = column_width(lines, i)
-        wide, next_wide = line.width > w + 1.5, nxt.width > w + 1.5
         first_line = len(current) == 1
-        # A line ending in a comma is mid-sentence however short (wrap-around, squeezed marks).
-        # Short against the column *and* the next line: around a picture the column narrows
-        # and every line is short.
-        short = (line.width < w - (3.0 if first_line else 1.5) and line.text[-1] not in "，、"
-                 and line.width < nxt.width - 1.5)
-        if ends_sentence(line.text) or short or (wide != next_wide) or (
-                is_kicker(line.text) and line.width < w - 1):
+        prev = current[-2] if len(current) > 1 else None
+        wide, next_wide = line.width > col + 1.5, nxt.width > col + 1.5
+        short = (not (wide and next_wide) and line.text[-1] not in "，、"
+                 and line.width < w - (3.0 if first_line else 1.5)
+                 and line.width < ahead - 1
+                 and (prev is None or line.width < prev.width - 1))
+        # The last line of a wide lead is short and ends its sentence: it stays with the lead.
+        jump = wide != next_wide and not (wide and ends_sentence(nxt.text) and nxt.width < col)
+        kicker = is_kicker(line.text) and line.width < w - 1
+        if (short or jump or kicker) and not spans_word(line.text, nxt.text):
             out.append(current)
             current = []
     if current:

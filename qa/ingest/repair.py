@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+
+from qa.ingest.lexicon import is_word
 
 _SHIFT = 0x31
 _ROWS = (0xA1, 0xA3)   # GB2312 rows of full-width punctuation
@@ -53,19 +54,6 @@ _CLOSER_OF = {w: next((c for c, rr in MAPPING.items() if rr == _PAIRS[r]), None)
               for w, r in _OPENERS.items()}
 
 
-@lru_cache(maxsize=1)
-def _dictionary() -> dict:
-    import jieba
-
-    jieba.setLogLevel(60)
-    jieba.initialize()
-    return jieba.dt.FREQ
-
-
-def _is_word(s: str) -> bool:
-    return bool(_dictionary().get(s))
-
-
 def _neighbours(text: str, i: int, step: int, n: int = 2) -> str:
     """Up to ``n`` characters beside position i, skipping line breaks and spaces (PDF wraps)."""
     out = []
@@ -81,7 +69,7 @@ def _forms_word(text: str, i: int) -> bool:
     c = text[i]
     left, right = _neighbours(text, i, -1), _neighbours(text, i, 1)
     candidates = [left[-1:] + c, c + right[:1], left + c, c + right, left[-1:] + c + right[:1]]
-    return any(len(w) > 1 and _is_word(w) for w in candidates)
+    return any(len(w) > 1 and is_word(w) for w in candidates)
 
 
 def _repair_pairs(chars: list[str], fixed: set[int], max_len: int = 40) -> None:

@@ -1,0 +1,46 @@
+# The README's two commands: `make run` (serve the seeds on http://127.0.0.1:8000) and
+# `make test`. Both set up .venv first and are quiet when nothing changed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+INDEX  ?= index
+# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build; 2.13.0 is the CPU one.
+TORCH  := torch==2.13.0
+
+.PHONY: setup run test reliability bench browser-deps clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	@$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+$(INDEX)/CURRENT: | $(STAMP)
+	@$(BIN)/qa --index $(INDEX) build seeds/
+
+run: setup $(INDEX)/CURRENT
+	@$(BIN)/qa --index $(INDEX) serve --host 127.0.0.1 --port 8000
+
+# Debian's chromium + chromedriver for the browser test; installed only when missing and we
+# are root (CI, the dev machines). Elsewhere the browser test skips with its reason.
+browser-deps:
+	@if [ ! -x /usr/bin/chromedriver ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+test: setup browser-deps
+	@$(BIN)/pytest -q
+
+reliability: setup
+	@$(BIN)/pytest -q -m slow
+
+bench: setup
+	@$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) $(INDEX)/gen-* $(INDEX)/CURRENT $(INDEX)/LOCK

@@ -1,0 +1,162 @@
+"""SearchService: the one thing the web layer and the CLI call to answer a question.
+
+It holds the live index snapshot and swaps in a new generation when ``CURRENT`` changes (checked
+at most once per ``reload_check_seconds``): the swap is a reference assignment, so a query in
+flight finishes on the snapshot it started with. A new generation that fails to load is logged
+and the old one keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict
+
+import numpy as np
+
+from qa.config import Settings
+from qa.errors import BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, NotFound, QAError
+from qa.index.lexical import tokenize
+from qa.index.store import IndexStore, Snapshot
+from qa.ingest.decode import normalise
+from qa.search.fusion import fuse
+from qa.search.highlight import highlight
+from qa.types import Answer, Article, Citation, Hit
+
+log = logging.getLogger(__name__)
+
+
+class SearchService:
+    def __init__(self, settings: Settings, encoder=None):
+        self.settings = settings
+        self._encoder = encoder
+        self.store = IndexStore(settings.index_dir)
+        self._snapshot: Snapshot | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    # -- resources -------------------------------------------------------------------------
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from qa.embedding import Encoder
+
+            s = self.settings
+            self._encoder = Encoder(s.model, s.cache_dir, s.query_prompt, s.passage_prompt,
+                                    s.embed_batch_size)
+        return self._encoder
+
+    def snapshot(self) -> Snapshot:
+        now = time.monotonic()
+        snap = self._snapshot
+        if snap is not None and now - self._checked < self.settings.reload_check_seconds:
+            return snap
+        with self._lock:
+            self._checked = now
+            name = self.store.current_name()
+            if self._snapshot is not None and name == self._snapshot.name:
+                return self._snapshot
+            try:
+                self._snapshot = self.store.load(name, model=self.encoder.model_id)
+                log.info("serving index generation %s", name)
+            except (IndexCorrupt, IndexNotFound) as e:
+                if self._snapshot is None:
+                    raise
+                log.error("keeping generation %s: %s", self._snapshot.name, e.message)
+            return self._snapshot
+
+    # -- questions -------------------------------------------------------------------------
+
+    def validate(self, question, k) -> tuple[str, int]:
+        if not isinstance(question, str):
+            raise BadQuestion("问题必须是文本")
+        q = " ".join(normalise(question).split())
+        if not q:
+            raise BadQuestion("请输入问题")
+        if len(q) > self.settings.max_question_chars:
+            raise BadQuestion(f"问题过长（{len(q)} 字），最多 {self.settings.max_question_chars} 字")
+        if k is None:
+            k = self.settings.default_k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
+            raise BadRequest(f"k 必须是 1 到 {self.settings.max_k} 之间的整数")
+        return q, k
+
+    def _query_vector(self, q: str) -> np.ndarray:
+        vec = self._query_cache.get(q)
+        if vec is None:
+            vec = self.encoder.encode_queries([q])[0]
+            self._query_cache[q] = vec
+            if len(self._query_cache) > 2048:
+                self._query_cache.popitem(last=False)
+        return vec
+
+    def lexical_weight(self, q: str, snap: Snapshot) -> float:
+        return 0.5
+
+    def ask(self, question, k=None) -> Answer:
+        q, k = self.validate(question, k)
+        snap = self.snapshot()
+        self.encoder   # loaded before the clock starts: took_ms is the search, not start-up
+        started = time.perf_counter()
+        n = max(self.settings.candidates, k)
+        scores, ids = snap.dense.search(self._query_vector(q)[None, :], n)
+        dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+        lscores, lids = snap.lexical.search(q, n)
+        lexical = {int(i): float(s) for s, i in zip(lscores, lids)}
+        fused = fuse(dense, lexical, self.lexical_weight(q, snap))[:k]
+        hits = [self._hit(rank, f, q, snap) for rank, f in enumerate(fused, 1)]
+        return Answer(q, hits, round((time.perf_counter() - started) * 1000, 1))
+
+    def _hit(self, rank: int, f, q: str, snap: Snapshot) -> Hit:
+        chunk = snap.chunks[f.id]
+        cites = [self._citation(c, snap) for c in chunk["citations"]]
+        return Hit(rank=rank, score=round(f.score, 4),
+                   scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
+                   text=chunk["text"], highlight=highlight(chunk["text"], q, tokenize),
+                   citation=cites[0], also_in=cites[1:])
+
+    @staticmethod
+    def _citation(c: dict, snap: Snapshot) -> Citation:
+        a = snap.articles[c["article_id"]]
+        return Citation(issue=a.issue, article_id=a.id, title=a.title, source=a.source,
+                        start=c["start"], end=c["end"])
+
+    # -- articles and health ---------------------------------------------------------------
+
+    def article(self, article_id: str) -> Article:
+        a = self.snapshot().articles.get(article_id)
+        if a is None:
+            raise NotFound(f"没有这篇文章：{article_id}")
+        return a
+
+    def articles(self, page: int = 1, per_page: int = 20) -> dict:
+        if page < 1 or not 1 <= per_page <= 100:
+            raise BadRequest("page 必须 ≥ 1，per_page 必须在 1 到 100 之间")
+        items = list(self.snapshot().articles.values())
+        chunk = items[(page - 1) * per_page: page * per_page]
+        return {"page": page, "per_page": per_page, "total": len(items),
+                "articles": [{"id": a.id, "issue": a.issue, "title": a.title,
+                              "source": a.source} for a in chunk]}
+
+    def health(self) -> dict:
+        try:
+            snap = self.snapshot()
+        except QAError as e:
+            return {"status": "unavailable", "error": e.message}
+        m = snap.manifest
+        return {"status": "ok", "generation": snap.name, "model": m["model"],
+                "articles": m["counts"]["articles"], "chunks": m["counts"]["chunks"],
+                "issues": m["counts"]["issues"], "dense_index": m["dense"]["kind"],
+                "created": m["created"]}
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def answer_dict(answer: Answer) -> dict:
+    return asdict(answer)
