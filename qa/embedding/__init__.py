@@ -1,0 +1,5 @@
+"""Text embeddings: the ``Encoder`` and the offline conversion of the default model."""
+
+from qa.embedding.encoder import Encoder
+
+__all__ = ["Encoder"]
