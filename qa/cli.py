@@ -47,12 +47,13 @@ def main(ctx: click.Context, index_dir: Path | None, verbose: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
 @handle_errors
-def ingest(paths: tuple[Path, ...]) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Parse page files or folders and print one JSON article per line."""
     from qa.ingest import ingest_paths
 
-    result = ingest_paths(list(paths))
+    result = ingest_paths(list(paths), _settings(ctx).max_page_bytes)
     for a in result.articles:
         click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
     click.echo(result.summary(), err=True)
@@ -67,10 +68,10 @@ def _builder(settings: Settings):
     return Builder(settings, SearchService(settings).encoder)
 
 
-def _ingest_or_fail(paths: list[Path]):
+def _ingest_or_fail(paths: list[Path], settings: Settings):
     from qa.ingest import ingest_paths
 
-    result = ingest_paths(paths)
+    result = ingest_paths(paths, settings.max_page_bytes)
     for s in result.skipped:
         click.echo(f"skipped {s.name}: {s.reason}", err=True)
     return result
@@ -83,7 +84,7 @@ def _ingest_or_fail(paths: list[Path]):
 def build(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Build a new index from scratch (default: seeds/) and switch to it."""
     settings = _settings(ctx)
-    result = _ingest_or_fail(list(paths) or [Path("seeds")])
+    result = _ingest_or_fail(list(paths) or [Path("seeds")], settings)
     if not result.articles:
         raise click.ClickException("no articles to index")
     report = _builder(settings).build(result, progress=True)
@@ -99,7 +100,7 @@ def build(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Add new issues to the live index, embedding only new chunks."""
     settings = _settings(ctx)
-    result = _ingest_or_fail(list(paths))
+    result = _ingest_or_fail(list(paths), settings)
     report = _builder(settings).add(result, progress=True)
     click.echo(report.summary())
     if result.skipped:
@@ -159,11 +160,30 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
 
                 encoder = encoder or SearchService(settings).encoder
                 click.echo(f"building bench index for {passages} …", err=True)
-                Builder(run_settings, encoder).build(_ingest_or_fail([passages]), progress=True)
+                Builder(run_settings, encoder).build(_ingest_or_fail([passages], settings),
+                                                    progress=True)
         service = SearchService(run_settings, encoder)
         encoder = service.encoder
         report = evaluate(service, questions, k, str(path))
         click.echo(report.text(misses))
+
+
+@main.command()
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
+              help="Index folder (overrides the group's --index and $QA_INDEX_DIR).")
+@click.option("--host", default=None, help="Address to bind (default: $QA_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: $QA_PORT or 8000).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="gunicorn worker processes, each with its own model (default: $QA_WORKERS or 2).")
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: int | None,
+          workers: int | None) -> None:
+    """Serve the web pages and the HTTP API with gunicorn."""
+    from qa.web.serve import run
+
+    flags = {"index_dir": index_dir, "host": host, "port": port, "workers": workers}
+    run(replace(_settings(ctx), **{k: v for k, v in flags.items() if v is not None}))
 
 
 if __name__ == "__main__":

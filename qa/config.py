@@ -47,8 +47,10 @@ class Settings:
     workers: int = 2
     admin_token: str | None = None
     max_upload_bytes: int = 5 * 1024 * 1024
-    max_page_bytes: int = 2 * 1024 * 1024
-    reload_check_seconds: float = 1.0
+    max_page_bytes: int = 1_000_000     # a real page is 10–50 KB; far more is not a page
+    # How stale a worker may be after another worker added an issue. Checking costs one small
+    # file read, so by default every request checks and an upload is visible everywhere at once.
+    reload_check_seconds: float = 0.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":

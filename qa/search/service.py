@@ -50,24 +50,37 @@ class SearchService:
                                     s.embed_batch_size)
         return self._encoder
 
-    def snapshot(self) -> Snapshot:
-        now = time.monotonic()
+    def snapshot(self, force: bool = False) -> Snapshot:
+        """The generation to answer from. Looks at ``CURRENT`` at most once per
+        ``reload_check_seconds``; while one thread loads a new generation the others go on
+        answering from the old one instead of queueing behind the load."""
         snap = self._snapshot
-        if snap is not None and now - self._checked < self.settings.reload_check_seconds:
-            return snap
-        with self._lock:
-            self._checked = now
+        if snap is not None and not force:
+            if time.monotonic() - self._checked < self.settings.reload_check_seconds:
+                return snap
+            if not self._lock.acquire(blocking=False):
+                return snap
+        else:
+            self._lock.acquire()
+        try:
             name = self.store.current_name()
-            if self._snapshot is not None and name == self._snapshot.name:
-                return self._snapshot
-            try:
-                self._snapshot = self.store.load(name, model=self.encoder.model_id)
-                log.info("serving index generation %s", name)
-            except (IndexCorrupt, IndexNotFound) as e:
-                if self._snapshot is None:
-                    raise
-                log.error("keeping generation %s: %s", self._snapshot.name, e.message)
+            if self._snapshot is None or name != self._snapshot.name:
+                try:
+                    self._snapshot = self.store.load(name, model=self.encoder.model_id)
+                    log.info("serving index generation %s", name)
+                except (IndexCorrupt, IndexNotFound) as e:
+                    if self._snapshot is None:
+                        raise
+                    log.error("keeping generation %s: %s", self._snapshot.name, e.message)
+            # Stamped after the load, so a slow load is not mistaken for a fresh check.
+            self._checked = time.monotonic()
             return self._snapshot
+        finally:
+            self._lock.release()
+
+    def reload(self) -> Snapshot:
+        """Switch to the current generation now (after this process wrote one)."""
+        return self.snapshot(force=True)
 
     # -- questions -------------------------------------------------------------------------
 

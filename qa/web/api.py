@@ -1,0 +1,83 @@
+"""JSON API under ``/api``. Each view parses the request, calls one service method and returns
+its result; validation of questions and paging lives in ``SearchService``."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, jsonify, request
+
+from qa.errors import BadRequest
+from qa.search.service import answer_dict
+from qa.web import uploads
+from qa.web.context import int_arg, k_message, query_args, service, settings
+from qa.web.errors import UnsupportedMediaType
+from qa.web.openapi import spec
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/ask")
+def ask_get():
+    args = query_args()
+    k = int_arg(args.get("k"), k_message())
+    return jsonify(answer_dict(service().ask(args.get("q"), k)))
+
+
+@bp.post("/ask")
+def ask_post():
+    body = json_object()
+    return jsonify(answer_dict(service().ask(body.get("question"), body.get("top_k"))))
+
+
+@bp.get("/articles")
+def articles():
+    args = query_args()
+    message = "page 和 per_page 必须是整数"
+    page = int_arg(args.get("page"), message)
+    per_page = int_arg(args.get("per_page"), message)
+    return jsonify(service().articles(1 if page is None else page,
+                                      20 if per_page is None else per_page))
+
+
+ARTICLE_FIELDS = ("id", "issue", "title", "source", "text", "paragraphs", "offsets", "captions")
+
+
+@bp.get("/articles/<article_id>")
+def article(article_id: str):
+    a = service().article(article_id)
+    return jsonify({f: getattr(a, f) for f in ARTICLE_FIELDS})
+
+
+@bp.get("/health")
+def health():
+    status = service().health()
+    if status.get("status") == "ok":
+        return jsonify(status)
+    # The envelope every /api error uses, so monitors need one parser.
+    error = {"code": "unavailable", "message": status.get("error") or "服务暂不可用"}
+    return jsonify({"status": "unavailable", "error": error}), 503
+
+
+@bp.post("/issues")
+def add_issue():
+    uploads.authorise(request.headers.get("Authorization"), settings().admin_token)
+    result = uploads.add(uploads.files_from_request(), service())
+    return jsonify(result), 201 if result["added"] else 200
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(spec(settings()))
+
+
+def json_object() -> dict:
+    if not request.is_json:
+        raise UnsupportedMediaType("请求体必须是 JSON（Content-Type: application/json）")
+    try:
+        body = json.loads(request.get_data(cache=False))
+    except ValueError:          # UnicodeDecodeError (not UTF-8) is one too
+        raise BadRequest("请求体不是有效的 JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("请求体必须是 JSON 对象，例如 {\"question\": \"…\", \"top_k\": 5}")
+    return body

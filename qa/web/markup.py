@@ -1,0 +1,64 @@
+"""Highlighted passages as HTML. Every piece of text is escaped on its own and only our tags are
+added between the pieces, so article and question text can never become markup."""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+Span = tuple[int, int]
+
+
+def _clip(spans: list[Span], start: int, end: int) -> list[Span]:
+    """Spans cut to ``[start, end)`` and made relative to ``start``."""
+    out = []
+    for s, e in spans:
+        s, e = max(s, start), min(e, end)
+        if s < e:
+            out.append((s - start, e - start))
+    return out
+
+
+def emphasise(text: str, terms: list[Span]) -> Markup:
+    """``text`` with each (sorted, non-overlapping) term span in ``<em class="term">``."""
+    html, pos = Markup(""), 0
+    for s, e in sorted(terms):
+        if s < pos:
+            continue
+        html += escape(text[pos:s]) + Markup('<em class="term">') + escape(text[s:e]) \
+            + Markup("</em>")
+        pos = e
+    return html + escape(text[pos:])
+
+
+def highlight(text: str, region: Span | None, terms: list[Span] = (),
+              mark_class: str = "answer", mark_id: str | None = None) -> Markup:
+    """``text`` with ``region`` in one ``<mark>`` and ``terms`` emphasised inside and outside it;
+    a term crossing the region's edge is split there so the tags nest."""
+    terms = list(terms)
+    if region is None:
+        return emphasise(text, terms)
+    s, e = max(0, min(region[0], len(text))), max(0, min(region[1], len(text)))
+    if s >= e:
+        return emphasise(text, terms)
+    attrs = Markup(' class="{}"').format(mark_class)
+    if mark_id:
+        attrs += Markup(' id="{}"').format(mark_id)
+    return (emphasise(text[:s], _clip(terms, 0, s))
+            + Markup("<mark{}>").format(attrs) + emphasise(text[s:e], _clip(terms, s, e))
+            + Markup("</mark>") + emphasise(text[e:], _clip(terms, e, len(text))))
+
+
+def article_paragraphs(text: str, offsets: list[Span], passage: Span | None) -> list[dict]:
+    """The article as paragraphs ``{"start", "html"}``, the cited passage marked in each paragraph
+    it touches; the first such mark carries ``id="passage"`` to scroll to."""
+    offsets = [tuple(o) for o in offsets] or [(0, len(text))]
+    paragraphs, anchored = [], False
+    for ps, pe in offsets:
+        region = None
+        if passage and passage[0] < pe and passage[1] > ps:
+            region = (max(passage[0], ps) - ps, min(passage[1], pe) - ps)
+        html = highlight(text[ps:pe], region, mark_class="passage",
+                         mark_id=None if anchored or region is None else "passage")
+        anchored = anchored or region is not None
+        paragraphs.append({"start": ps, "html": html, "marked": region is not None})
+    return paragraphs

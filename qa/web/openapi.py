@@ -1,0 +1,235 @@
+"""The OpenAPI 3.0 description served at ``/api/openapi.json``. tests/web/test_openapi.py keeps
+it true: every route is documented, every documented operation exists, and real responses
+validate against these schemas."""
+
+from __future__ import annotations
+
+from qa.config import Settings
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    text = {400: "参数不合法", 401: "缺少管理员令牌", 403: "令牌错误或未开启写入",
+            404: "不存在", 405: "不支持的请求方法", 409: "索引与模型不符或正在更新",
+            413: "上传过大", 415: "内容类型不支持", 422: "文件无法读取",
+            500: "内部错误", 503: "索引不可用"}
+    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+
+
+_STR_OR_NULL = {"type": "string", "nullable": True}
+_SPAN = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}
+
+
+def _schemas(s: Settings) -> dict:
+    citation = {
+        "type": "object",
+        "required": ["issue", "article_id", "title", "source", "start", "end"],
+        "properties": {
+            "issue": {"type": "string", "description": "版面编号"},
+            "article_id": {"type": "string"},
+            "title": _STR_OR_NULL,
+            "source": {**_STR_OR_NULL, "description": "来源媒体（据…）"},
+            "start": {"type": "integer", "description": "段落在文章正文中的起始字符位置"},
+            "end": {"type": "integer"},
+        },
+    }
+    return {
+        "ErrorDetail": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"},
+                           "message": {"type": "string", "description": "中文说明"}},
+        },
+        "Error": {"type": "object", "required": ["error"],
+                  "properties": {"error": _ref("ErrorDetail")}},
+        "AskRequest": {
+            "type": "object", "required": ["question"],
+            "properties": {
+                "question": {"type": "string", "minLength": 1,
+                             "maxLength": s.max_question_chars},
+                "top_k": {"type": "integer", "minimum": 1, "maximum": s.max_k,
+                          "default": s.default_k},
+            },
+        },
+        "Citation": citation,
+        "Hit": {
+            "type": "object",
+            "required": ["rank", "score", "scores", "text", "highlight", "citation", "also_in"],
+            "properties": {
+                "rank": {"type": "integer", "minimum": 1},
+                "score": {"type": "number"},
+                "scores": {"type": "object", "additionalProperties": {
+                    "type": "number", "nullable": True}},
+                "text": {"type": "string", "description": "引用的段落原文"},
+                "highlight": {
+                    "type": "object", "required": ["sentence", "terms"],
+                    "properties": {"sentence": {**_SPAN, "description": "回答句在 text 中的位置"},
+                                   "terms": {"type": "array", "items": _SPAN}}},
+                "citation": _ref("Citation"),
+                "also_in": {"type": "array", "items": _ref("Citation"),
+                            "description": "同一段文字的其他出处（转载）"},
+            },
+        },
+        "Answer": {
+            "type": "object", "required": ["question", "results", "took_ms"],
+            "properties": {"question": {"type": "string"},
+                           "results": {"type": "array", "items": _ref("Hit")},
+                           "took_ms": {"type": "number"}},
+        },
+        "ArticleSummary": {
+            "type": "object", "required": ["id", "issue", "title", "source"],
+            "properties": {"id": {"type": "string"}, "issue": {"type": "string"},
+                           "title": _STR_OR_NULL, "source": _STR_OR_NULL},
+        },
+        "ArticleList": {
+            "type": "object", "required": ["page", "per_page", "total", "articles"],
+            "properties": {"page": {"type": "integer"}, "per_page": {"type": "integer"},
+                           "total": {"type": "integer"},
+                           "articles": {"type": "array", "items": _ref("ArticleSummary")}},
+        },
+        "Article": {
+            "type": "object",
+            "required": ["id", "issue", "title", "source", "text", "paragraphs", "offsets",
+                         "captions"],
+            "properties": {
+                "id": {"type": "string"}, "issue": {"type": "string"},
+                "title": _STR_OR_NULL, "source": _STR_OR_NULL, "text": {"type": "string"},
+                "paragraphs": {"type": "array", "items": {"type": "string"}},
+                "offsets": {"type": "array", "items": _SPAN},
+                "captions": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "generation", "model", "articles", "chunks"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok"]},
+                "generation": {"type": "string"}, "model": {"type": "string"},
+                "articles": {"type": "integer"}, "chunks": {"type": "integer"},
+                "issues": {"type": "integer"}, "dense_index": {"type": "string"},
+                "created": {"type": "string"},
+            },
+        },
+        "Unavailable": {
+            "type": "object", "required": ["status", "error"],
+            "properties": {"status": {"type": "string", "enum": ["unavailable"]},
+                           "error": _ref("ErrorDetail")},
+        },
+        "IssueResult": {
+            "type": "object",
+            "required": ["generation", "added", "articles", "unchanged", "skipped"],
+            "properties": {
+                "generation": _STR_OR_NULL,
+                "added": {"type": "integer", "description": "新收录的文章数"},
+                "articles": {"type": "array", "items": _ref("ArticleSummary")},
+                "unchanged": {"type": "integer", "description": "已收录过、未重复添加的文章数"},
+                "skipped": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "reason"],
+                    "properties": {"name": {"type": "string"}, "reason": {"type": "string"}}}},
+            },
+        },
+    }
+
+
+def _query(name: str, schema: dict, description: str, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema,
+            "description": description}
+
+
+def _paths(s: Settings) -> dict:
+    k = _query("k", {"type": "integer", "minimum": 1, "maximum": s.max_k,
+                     "default": s.default_k}, "返回的段落数")
+    return {
+        "/api/ask": {
+            "get": {
+                "summary": "提问，返回附出处的段落", "operationId": "askGet",
+                "parameters": [_query("q", {"type": "string", "maxLength": s.max_question_chars},
+                                      "问题（中文）", required=True), k],
+                "responses": {"200": _json(_ref("Answer"), "答案"),
+                              **_errors(400, 409, 500, 503)},
+            },
+            "post": {
+                "summary": "提问（JSON 请求体）", "operationId": "askPost",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("AskRequest")}}},
+                "responses": {"200": _json(_ref("Answer"), "答案"),
+                              **_errors(400, 409, 413, 415, 500, 503)},
+            },
+        },
+        "/api/articles": {
+            "get": {
+                "summary": "分页列出已收录的文章", "operationId": "listArticles",
+                "parameters": [_query("page", {"type": "integer", "minimum": 1, "default": 1},
+                                      "页码"),
+                               _query("per_page", {"type": "integer", "minimum": 1,
+                                                   "maximum": 100, "default": 20}, "每页条数")],
+                "responses": {"200": _json(_ref("ArticleList"), "文章列表"),
+                              **_errors(400, 500, 503)},
+            },
+        },
+        "/api/articles/{article_id}": {
+            "get": {
+                "summary": "一篇文章的全文", "operationId": "getArticle",
+                "parameters": [{"name": "article_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": _json(_ref("Article"), "文章"),
+                              **_errors(404, 500, 503)},
+            },
+        },
+        "/api/health": {
+            "get": {
+                "summary": "服务状态", "operationId": "health",
+                "responses": {"200": _json(_ref("Health"), "可用"),
+                              "503": _json(_ref("Unavailable"), "索引不可用")},
+            },
+        },
+        "/api/issues": {
+            "post": {
+                "summary": "添加一期报纸（一个或多个版面文件）", "operationId": "addIssue",
+                "description": "multipart 上传（字段 files），或以 text/plain 上传单个版面并用 "
+                               "?name= 指明版面编号。未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
+                "security": [{"adminToken": []}],
+                "parameters": [_query("name", {"type": "string"},
+                                      "版面编号（仅 text/plain 上传时必填）")],
+                "requestBody": {"required": True, "content": {
+                    "multipart/form-data": {"schema": {
+                        "type": "object", "required": ["files"],
+                        "properties": {"files": {"type": "array", "items": {
+                            "type": "string", "format": "binary"}}}}},
+                    "text/plain": {"schema": {"type": "string"}},
+                }},
+                "responses": {"201": _json(_ref("IssueResult"), "已收录新文章"),
+                              "200": _json(_ref("IssueResult"), "没有新内容，索引未变"),
+                              **_errors(400, 401, 403, 409, 413, 415, 422, 500, 503)},
+            },
+        },
+        "/api/openapi.json": {
+            "get": {
+                "summary": "本文档", "operationId": "openapi",
+                "responses": {"200": {"description": "OpenAPI 3.0 文档",
+                                      "content": {"application/json": {
+                                          "schema": {"type": "object"}}}}},
+            },
+        },
+    }
+
+
+def spec(settings: Settings) -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "报纸问答 API", "version": "1.0.0",
+                 "description": "用中文向报纸档案提问，返回附出处（标题、来源媒体、版面）的段落。"
+                                "所有错误都以 {\"error\": {\"code\", \"message\"}} 返回。"},
+        "paths": _paths(settings),
+        "components": {
+            "schemas": _schemas(settings),
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer",
+                                               "description": "QA_ADMIN_TOKEN"}},
+        },
+    }

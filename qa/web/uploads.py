@@ -1,0 +1,50 @@
+"""``POST /api/issues``: who may write, reading the uploaded pages, and handing them to
+``add_files``. Upload names are only ever passed on as names; ``add_files`` derives a safe page id
+from them and nothing here touches the filesystem."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import request
+
+from qa.errors import BadRequest, Forbidden, Unauthorized
+from qa.index.builder import Builder, add_files
+from qa.search.service import SearchService
+from qa.web.errors import UnsupportedMediaType
+
+
+def authorise(header: str | None, token: str | None) -> None:
+    if not token:
+        raise Forbidden("本服务未开启写入：管理员未设置 QA_ADMIN_TOKEN，不能添加报纸")
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise Unauthorized("需要管理员令牌：请在请求头中加入 Authorization: Bearer <令牌>")
+    # Headers arrive latin-1 decoded (WSGI); compare bytes so any token compares in constant time.
+    if not hmac.compare_digest(given.strip().encode("latin-1", "replace"), token.encode("utf-8")):
+        raise Forbidden("管理员令牌不正确")
+
+
+def files_from_request() -> list[tuple[str, bytes]]:
+    if request.mimetype == "multipart/form-data":
+        uploaded = request.files.getlist("files")
+        if not uploaded:
+            raise BadRequest("请在表单字段 files 中上传一个或多个版面文件")
+        return [(f.filename or "page.txt", f.read()) for f in uploaded]
+    if request.mimetype == "text/plain":
+        name = request.args.get("name", "").strip()
+        if not name:
+            raise BadRequest("以纯文本上传时须用 ?name=<版面编号> 指明版面")
+        return [(name, request.get_data(cache=False))]
+    raise UnsupportedMediaType(
+        "请用 multipart/form-data（字段 files）或 text/plain; charset=utf-8 上传版面")
+
+
+def add(files: list[tuple[str, bytes]], service: SearchService) -> dict:
+    result = add_files(Builder(service.settings, service.encoder), files,
+                       service.settings.max_page_bytes)
+    if result["added"]:
+        # Other workers pick the new generation up on their next reload check; this one must
+        # see it on the uploader's very next request.
+        service.reload()
+    return result

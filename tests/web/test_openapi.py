@@ -1,0 +1,90 @@
+"""/api/openapi.json stays true: a valid OpenAPI 3.0 document, one operation per real route and
+no more, and real responses that validate against its schemas."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from .conftest import TOKEN
+from .support import NEW_PAGE, SEED_QUESTION
+
+openapi_spec_validator = pytest.importorskip("openapi_spec_validator")
+from openapi_schema_validator import OAS30Validator  # noqa: E402  (installed with the above)
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture(scope="module")
+def spec(app):
+    r = app.test_client().get("/api/openapi.json")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    return r.get_json()
+
+
+def test_spec_is_valid_openapi_30(spec):
+    assert spec["openapi"].startswith("3.0")
+    openapi_spec_validator.validate(spec)
+
+
+def test_every_route_is_documented_and_every_documented_operation_exists(app, spec):
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+            routes |= {(path, m.lower()) for m in rule.methods - IGNORED_METHODS}
+    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops
+                  if method in {"get", "post", "put", "patch", "delete"}}
+    assert routes == documented
+
+
+def check(spec, path, method, response):
+    """Validate a real response against the schema documented for its status."""
+    documented = spec["paths"][path][method]["responses"]
+    assert str(response.status_code) in documented, (path, method, response.status_code)
+    schema = documented[str(response.status_code)]["content"]["application/json"]["schema"]
+    validator = OAS30Validator({**schema, "components": spec["components"]})
+    validator.validate(response.get_json())
+
+
+def test_real_responses_match_schemas(client, spec):
+    check(spec, "/api/ask", "get", client.get("/api/ask", query_string={"q": SEED_QUESTION}))
+    check(spec, "/api/ask", "get", client.get("/api/ask", query_string={"q": "x", "k": "x"}))
+    check(spec, "/api/ask", "post", client.post("/api/ask", json={"question": SEED_QUESTION,
+                                                                  "top_k": 3}))
+    check(spec, "/api/ask", "post", client.post("/api/ask", data="[",
+                                                content_type="application/json"))
+    check(spec, "/api/ask", "post", client.post("/api/ask", data="x", content_type="text/plain"))
+    check(spec, "/api/articles", "get", client.get("/api/articles?per_page=3"))
+    check(spec, "/api/articles", "get", client.get("/api/articles?page=0"))
+    article_id = client.get("/api/articles").get_json()["articles"][0]["id"]
+    check(spec, "/api/articles/{article_id}", "get", client.get(f"/api/articles/{article_id}"))
+    check(spec, "/api/articles/{article_id}", "get", client.get("/api/articles/nope"))
+    check(spec, "/api/health", "get", client.get("/api/health"))
+    check(spec, "/api/issues", "post", client.post("/api/issues"))
+
+
+def test_upload_and_unavailable_responses_match_schemas(spec, make_app, writable_index,
+                                                        tmp_path):
+    client = make_app(writable_index).test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for expected in (201, 200):
+        r = client.post("/api/issues", headers=auth, content_type="multipart/form-data",
+                        data={"files": [(io.BytesIO(NEW_PAGE.encode()), "p.txt")]})
+        assert r.status_code == expected
+        check(spec, "/api/issues", "post", r)
+    check(spec, "/api/issues", "post", client.post(
+        "/api/issues", headers=auth, content_type="multipart/form-data",
+        data={"files": [(io.BytesIO(b"\x00" * 10), "p.txt")]}))
+    check(spec, "/api/health", "get", make_app(tmp_path / "none").test_client().get("/api/health"))
+
+
+def test_schema_check_is_not_vacuous(spec):
+    from jsonschema.exceptions import ValidationError
+
+    answer = {"$ref": "#/components/schemas/Answer", "components": spec["components"]}
+    bad = {"question": "q", "took_ms": 1, "results": [{"rank": 1, "score": 0.5}]}
+    with pytest.raises(ValidationError):
+        OAS30Validator(answer).validate(bad)

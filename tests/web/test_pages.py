@@ -1,0 +1,133 @@
+"""Server-rendered pages, JavaScript off: every state, escaping, and the article page's mark."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from .support import SEED_ANSWER, SEED_QUESTION, SEED_SOURCE, SEED_TITLE
+
+MARK = re.compile(r'<mark class="answer">(.*?)</mark>', re.S)
+
+
+def page(client, path, status=200, **params):
+    r = client.get(path, query_string=params or None)
+    assert r.status_code == status, r.get_data(as_text=True)[:500]
+    assert r.mimetype == "text/html"
+    text = r.get_data(as_text=True)
+    assert '<html lang="zh-CN">' in text and 'name="viewport"' in text
+    assert "Traceback" not in text
+    return text
+
+
+def text_of(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def test_empty_state_explains_and_offers_examples(client):
+    body = page(client, "/")
+    assert '<form class="ask" method="get" action="/"' in body
+    examples = re.findall(r'<ul class="examples">(.*?)</ul>', body, re.S)[0]
+    links = re.findall(r'href="(/\?q=[^"]+)"', examples)
+    assert 3 <= len(links) <= 4
+    assert "系统会在已收录的报纸中" in body
+    # Each example link is itself a working question.
+    q = parse_qs(urlsplit(html.unescape(links[0])).query)["q"][0]
+    assert 'class="result"' in page(client, "/", q=q)
+
+
+def test_results_show_citation_highlight_and_timing(client):
+    body = page(client, "/", q=SEED_QUESTION, k=3)
+    assert body.count('<li class="result">') == 3
+    first = body.split('<li class="result">')[1]
+    assert html.escape(SEED_TITLE, quote=False) in first
+    assert f"据{SEED_SOURCE}" in first and "版面 001_5e68e9660a63f3de" in first
+    assert re.search(r"相关度 \d\.\d{3}", first)
+    sentence = text_of(MARK.search(first).group(1))
+    assert SEED_ANSWER in sentence
+    assert '<em class="term">驻站社工</em>' in first
+    assert re.search(r"用时 \d+ 毫秒", body)
+    link = html.unescape(re.search(r'<a class="read" href="([^"]+)"', first).group(1))
+    assert link.startswith("/articles/") and link.endswith("#passage")
+    # The question stays in the box for editing.
+    assert f'value="{SEED_QUESTION}"' in body
+
+
+def test_article_page_marks_the_cited_passage(client):
+    body = page(client, "/", q=SEED_QUESTION, k=1)
+    link = html.unescape(re.search(r'<a class="read" href="([^"]+)"', body).group(1))
+    article = page(client, link.split("#")[0])
+    marked = re.search(r'<mark class="passage" id="passage">(.*?)</mark>', article, re.S)
+    assert marked and SEED_ANSWER in text_of(marked.group(1))
+    assert article.count('id="passage"') == 1
+    assert f"据{SEED_SOURCE}" in article and "<h1>" in article
+    assert re.search(r'<p id="p-\d+"', article)
+    assert "返回“" in article                 # back to the question's results
+
+
+@pytest.mark.parametrize("query", ["start=5&end=2", "start=x&end=9", "start=-1&end=4",
+                                   "start=0&end=999999", ""])
+def test_article_page_ignores_bad_ranges(client, query):
+    body = client.get("/api/articles").get_json()
+    article_id = body["articles"][0]["id"]
+    text = page(client, f"/articles/{article_id}?{query}")
+    assert 'id="passage"' not in text
+
+
+def test_unknown_article_page_is_chinese_404(client):
+    body = page(client, "/articles/no-such-article", status=404)
+    assert "找不到页面" in body and "没有这篇文章" in body
+
+
+def test_unknown_page_is_chinese_404(client):
+    assert "找不到页面" in page(client, "/no/such/page", status=404)
+
+
+def test_script_in_question_is_escaped(client):
+    evil = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>"
+    body = page(client, "/", q=evil)
+    assert "<script>alert" not in body and "<img src=x" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    scripts = re.findall(r"<script[^>]*>", body)
+    assert scripts == ['<script src="/static/app.js" defer>']
+
+
+def test_overlong_question_shows_the_message(client, app):
+    limit = app.extensions["qa.settings"].max_question_chars
+    body = page(client, "/", status=400, q="问" * (limit + 1))
+    assert "无法回答这个问题" in body and "问题过长" in body and 'role="alert"' in body
+
+
+def test_bad_k_and_bad_encoding_show_errors(client):
+    assert "k 必须是" in page(client, "/", status=400, q=SEED_QUESTION, k="lots")
+    r = client.get("/", environ_overrides={"QUERY_STRING": "q=%FF"})
+    assert r.status_code == 400 and "UTF-8" in r.get_data(as_text=True)
+
+
+def test_blank_question_is_the_empty_state(client):
+    assert "试试这些问题" in page(client, "/", q="   ")
+
+
+def test_no_result_state(app):
+    # The seed index answers every question with its nearest passages, so "nothing found" is
+    # rendered directly from an empty Answer (the template, not the service, is under test).
+    from flask import render_template
+
+    from qa.types import Answer
+
+    with app.test_request_context("/?q=x"):
+        body = render_template("index.html", examples=["例"], question="火星", k=5,
+                               k_choices=[5], max_chars=500, error=None,
+                               answer=Answer("火星", [], 3.0), results=[])
+    assert "没有找到相关段落" in body and "“火星”" in body
+
+
+def test_static_files(client):
+    css = client.get("/static/style.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    assert "@media" in css.get_data(as_text=True)
+    js = client.get("/static/app.js")
+    assert js.status_code == 200 and "javascript" in js.mimetype

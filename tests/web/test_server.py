@@ -1,0 +1,156 @@
+"""The real thing: ``qa serve`` (gunicorn, two workers) as a subprocess on a copy of the seed
+index, spoken to over HTTP. Bounded: the server gets 240 s to load, every request a timeout."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from .conftest import TOKEN
+from .support import NEW_PAGE, NEW_QUESTION, NEW_SOURCE, SEED_ANSWER, SEED_QUESTION, answers
+
+requests = pytest.importorskip("requests")
+START_TIMEOUT = 240
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, log) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"qa serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{base}/api/health", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"qa serve not healthy after {START_TIMEOUT}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(seed_index, tmp_path_factory):
+    import shutil
+
+    root = tmp_path_factory.mktemp("served")
+    index = root / "index"
+    shutil.copytree(seed_index, index)
+    log = root / "serve.log"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env.update(QA_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            # What the ``qa`` console script runs (``-m qa.cli`` would call main() before the
+            # commands defined after cli.py's __main__ guard exist).
+            [sys.executable, "-c", "from qa.cli import main; main()",
+             "--index", str(index), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc, log)
+        yield base, log
+    finally:
+        proc.terminate()                       # gunicorn: graceful shutdown on SIGTERM
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)    # our own child's session only
+            proc.wait(timeout=10)
+
+
+def test_ask_over_http(server):
+    base, _ = server
+    r = requests.get(f"{base}/api/ask", params={"q": SEED_QUESTION, "k": 2}, timeout=60)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    assert SEED_ANSWER in r.json()["results"][0]["text"]
+    assert r.headers["X-Frame-Options"] == "DENY"
+    r = requests.post(f"{base}/api/ask", json={"question": SEED_QUESTION, "top_k": 1}, timeout=60)
+    assert r.status_code == 200 and len(r.json()["results"]) == 1
+    # The longest allowed question fits gunicorn's request line when sent as GET.
+    r = requests.get(f"{base}/api/ask", params={"q": "社" * 500}, timeout=60)
+    assert r.status_code == 200
+    r = requests.post(f"{base}/api/ask", json={"question": "社工站" * 11_400}, timeout=60)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_question"
+    r = requests.get(f"{base}/api/nope", timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    page = requests.get(f"{base}/", params={"q": SEED_QUESTION}, timeout=60)
+    assert page.status_code == 200 and "据大众网" in page.text
+
+
+def probe(base: str, tag: str) -> dict:
+    r = requests.get(f"{base}/api/ask", params={"q": NEW_QUESTION, "k": 3, "probe": tag},
+                     headers={"Connection": "close"}, timeout=60)
+    assert r.status_code == 200
+    return r.json()
+
+
+def pids_for(log, tags: list[str]) -> dict[str, str]:
+    """tag → pid of the worker that served it, from gunicorn's access log (``%(p)s``)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = {}
+        for line in log.read_text(errors="replace").splitlines():
+            m = re.search(r"<(\d+)> \"GET /api/ask\?\S*probe=([\w-]+)", line)
+            if m:
+                found[m.group(2)] = m.group(1)
+        if all(t in found for t in tags) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def probe_round(base: str, log, name: str, n: int = 6) -> list[tuple[str, bool]]:
+    """``n`` concurrent questions about the new page → [(worker pid, answered?)]."""
+    tags = [f"{name}-{i}" for i in range(n)]
+    with ThreadPoolExecutor(n) as pool:
+        bodies = list(pool.map(lambda t: probe(base, t), tags))
+    pids = pids_for(log, tags)
+    return [(pids.get(t, "?"), answers(b)) for t, b in zip(tags, bodies)]
+
+
+def test_upload_is_answered_by_every_worker(server):
+    base, log = server
+    assert not answers(probe(base, "before"))
+
+    files = [("files", ("2024-07-01_A01.txt", NEW_PAGE.encode(), "text/plain"))]
+    r = requests.post(f"{base}/api/issues", files=files,
+                      headers={"Authorization": f"Bearer {TOKEN}"}, timeout=180)
+    assert r.status_code == 201, r.text
+    assert r.json()["articles"][0]["source"] == NEW_SOURCE
+
+    # Settling: a worker reloads on its first request after its 1 s check interval, and
+    # requests it serves while that reload runs (tens of ms) still get the old generation.
+    # So old answers are tolerated only until every worker has answered from the new one.
+    fresh: set[str] = set()
+    deadline = time.monotonic() + 30
+    for i in range(1000):
+        results = probe_round(base, log, f"settle{i}")
+        fresh |= {pid for pid, ok in results if ok}
+        if len(fresh) >= 2 and all(ok for _, ok in results):
+            break
+        assert time.monotonic() < deadline, f"workers still stale after 30 s: {results}"
+        time.sleep(0.3)
+
+    # From now on every answer, from whichever worker, must come from the new issue.
+    served: set[str] = set()
+    deadline = time.monotonic() + 60
+    for i in range(1000):
+        results = probe_round(base, log, f"check{i}")
+        assert all(ok for _, ok in results), f"stale answer after settling: {results}"
+        served |= {pid for pid, _ in results}
+        if i >= 2 and len(served) >= 2:
+            break
+        assert time.monotonic() < deadline, f"only worker(s) {served} answered"
