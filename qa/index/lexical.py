@@ -22,6 +22,9 @@ import numpy as np
 
 from qa.errors import IndexCorrupt
 
+# bm25s sets its own logger to DEBUG on import; its per-build chatter is not ours to print.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
 jieba.setLogLevel(logging.WARNING)
 
 # Question words only. Questions are full of them and passages rarely contain them, so idf rates
