@@ -1,0 +1,106 @@
+"""Compare fusion methods offline on the same candidate scores.
+
+For each question set, every chunk's dense and BM25 score is computed once (exact search over
+the stored vectors, bm25s over the whole corpus) and cached; each fusion method then ranks from
+those scores. A hit is an answer string in a top-k chunk (the issue's measure).
+
+    .venv/bin/python benchmarks/fusion_study.py --index index ../shared/eval/seed_questions_dev.jsonl
+    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # cached bench index
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qa.config import Settings  # noqa: E402
+from qa.evaluation import bench_settings, read_questions  # noqa: E402
+from qa.search import fusion  # noqa: E402
+from qa.search.service import SearchService  # noqa: E402
+
+
+def scores_for(service: SearchService, questions, n: int):
+    snap = service.snapshot()
+    qv = service.encoder.encode_queries([q.text for q in questions])
+    out = []
+    for q, v in zip(questions, qv):
+        dense = snap.vectors @ v
+        top = np.argsort(-dense)[:n]
+        ls, li = snap.lexical.search(q.text, n)
+        out.append(({int(i): float(dense[i]) for i in top},
+                    {int(i): float(s) for s, i in zip(ls, li)}))
+    return snap, out
+
+
+def zfuse(d, l, w):
+    """z-scores over each path's candidate list: a path whose top result stands out from its
+    own distribution counts for more, whatever its raw scale."""
+    ids = sorted(set(d) | set(l))
+    def z(sc):
+        if len(sc) < 2:
+            return {i: 0.0 for i in ids}
+        v = np.array(list(sc.values()))
+        mu, sd = v.mean(), v.std() or 1.0
+        lo = (v.min() - mu) / sd
+        return {i: ((sc[i] - mu) / sd if i in sc else lo) for i in ids}
+    zd, zl = z(d), z(l)
+    sc = {i: (1 - w) * zd[i] + w * zl[i] for i in ids}
+    order = sorted(ids, key=lambda i: (-sc[i], i))
+    return [fusion.Fused(i, sc[i], d.get(i), l.get(i)) for i in order]
+
+
+METHODS = {
+    "dense": lambda d, l, q: fusion.fuse(d, {}, 0.0),
+    "bm25": lambda d, l, q: fusion.fuse({}, l, 1.0) if l else fusion.fuse(d, {}, 0.0),
+    "rrf": lambda d, l, q: fusion.rrf(d, l),
+    "mm0.3": lambda d, l, q: fusion.fuse(d, l, 0.3),
+    "mm0.5": lambda d, l, q: fusion.fuse(d, l, 0.5),
+    "mm0.7": lambda d, l, q: fusion.fuse(d, l, 0.7),
+    "z0.5": lambda d, l, q: zfuse(d, l, 0.5),
+    "z0.3": lambda d, l, q: zfuse(d, l, 0.3),
+    "z0.7": lambda d, l, q: zfuse(d, l, 0.7),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sets", nargs="+", type=Path)
+    ap.add_argument("--index", type=Path, default=Path("index"))
+    ap.add_argument("-k", type=int, default=5)
+    ap.add_argument("--limit", type=int, default=None)
+    args = ap.parse_args()
+    base = Settings.from_env(index_dir=args.index)
+    encoder = None
+    extra = getattr(fusion, "STUDY_METHODS", {})
+    methods = {**METHODS, **extra}
+    print("set".ljust(28) + "".join(m.rjust(16) for m in methods))
+    for path in args.sets:
+        qfile = path / "questions.jsonl" if path.is_dir() else path
+        questions = read_questions(qfile)[: args.limit]
+        settings = base
+        if questions[0].gold:
+            settings = bench_settings(base, qfile.parent / "passages.jsonl")
+        service = SearchService(settings, encoder)
+        encoder = service.encoder
+        snap, cached = scores_for(service, questions, 50)
+        row = qfile.parent.name if questions[0].gold else qfile.stem
+        cells = []
+        for name, method in methods.items():
+            h1 = hk = 0
+            for q, (d, l) in zip(questions, cached):
+                ranked = method(d, l, q.text)[: args.k]
+                texts = [snap.chunks[f.id]["text"] for f in ranked]
+                first = next((i for i, t in enumerate(texts) if any(a in t for a in q.answers)), None)
+                h1 += first == 0
+                hk += first is not None
+            cells.append(f"{h1 / len(questions):.3f}/{hk / len(questions):.3f}")
+        print(row[:27].ljust(28) + "".join(c.rjust(16) for c in cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
