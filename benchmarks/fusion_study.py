@@ -32,9 +32,18 @@ def scores_for(service: SearchService, questions, n: int):
         dense = snap.vectors @ v
         top = np.argsort(-dense)[:n]
         ls, li = snap.lexical.search(q.text, n)
-        out.append(({int(i): float(dense[i]) for i in top},
-                    {int(i): float(s) for s, i in zip(ls, li)}))
+        d = {int(i): float(dense[i]) for i in top}
+        lx = {int(i): float(s) for s, i in zip(ls, li)}
+        out.append((d, lx, coverage(q.text, lx, snap)))
     return snap, out
+
+
+def coverage(q: str, lexical: dict, snap) -> float:
+    """Share of the query's idf mass that the best BM25 chunk contains."""
+    if not lexical:
+        return 0.0
+    best = max(lexical, key=lexical.get)
+    return snap.lexical.coverage(q, best)
 
 
 def zfuse(d, l, w):
@@ -54,6 +63,14 @@ def zfuse(d, l, w):
     return [fusion.Fused(i, sc[i], d.get(i), l.get(i)) for i in order]
 
 
+def adaptive(lo, hi):
+    return lambda d, l, c: fusion.fuse(d, l, lo + (hi - lo) * c)
+
+
+def zadaptive(lo, hi):
+    return lambda d, l, c: zfuse(d, l, lo + (hi - lo) * c)
+
+
 METHODS = {
     "dense": lambda d, l, q: fusion.fuse(d, {}, 0.0),
     "bm25": lambda d, l, q: fusion.fuse({}, l, 1.0) if l else fusion.fuse(d, {}, 0.0),
@@ -64,6 +81,11 @@ METHODS = {
     "z0.5": lambda d, l, q: zfuse(d, l, 0.5),
     "z0.3": lambda d, l, q: zfuse(d, l, 0.3),
     "z0.7": lambda d, l, q: zfuse(d, l, 0.7),
+    "cov.2-.7": adaptive(0.2, 0.7),
+    "cov.1-.8": adaptive(0.1, 0.8),
+    "cov.3-.6": adaptive(0.3, 0.6),
+    "cov0-.7": adaptive(0.0, 0.7),
+    "zcov.2-.7": zadaptive(0.2, 0.7),
 }
 
 
@@ -92,8 +114,8 @@ def main() -> None:
         cells = []
         for name, method in methods.items():
             h1 = hk = 0
-            for q, (d, l) in zip(questions, cached):
-                ranked = method(d, l, q.text)[: args.k]
+            for q, (d, l, c) in zip(questions, cached):
+                ranked = method(d, l, c)[: args.k]
                 texts = [snap.chunks[f.id]["text"] for f in ranked]
                 first = next((i for i, t in enumerate(texts) if any(a in t for a in q.answers)), None)
                 h1 += first == 0

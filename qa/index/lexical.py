@@ -98,6 +98,10 @@ class LexicalIndex(Protocol):
         """``(scores, ids)`` of at most ``k`` matching documents, best first (1-D arrays)."""
         ...
 
+    def coverage(self, query: str, doc_id: int) -> float:
+        """Share of the query's idf mass that document ``doc_id`` contains, in [0, 1]."""
+        ...
+
     def __len__(self) -> int: ...
 
     def save(self, directory: Path) -> None: ...
@@ -162,6 +166,33 @@ class BM25Index:
         top = top[np.lexsort((top, -scores[top]))]      # best first, ties by position
         top = top[scores[top] > 0]
         return scores[top], self._ids[top]
+
+    def coverage(self, query: str, doc_id: int) -> float:
+        """How much of what the query says lexically this document says too: the idf-weighted
+        share of the query's distinct tokens found in it. Tokens the corpus never uses count
+        against it (with the highest idf), which is what a paraphrase looks like to BM25."""
+        terms = set(self.tokenizer(query))
+        pos = self._positions().get(int(doc_id))
+        if not terms or pos is None:
+            return 0.0
+        df, n = self._df(), len(self._tokens)
+        idf = {t: float(np.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))) for t in terms}
+        doc = set(self._tokens[pos])
+        return sum(w for t, w in idf.items() if t in doc) / sum(idf.values())
+
+    def _positions(self) -> dict[int, int]:
+        if getattr(self, "_pos_cache", None) is None or len(self._pos_cache) != len(self._ids):
+            self._pos_cache = {int(i): p for p, i in enumerate(self._ids)}
+        return self._pos_cache
+
+    def _df(self) -> dict[str, int]:
+        if getattr(self, "_df_cache", None) is None or self._df_n != len(self._tokens):
+            df: dict[str, int] = {}
+            for doc in self._tokens:
+                for t in set(doc):
+                    df[t] = df.get(t, 0) + 1
+            self._df_cache, self._df_n = df, len(self._tokens)
+        return self._df_cache
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
