@@ -104,3 +104,24 @@ def test_load_missing_or_broken_is_corrupt(tmp_path):
     (tmp_path / "lexical.json").write_text("{", "utf-8")
     with pytest.raises(IndexCorrupt):
         BM25Index.load(tmp_path)
+
+
+def test_coverage_is_idf_weighted_share_of_query_terms():
+    index = build()
+    # Every term of this query is in doc 11: full coverage.
+    assert index.coverage("济阳区社工站", 11) == pytest.approx(1.0)
+    # Only part of it is in doc 44, and none in doc 33.
+    partial = index.coverage("济阳区社工站 志愿者", 44)
+    assert 0.0 < partial < 1.0
+    assert index.coverage("济阳区社工站", 33) == 0.0
+
+
+def test_coverage_counts_terms_unknown_to_the_corpus_against_the_document():
+    index = build()
+    assert index.coverage("健康企业 钢琴演奏", 33) < index.coverage("健康企业", 33)
+
+
+def test_coverage_of_unknown_document_or_empty_query_is_zero():
+    index = build()
+    assert index.coverage("健康企业", 999) == 0.0
+    assert index.coverage("？！", 33) == 0.0
