@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
+
+MAX_WORD = 4
 
 
 @lru_cache(maxsize=1)
@@ -14,8 +17,31 @@ def _frequencies() -> dict:
     return jieba.dt.FREQ
 
 
+@lru_cache(maxsize=1)
+def _log_total() -> float:
+    _frequencies()
+    import jieba
+
+    return math.log(jieba.dt.total)
+
+
 def is_word(s: str, min_freq: int = 1) -> bool:
     return _frequencies().get(s, 0) >= min_freq
+
+
+def log_prob(s: str) -> float:
+    """Log-probability of ``s`` as one token, jieba's unigram model (unknown characters count
+    once, as in jieba)."""
+    f = _frequencies().get(s) or (1 if len(s) == 1 else 0)
+    return math.log(f) - _log_total() if f else -math.inf
+
+
+def best_split(s: str) -> float:
+    """Log-probability of the likeliest split of ``s`` into dictionary words."""
+    best = [0.0] + [-math.inf] * len(s)
+    for j in range(1, len(s) + 1):
+        best[j] = max(best[i] + log_prob(s[i:j]) for i in range(max(0, j - MAX_WORD), j))
+    return best[-1]
 
 
 def spans_word(left: str, right: str, min_freq: int = 20) -> bool:

@@ -6,30 +6,48 @@ are also ordinary words (要求, 学院, 野外, 叶子), so a character is only
 says it is punctuation:
 
 1. paired marks (野…冶, 渊…冤, 叶…曳) whose content holds no real punctuation are repaired as
-   pairs: real text almost never has both halves so close with nothing between;
-2. single marks (袁 遥 尧 院 要 …) are repaired inside a *damaged span* — a stretch with no real
+   pairs: real text almost never has both halves so close with nothing between — unless both
+   halves sit in words (野外…陶冶) next to real punctuation, which says the text is fine;
+2. single marks (袁 遥 尧 院 …) are repaired inside a *damaged span* — a stretch with no real
    punctuation that contains a repaired pair, or that sits on a page with repaired pairs and is
-   long enough that real text would have punctuated it — and only where the character does not
-   form a dictionary word with its neighbours (重要, 学院 stay).
+   long enough that real text would have punctuated it — where reading the character as the
+   mark gives a likelier split into words than reading it as itself (学院 and 重要 stay, 街道院
+   and 水平遥 are repaired although 道院 and 平遥 are words);
+3. — and … are printed two at a time, so runs of 要 or 噎 are dashes and ellipses; a single 要 is
+   the common verb unless it joins numbers (9要15) or short items in a quotation (野培训要督导要
+   赋能冶).
+
+Line breaks and spaces are skipped when looking at neighbours: PDF extraction wraps lines
+anywhere and puts blank lines between most of them.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import math
 
-from qa.ingest.lexicon import is_word
+from qa.ingest.lexicon import MAX_WORD, best_split, is_word, log_prob
 
 _SHIFT = 0x31
 _ROWS = (0xA1, 0xA3)   # GB2312 rows of full-width punctuation
-# Marks that occur in Chinese news text; the rest of the two rows (math symbols, shapes) map
-# from very common characters (一 以 已 意 …) and would only ever produce false repairs.
-_TARGETS = set("，。、：；？！“”‘’（）《》—…·")
+# Rough share of each mark among the characters of Chinese news text: the prior of reading a
+# character as the mark, against jieba's frequency of the character itself. Only marks of news
+# text: the rest of the two rows (math symbols, shapes) map from very common characters (一 以
+# 已 意 …) and would only ever produce false repairs.
+_SHARE = {"，": 0.05, "。": 0.025, "、": 0.008, "：": 0.003, "；": 0.001, "？": 0.0005,
+          "！": 0.0005, "“": 0.004, "”": 0.004, "‘": 0.0002, "’": 0.0002, "（": 0.002,
+          "）": 0.002, "《": 0.0015, "》": 0.0015, "—": 0.001, "…": 0.0003, "·": 0.0003}
+_TARGETS = set(_SHARE)
 _PAIRS = {"“": "”", "‘": "’", "（": "）", "《": "》"}
+_CLOSING = set(_PAIRS.values())
 # Single marks that may follow an opening mark; the others never do in real text.
-_AFTER_OPEN_OK = set("“‘（《")
-_REAL = _TARGETS | {"(", ")", ",", ".", ";", ":", "?", "!"}
+_AFTER_OPEN_OK = set(_PAIRS)
+_REAL = _TARGETS | set("(),;:?!")
+_DOUBLED = set("—…")            # printed as —— and ……
+_SENTENCE_END = set("。！？…")
 _MIN_UNPUNCTUATED_SPAN = 12
+_MAX_PAIR = 80                  # characters between the halves of a pair
+_NEAR = 10                      # how close real punctuation must be to vouch for the text
+_MAX_CHAIN_ITEM = 4
 
 
 def build_mapping() -> dict[str, str]:
@@ -43,7 +61,7 @@ def build_mapping() -> dict[str, str]:
             except UnicodeDecodeError:
                 continue
             right = {"\u2015": "—", "\u30fb": "·"}.get(right, right)
-            if right in _TARGETS and unicodedata.category(wrong).startswith("Lo"):
+            if right in _TARGETS and wrong.isalpha():
                 mapping[wrong] = right
     return mapping
 
@@ -52,86 +70,128 @@ MAPPING = build_mapping()
 _OPENERS = {w: r for w, r in MAPPING.items() if r in _PAIRS}
 _CLOSER_OF = {w: next((c for c, rr in MAPPING.items() if rr == _PAIRS[r]), None)
               for w, r in _OPENERS.items()}
+_DASH = next(w for w, r in MAPPING.items() if r == "—")
 
 
-def _neighbours(text: str, i: int, step: int, n: int = 2) -> str:
-    """Up to ``n`` characters beside position i, skipping line breaks and spaces (PDF wraps)."""
-    out = []
-    j = i + step
-    while 0 <= j < len(text) and len(out) < n:
-        if text[j] not in " \n":
-            out.append(text[j])
+def _cjk(c: str) -> bool:
+    return "\u3400" <= c <= "\u9fff"
+
+
+def _context(s: str, out: list[str], k: int, step: int) -> str:
+    """Up to MAX_WORD ideographs beside k, stopping at anything else or at a repaired mark."""
+    chars = []
+    j = k + step
+    while 0 <= j < len(s) and len(chars) < MAX_WORD and _cjk(s[j]) and out[j] == s[j]:
+        chars.append(s[j])
         j += step
-    return "".join(reversed(out)) if step < 0 else "".join(out)
+    return "".join(reversed(chars)) if step < 0 else "".join(chars)
 
 
-def _forms_word(text: str, i: int) -> bool:
-    c = text[i]
-    left, right = _neighbours(text, i, -1), _neighbours(text, i, 1)
-    candidates = [left[-1:] + c, c + right[:1], left + c, c + right, left[-1:] + c + right[:1]]
-    return any(len(w) > 1 and is_word(w) for w in candidates)
+def _reads_as_mark(s: str, out: list[str], k: int) -> bool:
+    """Is the split into words likelier with s[k] read as its mark than as itself?"""
+    c, mark = s[k], MAPPING[s[k]]
+    left, right = _context(s, out, k, -1), _context(s, out, k, 1)
+    as_mark = math.log(_SHARE[mark])
+    w, p = left + c + right, len(left)
+    if not any(is_word(w[a:b]) for a in range(max(0, p - MAX_WORD + 1), p + 1)
+               for b in range(max(a + 2, p + 1), min(len(w), a + MAX_WORD) + 1)):
+        return as_mark > log_prob(c)     # in no word: the splits around it are the same
+    return best_split(left) + as_mark + best_split(right) > best_split(w)
 
 
-def _repair_pairs(chars: list[str], fixed: set[int], max_len: int = 40) -> None:
-    text = "".join(chars)
-    for i, ch in enumerate(text):
+def _repair_pairs(s: str, out: list[str]) -> list[tuple[int, int]]:
+    pairs = []
+    for i, ch in enumerate(s):
         closer = _CLOSER_OF.get(ch)
-        if closer is None or i in fixed:
+        if closer is None or out[i] != ch:
             continue
-        for j in range(i + 1, min(len(text), i + 2 + max_len)):
-            c = text[j]
+        for j in range(i + 1, min(len(s), i + 2 + _MAX_PAIR)):
+            c = s[j]
             if c == closer:
-                if j > i + 1:
-                    chars[i], chars[j] = MAPPING[ch], MAPPING[closer]
-                    fixed.update((i, j))
+                if j > i + 1 and _plausible_pair(s, out, i, j):
+                    out[i], out[j] = MAPPING[ch], MAPPING[closer]
+                    pairs.append((i, j))
                 break
-            if c in _REAL or c == ch or text[j:j + 2] == "\n\n":
+            if c in _REAL or c == ch:
                 break
+    return pairs
 
 
-def _spans(text: str) -> list[tuple[int, int]]:
-    """Stretches of text between real punctuation marks."""
-    bounds = [i for i, c in enumerate(text) if c in _REAL]
-    starts = [0] + [b + 1 for b in bounds]
-    ends = bounds + [len(text)]
-    return [(s, e) for s, e in zip(starts, ends) if e > s]
+def _plausible_pair(s: str, out: list[str], i: int, j: int) -> bool:
+    """Both halves inside words (野外…陶冶, 叶子…摇曳) with real punctuation close by: the text
+    is as printed."""
+    if _reads_as_mark(s, out, i) or _reads_as_mark(s, out, j):
+        return True
+    near = s[max(0, i - _NEAR):i] + s[j + 1:j + 1 + _NEAR]
+    return not any(c in _REAL for c in near)
+
+
+def _spans(s: str):
+    """Stretches between real punctuation marks."""
+    start = 0
+    for i, c in enumerate(s):
+        if c in _REAL:
+            if i > start:
+                yield start, i
+            start = i + 1
+    if len(s) > start:
+        yield start, len(s)
+
+
+def _repair_span(text: str, pos: list[int], s: str, out: list[str], cands: list[int]) -> None:
+    for k in cands:
+        if MAPPING[s[k]] in _DOUBLED and s[k] in (s[k - 1:k], s[k + 1:k + 2]):
+            out[k] = MAPPING[s[k]]
+    for k in cands:
+        c = s[k]
+        mark = MAPPING[c]
+        prev = out[k - 1] if k > 0 else ""
+        if out[k] != c or prev == "" or prev in _AFTER_OPEN_OK:
+            continue
+        if mark in _PAIRS or mark in _CLOSING:
+            # An unpaired half: only a closer is plausible, dangling at a line end or closing
+            # a sentence (。”) whose opening quote is too far back to pair.
+            line_end = k + 1 == len(s) or "\n" in text[pos[k]:pos[k + 1]]
+            if not (mark in _CLOSING and (line_end or prev in _SENTENCE_END)):
+                continue
+        between_digits = s[k - 1:k].isdigit() and s[k + 1:k + 2].isdigit()
+        if between_digits or (c != _DASH and _reads_as_mark(s, out, k)):
+            out[k] = mark
+
+
+def _dash_chains(s: str, out: list[str], pairs: list[tuple[int, int]]) -> None:
+    """`“培训要督导要赋能要整合”`: short items joined by 要 inside a quotation are a list."""
+    for i, j in pairs:
+        inner = s[i + 1:j]
+        items = inner.split(_DASH)
+        if len(items) >= 3 and all(0 < len(t) <= _MAX_CHAIN_ITEM and all(map(_cjk, t))
+                                   for t in items):
+            for k in range(i + 1, j):
+                if s[k] == _DASH:
+                    out[k] = "—"
 
 
 def repair(text: str) -> str:
-    """Return ``text`` with mis-encoded punctuation restored; correct text is left as it is."""
+    """Return ``text`` with mis-encoded punctuation restored; correct text is left as it is.
+    One character for one, so offsets and line breaks stay where they were."""
     if not any(c in MAPPING for c in text):
         return text
+    pos = [i for i, c in enumerate(text) if not c.isspace()]
+    s = "".join(text[i] for i in pos)
+    out = list(s)
+    pairs = _repair_pairs(s, out)
+    in_pair = bytearray(len(s))
+    for i, j in pairs:
+        in_pair[i] = in_pair[j] = 1
+    for start, end in _spans(s):
+        cands = [k for k in range(start, end) if s[k] in MAPPING and out[k] == s[k]]
+        if not cands:
+            continue
+        long_enough = pairs and end - start >= _MIN_UNPUNCTUATED_SPAN
+        if long_enough or any(in_pair[start:end]):
+            _repair_span(text, pos, s, out, cands)
+    _dash_chains(s, out, pairs)
     chars = list(text)
-    fixed: set[int] = set()
-    _repair_pairs(chars, fixed)
-    page_damaged = bool(fixed)
-    original = text
-    for start, end in _spans(original):
-        in_span = [i for i in range(start, end) if original[i] in MAPPING and i not in fixed]
-        if not in_span:
-            continue
-        has_pair = any(start <= i < end for i in fixed)
-        letters = sum(1 for c in original[start:end] if not c.isspace())
-        if not (has_pair or (page_damaged and letters >= _MIN_UNPUNCTUATED_SPAN)):
-            continue
-        for i in in_span:
-            mark = MAPPING[original[i]]
-            if mark in _PAIRS or mark in _PAIRS.values():
-                # An unpaired half: only a dangling closer at a line end is plausible.
-                nxt = _neighbours(original, i, 1, 1)
-                if not (mark in _PAIRS.values() and (nxt == "" or original[i + 1:i + 2] == "\n")):
-                    continue
-            elif _forms_word(original, i):
-                continue
-            prev = _neighbours("".join(chars), i, -1, 1)
-            if prev == "" or prev in _AFTER_OPEN_OK:
-                continue
-            chars[i] = mark
+    for k, i in enumerate(pos):
+        chars[i] = out[k]
     return "".join(chars)
-
-
-_OUTLET_HINT = re.compile(r"[渊(（]据")
-
-
-def has_damage(text: str) -> bool:
-    return any(c in MAPPING for c in text)

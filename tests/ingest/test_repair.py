@@ -9,7 +9,6 @@ import pytest
 from qa.ingest.decode import decode
 from qa.ingest.repair import MAPPING, repair
 
-from .bugs import bug
 from .conftest import SEEDS
 
 # The mis-encoded characters the issue lists.
@@ -112,29 +111,19 @@ REPAIRED_ON_DAMAGED_PAGE = [
     ("社区开展了政策宣讲尧儿童友好尧助残帮扶等服务遥", "社区开展了政策宣讲、儿童友好、助残帮扶等服务。"),
     ("启行学社关注事实孤儿群体中9要15岁的孩子袁以寒暑假7日开放式教育营地为主遥",
      "启行学社关注事实孤儿群体中9—15岁的孩子，以寒暑假7日开放式教育营地为主。"),
-    pytest.param("他说院野我们要持续深入学习遥冶", "他说：“我们要持续深入学习。”",
-                 marks=bug("要 before a verb inside a damaged quotation becomes —")),
-    pytest.param("医院院长表示袁要坚持以人民为中心遥", "医院院长表示，要坚持以人民为中心。",
-                 marks=bug("要 before a verb inside a damaged sentence becomes —")),
+    pytest.param("他说院野我们要持续深入学习遥冶", "他说：“我们要持续深入学习。”"),
+    pytest.param("医院院长表示袁要坚持以人民为中心遥", "医院院长表示，要坚持以人民为中心。"),
     pytest.param("搭建了民政要要要总站要要要乡镇渊街道冤社工站三级工作体系遥",
-                 "搭建了民政———总站———乡镇（街道）社工站三级工作体系。",
-                 marks=bug("the first 要 of 要要要 after 民政 is kept (政要 is a word)")),
-    pytest.param("推进社会工作专业化尧提升养老服务水平遥", "推进社会工作专业化、提升养老服务水平。",
-                 marks=bug("遥 (。) after 平 is kept: 平遥 is a word (a place name)")),
+                 "搭建了民政———总站———乡镇（街道）社工站三级工作体系。"),
+    pytest.param("推进社会工作专业化尧提升养老服务水平遥", "推进社会工作专业化、提升养老服务水平。"),
     pytest.param("合作推动医务社会工作发展的探索之路遥该社工站的成立袁是统一战线的缩影遥",
-                 "合作推动医务社会工作发展的探索之路。该社工站的成立，是统一战线的缩影。",
-                 marks=bug("遥 (。) after 路 is kept: 路遥 is a word")),
-    pytest.param("在节假日等休闲时光绽放光彩噎噎遥", "在节假日等休闲时光绽放光彩……。",
-                 marks=bug("噎噎 (……) is never repaired")),
-    pytest.param("四川天府新区青龙街道院\n用社工力量服务居民", "四川天府新区青龙街道：\n用社工力量服务居民",
-                 marks=bug("a kicker's colon at a line end stays 院 when 道院 is a word")),
+                 "合作推动医务社会工作发展的探索之路。该社工站的成立，是统一战线的缩影。"),
+    pytest.param("在节假日等休闲时光绽放光彩噎噎遥", "在节假日等休闲时光绽放光彩……。"),
+    pytest.param("四川天府新区青龙街道院\n用社工力量服务居民", "四川天府新区青龙街道：\n用社工力量服务居民"),
     pytest.param("山东济南济阳区院\n社工站野156+冶服务体系 探索基层治理新途径",
-                 "山东济南济阳区：\n社工站“156+”服务体系 探索基层治理新途径",
-                 marks=bug("a kicker's colon at a line end stays 院 when 区院 is a word")),
+                 "山东济南济阳区：\n社工站“156+”服务体系 探索基层治理新途径"),
     pytest.param("野你们真是好有心袁经常来\n\n探望我尧关心我遥冶在安徽省滁州",
-                 "“你们真是好有心，经常来\n\n探望我、关心我。”在安徽省滁州",
-                 marks=bug("a 野…冶 pair is not repaired across a blank line, which PDF "
-                           "extraction puts between most lines")),
+                 "“你们真是好有心，经常来\n\n探望我、关心我。”在安徽省滁州"),
 ]
 
 
@@ -173,10 +162,8 @@ CORRECT = [
     "据悉，该院要求全体医务人员参加培训，提升服务水平。",
     "要想富，先修路。",
     "院社协作是一种新模式，医院和社会组织都要参与。",
-    pytest.param("秋天到了，叶子在风中轻轻摇曳。",
-                 marks=bug("叶…曳 with no punctuation between is taken for 《…》")),
-    pytest.param("在野外写生中陶冶情操，是孩子们最喜欢的活动。",
-                 marks=bug("野…冶 with no punctuation between is taken for “…”")),
+    pytest.param("秋天到了，叶子在风中轻轻摇曳。"),
+    pytest.param("在野外写生中陶冶情操，是孩子们最喜欢的活动。"),
 ]
 
 # The same sentences on a page that also carries damage (a mis-encoded outlet line): seed page
@@ -189,16 +176,10 @@ CORRECT_ON_DAMAGED_PAGE = [
     "他终于洗清了冤枉，走出了人生的深渊。",
     "据悉，该院要求全体医务人员参加培训，提升服务水平。",
     "要想富，先修路。",
-    pytest.param("会议要求，各地要把此次行动作为破解社工服务难点堵点问题的有效途径。",
-                 marks=bug("要 (verb) in correct text becomes — when the page has damage")),
-    pytest.param("健康促进是系统工程，要倡导多社会主体共同建设，普及健康生活。",
-                 marks=bug("要 (verb) in correct text becomes — when the page has damage "
-                           "(seed page 001)")),
-    pytest.param("还有孩子坚定地表示：“我长大以后也要成为一名志愿者。”",
-                 marks=bug("要 (verb) in correct text becomes — when the page has damage "
-                           "(seed page 002)")),
-    pytest.param("区精神卫生中心相关负责人表示，健康促进要坚持以人民为中心。",
-                 marks=bug("要 (verb) in correct text becomes — when the page has damage")),
+    pytest.param("会议要求，各地要把此次行动作为破解社工服务难点堵点问题的有效途径。"),
+    pytest.param("健康促进是系统工程，要倡导多社会主体共同建设，普及健康生活。"),
+    pytest.param("还有孩子坚定地表示：“我长大以后也要成为一名志愿者。”"),
+    pytest.param("区精神卫生中心相关负责人表示，健康促进要坚持以人民为中心。"),
 ]
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from qa.ingest import ingest_paths
 
-from .bugs import bug
 from .conftest import DATA, SEEDS, SHARED
 
 QUANJIAO_CAPTION = ("3月25日，南京大学、南京财经大学与全椒县合作共建的社会工作实习基地正式揭牌"
@@ -81,12 +80,8 @@ def test_no_mis_encoded_punctuation_left(seed_articles):
     ("003_c1d45e1d9ab3f679", "《实施方案》要求，各地要把此次行动作为破解社工服务难点堵点问题的有效途径"),
     ("003_c1d45e1d9ab3f679", "“我们要持续深入学习贯彻习近平总书记视察贵州重要讲话精神"),
     ("003_c1d45e1d9ab3f679", "养老院院长培训"),
-    pytest.param("001_5e68e9660a63f3de", "健康促进是系统工程，要倡导多社会主体共同建设",
-                 marks=bug("要 (a verb) in correct text turned into —, because the page has "
-                           "damaged outlet lines")),
-    pytest.param("002_ebf6d75d4c563302", "我长大以后也要成为一名志愿者。",
-                 marks=bug("要 (a verb) in correct text turned into —, because the page has "
-                           "damaged outlet lines")),
+    ("001_5e68e9660a63f3de", "健康促进是系统工程，要倡导多社会主体共同建设"),
+    ("002_ebf6d75d4c563302", "我长大以后也要成为一名志愿者。"),
 ])
 def test_text_as_printed(seed_articles, issue, snippet):
     bodies = "\n".join(t.replace("\n", "") for a in seed_articles if a.issue == issue
