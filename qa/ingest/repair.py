@@ -38,9 +38,7 @@ _SHARE = {"，": 0.05, "。": 0.025, "、": 0.008, "：": 0.003, "；": 0.001, "
           "）": 0.002, "《": 0.0015, "》": 0.0015, "—": 0.001, "…": 0.0003, "·": 0.0003}
 _TARGETS = set(_SHARE)
 _PAIRS = {"“": "”", "‘": "’", "（": "）", "《": "》"}
-_CLOSING = set(_PAIRS.values())
-# Single marks that may follow an opening mark; the others never do in real text.
-_AFTER_OPEN_OK = set(_PAIRS)
+_OPENING, _CLOSING = set(_PAIRS), set(_PAIRS.values())
 _REAL = _TARGETS | set("(),;:?!")
 _DOUBLED = set("—…")            # printed as —— and ……
 _SENTENCE_END = set("。！？…")
@@ -138,7 +136,12 @@ def _spans(s: str):
         yield start, len(s)
 
 
-def _repair_span(text: str, pos: list[int], s: str, out: list[str], cands: list[int]) -> None:
+def _line_end(text: str, pos: list[int], k: int) -> bool:
+    return k + 1 == len(pos) or "\n" in text[pos[k]:pos[k + 1]]
+
+
+def _repair_span(text: str, pos: list[int], s: str, out: list[str], cands: list[int]) -> int:
+    """Repair the candidates of a damaged span; returns how many it repaired."""
     for k in cands:
         if MAPPING[s[k]] in _DOUBLED and s[k] in (s[k - 1:k], s[k + 1:k + 2]):
             out[k] = MAPPING[s[k]]
@@ -146,17 +149,19 @@ def _repair_span(text: str, pos: list[int], s: str, out: list[str], cands: list[
         c = s[k]
         mark = MAPPING[c]
         prev = out[k - 1] if k > 0 else ""
-        if out[k] != c or prev == "" or prev in _AFTER_OPEN_OK:
-            continue
-        if mark in _PAIRS or mark in _CLOSING:
+        if out[k] != c or prev == "" or prev in _OPENING:
+            continue   # no mark opens a text or follows an opening mark
+        if mark in _OPENING or mark in _CLOSING:
             # An unpaired half: only a closer is plausible, dangling at a line end or closing
-            # a sentence (。”) whose opening quote is too far back to pair.
-            line_end = k + 1 == len(s) or "\n" in text[pos[k]:pos[k + 1]]
-            if not (mark in _CLOSING and (line_end or prev in _SENTENCE_END)):
+            # a repaired sentence (遥冶 → 。”) whose opening quote is too far back to pair.
+            line_end = _line_end(text, pos, k)
+            after_repaired_end = prev in _SENTENCE_END and s[k - 1] != prev
+            if not (mark in _CLOSING and (line_end or after_repaired_end)):
                 continue
         between_digits = s[k - 1:k].isdigit() and s[k + 1:k + 2].isdigit()
         if between_digits or (c != _DASH and _reads_as_mark(s, out, k)):
             out[k] = mark
+    return sum(out[k] != s[k] for k in cands)
 
 
 def _dash_chains(s: str, out: list[str], pairs: list[tuple[int, int]]) -> None:
@@ -187,9 +192,17 @@ def repair(text: str) -> str:
         cands = [k for k in range(start, end) if s[k] in MAPPING and out[k] == s[k]]
         if not cands:
             continue
-        long_enough = pairs and end - start >= _MIN_UNPUNCTUATED_SPAN
-        if long_enough or any(in_pair[start:end]):
+        if any(in_pair[start:end]):
             _repair_span(text, pos, s, out, cands)
+        elif pairs and end - start >= _MIN_UNPUNCTUATED_SPAN:
+            # Without a pair, one mark is too little evidence: correct text has a surname 袁
+            # or a 平遥 now and then, damaged text of this length has more than one mark — or
+            # is a title whose kicker ends its line with a colon.
+            before = out[start:end]
+            repaired = _repair_span(text, pos, s, out, cands)
+            kicker = any(out[k] == "：" and _line_end(text, pos, k) for k in cands)
+            if repaired < 2 and not kicker:
+                out[start:end] = before
     _dash_chains(s, out, pairs)
     chars = list(text)
     for k, i in enumerate(pos):
