@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 
@@ -19,30 +20,38 @@ _COMPAT_RANGES = (
     (0xFF21, 0xFF3A),    # full-width Latin capitals
     (0xFF41, 0xFF5A),    # full-width Latin small letters
 )
+_COMPAT = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _COMPAT_RANGES) + "]")
+# Radical forms that PDF fonts put for whole characters (⼈⺠ for 人民) but NFKC leaves alone: the
+# CJK radicals supplement characters whose glyph is a complete, ordinary character.
+_RADICAL_LOOKALIKES = (
+    "⺁厂⺊卜⺌小⺎兀⺒巳⺓幺⺗心⺝月⺠民⺧牛⺩王⺫目⺬示⺶羊⻁虎⻄西⻅见⻆角⻉贝⻋车⻑長⻓长⻔门⻗雨⻘青"
+    "⻙韦⻚页⻛风⻜飞⻝食⻢马⻣骨⻤鬼⻥鱼⻦鸟⻧卤⻨麦⻩黄⻪黾⻬齐⻮齿⻰龙")
 # Same mark, other code point: GB2312 decoders and PDF fonts disagree on these.
-_EQUIVALENTS = str.maketrans({"\u2015": "\u2014", "\u30fb": "\u00b7", "\u3000": " ", "\u00a0": " "})
+_EQUIVALENTS = str.maketrans({
+    "\u2015": "\u2014", "\u30fb": "\u00b7", "\u3000": " ", "\u00a0": " ",
+    **dict(zip(_RADICAL_LOOKALIKES[::2], _RADICAL_LOOKALIKES[1::2])),
+})
+_STRAY_CONTROLS = 8
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd\ufeff\u200b-\u200f\u2028\u2029]")
-
-
-def _in_compat(ch: str) -> bool:
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _COMPAT_RANGES)
 
 
 def normalise(text: str) -> str:
     """Fold compatibility forms, unify line ends, drop control characters and U+FFFD."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\t", " ")
-    text = "".join(unicodedata.normalize("NFKC", c) if _in_compat(c) else c for c in text)
     text = text.translate(_EQUIVALENTS)
+    text = _COMPAT.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     return _CONTROL.sub("", text)
 
 
 def _looks_binary(data: bytes) -> bool:
-    if b"\x00" in data:
+    """NUL bytes, or control bytes throughout. A few stray ones are extraction noise that
+    normalise drops, and in a short text a few are already more than 1 %. UTF-16 (with its byte
+    order mark) counts as binary: no page tool writes it, and its bytes read as GB18030."""
+    if b"\x00" in data or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return True
     sample = data[:4096]
     controls = sum(1 for b in sample if b < 0x09 or 0x0E <= b < 0x20)
-    return controls > len(sample) * 0.01
+    return controls > max(len(sample) * 0.01, _STRAY_CONTROLS)
 
 
 def decode(data: bytes, name: str, max_bytes: int | None = None) -> str:

@@ -11,7 +11,6 @@ from qa.errors import BadIssueFile
 from qa.ingest import ingest_bytes
 from qa.ingest.decode import decode, normalise
 
-from .bugs import bug
 from .conftest import SEEDS
 
 PAGE = next(SEEDS.glob("000_*.txt"))
@@ -75,12 +74,19 @@ def test_cjk_radicals_supplement_with_a_mapping():
     assert normalise("⺟亲和⻳") == "母亲和龟"
 
 
-@bug("CJK radicals supplement look-alikes without an NFKC mapping (⺠ U+2EA0 for 民, ⻓ U+2ED3 "
-     "for 长, ⻔ U+2ED4 for 门) are left in the text; PDF extraction produces them, as in ⼈⺠")
 def test_radical_lookalikes_without_nfkc_mapping():
     assert normalise("⼈⺠群众") == "人民群众"
     assert normalise("⻓江⼤桥") == "长江大桥"
     assert normalise("社区⻔⼝") == "社区门口"
+
+
+def test_radical_lookalikes_become_ordinary_ideographs():
+    from qa.ingest.decode import _RADICAL_LOOKALIKES
+
+    forms, chars = _RADICAL_LOOKALIKES[::2], _RADICAL_LOOKALIKES[1::2]
+    assert all(0x2E80 <= ord(c) <= 0x2EFF for c in forms)
+    assert all(0x4E00 <= ord(c) <= 0x9FFF for c in chars)
+    assert normalise(forms) == chars
 
 
 def test_compatibility_ideographs_folded():
@@ -110,6 +116,11 @@ def test_dash_and_middle_dot_variants_unified():
                                    "\ufeff", "\u2028"])
 def test_stray_characters_removed(stray):
     assert normalise(f"人民{stray}日报") == "人民日报"
+
+
+@pytest.mark.parametrize("text", ["人民\x07日报", "社区\x1b服务中心\x01", "\x08第3版\n社区新闻\x7f"])
+def test_short_text_with_a_stray_control_is_no_binary(text):
+    assert decode(text.encode(), "p.txt") == normalise(text)
 
 
 def test_stray_characters_in_a_page_removed():
