@@ -121,10 +121,14 @@ class _Similarity:
         df = Counter(g for gs in self.grams for g in gs)
         n = max(len(texts), 1)
         self.idf = {g: math.log(1 + n / c) for g, c in df.items()}
+        self._short: dict[str, tuple[set[str], float]] = {}   # a title is compared with every part
 
     def __call__(self, short: str, index: int) -> float:
-        grams = _bigrams(short)
-        total = sum(self.idf.get(g, math.log(2 + len(self.grams))) for g in grams)
+        if short not in self._short:
+            grams = _bigrams(short)
+            total = sum(self.idf.get(g, math.log(2 + len(self.grams))) for g in grams)
+            self._short[short] = grams, total
+        grams, total = self._short[short]
         if not total:
             return 0.0
         return sum(self.idf[g] for g in grams & self.grams[index]) / total

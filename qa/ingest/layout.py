@@ -12,6 +12,7 @@ import re
 import statistics
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 from qa.ingest.lexicon import spans_word
 
@@ -30,7 +31,7 @@ class Line:
     kind: str = "text"          # text | outlet | caption
     source: str | None = None   # outlet name for kind == "outlet"
 
-    @property
+    @cached_property
     def width(self) -> float:
         return display_width(self.text)
 
