@@ -236,8 +236,17 @@ def assemble(text: str, issue: str) -> list[Article]:
     parts = _merge_orphans(parts, page_width)
 
     taken = {j for j, p in enumerate(parts) if p.title}
-    for k, j in _assign([t for t, _ in zone], parts, taken).items():
+    assigned = _assign([t for t, _ in zone], parts, taken)
+    for k, j in assigned.items():
         parts[j].title = zone[k][0]
+    # The one title left and the one article left without a title: they belong together if
+    # they share anything, however little (a title may name what only later paragraphs say).
+    left_titles = [k for k in range(len(zone)) if k not in assigned]
+    untitled = [j for j, p in enumerate(parts) if not p.title]
+    if len(left_titles) == 1 and len(untitled) == 1:
+        title, j = zone[left_titles[0]][0], untitled[0]
+        if _Similarity([p.text for p in parts])(title, j) > 0:
+            parts[j].title = title
 
     sim = _Similarity([p.text for p in parts])
     for caption in (c for run in runs for c in run.captions):

@@ -94,13 +94,16 @@ def split_lines(text: str) -> list[Line]:
         if not raw or not _has_letters(raw):
             continue   # blank, or a lone mark left over from a broken line
         m = OUTLET.search(raw)
+        # A caption's marker may be broken across lines: `…揭牌（图片` / `来源：…）`.
+        tail = lines[-1].text[-_MARKER_REACH:] if lines else ""
+        marker = CAPTION.search(tail + raw)
         if m:
             before = raw[: m.start()].strip()
             if before:
                 lines.append(Line(before))
             source = re.sub(r"[《》〈〉\s]", "", m.group(1)) or None
             lines.append(Line(raw[m.start():], kind="outlet", source=source))
-        elif CAPTION.search(raw):
+        elif marker and marker.end() > len(tail):
             lines.append(Line(raw, kind="caption"))
         else:
             lines.append(Line(raw))
@@ -108,21 +111,36 @@ def split_lines(text: str) -> list[Line]:
     return lines
 
 
+_MARKER_REACH = 6            # characters of a caption marker that may end the line before
+_MAX_CAPTION_TAIL = 12       # characters of a caption left after its marker's line
+
+
 def _extend_captions(lines: list[Line]) -> None:
-    """A caption wraps across the full page width: lines before its closing line that are at
-    least as wide, and wider than the text around them, belong to it."""
+    """A caption wraps across the full page width: the lines before its marker's line that are
+    as wide as each other, at least as wide as that line and wider than the text around them
+    belong to it; so do the short lines after it that close its parenthesis (`局）`)."""
     for i, line in enumerate(lines):
         if line.kind != "caption" or "来源" not in line.text and "图" not in line.text:
             continue
-        j = i - 1
+        j, first = i - 1, None
         while j >= 0 and lines[j].kind == "text":
             around = [l.width for l in lines[max(0, j - 6):j] if l.kind == "text"]
             typical = statistics.median(around) if around else 0
-            if lines[j].width >= line.width - 1 and lines[j].width > typical + 3:
+            w = lines[j].width
+            if w >= line.width - 1 and w > typical + 3 and (first is None or abs(w - first) <= 2):
                 lines[j].kind = "caption"
+                first = first or w
                 j -= 1
             else:
                 break
+        k, left = i, _MAX_CAPTION_TAIL
+        while not re.search(r"[）)]\s*$", lines[k].text) and k + 1 < len(lines):
+            nxt = lines[k + 1]
+            left -= len(nxt.text)
+            if nxt.kind != "text" or left < 0 or not re.search(r"[）)]", nxt.text):
+                break
+            nxt.kind = "caption"
+            k += 1
 
 
 def column_width(lines: list[Line], i: int, reach: int = 5) -> float:

@@ -232,8 +232,6 @@ def test_caption_between_articles():
     assert got[QUANJIAO.title].captions == [QUANJIAO.caption]
 
 
-@bug("a caption wrapped so that its last line holds only `局）` leaves that line out of the "
-     "caption; it is glued to the next article's title")
 def test_caption_with_a_short_last_line():
     lines = _caption_lines(24)
     assert lines[-1] == "局）"
@@ -244,8 +242,6 @@ def test_caption_with_a_short_last_line():
     assert got[QUANJIAO.title].captions == [QUANJIAO.caption]
 
 
-@bug("a caption broken inside its `（图片来源：` marker is not recognised: it becomes body "
-     "text and the next article loses its title")
 def test_caption_broken_inside_its_marker():
     lines = ["3月25日，南京大学、南京财经大学与全椒县合作共建的社会工作实习基地正式揭牌（图片",
              "来源：全椒县民政局）"]
