@@ -241,19 +241,37 @@ def assemble(text: str, issue: str) -> list[Article]:
         parts[j].title = zone[k][0]
     # The one title left and the one article left without a title: they belong together if
     # they share anything, however little (a title may name what only later paragraphs say).
+    sim = _Similarity([p.text for p in parts])
     left_titles = [k for k in range(len(zone)) if k not in assigned]
     untitled = [j for j, p in enumerate(parts) if not p.title]
     if len(left_titles) == 1 and len(untitled) == 1:
-        title, j = zone[left_titles[0]][0], untitled[0]
-        if _Similarity([p.text for p in parts])(title, j) > 0:
-            parts[j].title = title
+        k, j = left_titles[0], untitled[0]
+        if sim(zone[k][0], j) > 0:
+            parts[j].title = zone[k][0]
+            assigned[k] = j
+    _join_stacked_lines(zone, assigned, parts, sim)
 
-    sim = _Similarity([p.text for p in parts])
     for caption in (c for run in runs for c in run.captions):
         best = max(range(len(parts)), key=lambda j: sim(caption, j)) if parts else None
         if best is not None:
             parts[best].captions.append(caption)
     return [_article(p, issue) for p in parts]
+
+
+def _join_stacked_lines(zone: list[tuple[str, int]], assigned: dict[int, int],
+                        parts: list[Part], sim: _Similarity) -> None:
+    """A title line no article claimed, stacked right above or below one that an article did
+    claim, is the other part of that title (`探索推动优质服务下沉` over `上海嘉定…发布`)."""
+    for k, (line, run) in enumerate(zone):
+        if k in assigned:
+            continue
+        near = [n for n in (k - 1, k + 1) if 0 <= n < len(zone) and zone[n][1] == run
+                and n in assigned and sim(line, assigned[n]) > 0]
+        if not near:
+            continue
+        n = max(near, key=lambda n: sim(line, assigned[n]))
+        part = parts[assigned[n]]
+        part.title = _joins(line, part.title) if n > k else _joins(part.title, line)
 
 
 def _merge_orphans(parts: list[Part], page_width: float) -> list[Part]:

@@ -159,8 +159,6 @@ def test_kicker_without_colon_joined_with_space():
     assert [a.title for a in got] == [JIADING.title]
 
 
-@bug("a two-line title without colon stacked after the outlet line loses its first line "
-     "(take_titles: final run, wide second line, no space in the first)")
 def test_kicker_without_colon_after_the_outlet_line():
     got = parse(render([JIADING.body(13), [JIADING.outlet], JIADING.title_lines]))
     assert [a.title for a in got] == [JIADING.title]

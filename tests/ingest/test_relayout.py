@@ -18,10 +18,11 @@ from .relayout import BEGINS, MISENCODE, begins, load_articles, make_pages, meas
 
 PAGES = 20
 SEED = 20240923
-# Measured on the 20 pages of SEED when this was written: 66 of 82 articles (80.5 %); 74 of 82
-# (90.2 %) since the repair reads words and pairs across blank lines and captions keep to their
-# own lines. Raise it as the parser gets better; it only guards against regressions.
-MIN_RECOVERY = 0.88
+# Measured on the 20 pages of SEED when this was written: 66 of 82 articles (80.5 %); 75 of 82
+# (91.5 %) since the repair reads words and pairs across blank lines, captions keep to their
+# own lines and stacked title lines join. Raise it as the parser gets better; it only guards
+# against regressions.
+MIN_RECOVERY = 0.89
 # Mis-encoding left in the recovered, wholly mis-encoded articles of those pages, measured when
 # written: 60 places in 14 articles, none of them clean; now none in 21. Lower it as the repair
 # gets better.
@@ -196,7 +197,6 @@ def test_case_title_after_outlet_takes_the_next_first_line():
     assert got(text) == [want(TIANJIN), want(XINHUA)]
 
 
-@bug("two-line title without colon after the last outlet line: the first line is dropped")
 def test_case_stacked_title_without_colon():
     text = page(body(JIADING, 13, 2), ["（据《新闻晨报》）"],
                 ["探索推动优质服务下沉", "上海嘉定社区精神健康社工站服务地图发布"])
