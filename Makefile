@@ -36,8 +36,9 @@ browser-deps:
 test: setup browser-deps
 	@$(BIN)/pytest -q
 
+# The slow fault, load and fuzzing tests (RELIABILITY.md); -s shows their figures.
 reliability: setup
-	@$(BIN)/pytest -q -m slow
+	@$(BIN)/pytest -q -s -m slow
 
 bench: setup
 	@$(BIN)/python benchmarks/run_all.py

@@ -16,7 +16,7 @@ from qa.chunking import chunk_article, chunk_for_embedding
 from qa.config import Settings
 from qa.index.dense import FaissIndex
 from qa.index.lexical import BM25Index
-from qa.index.store import IndexStore
+from qa.index.store import IndexStore, fault_point
 from qa.ingest import IngestResult
 from qa.types import Article
 
@@ -102,6 +102,7 @@ class Builder:
                 pending.append(rec["embed"])
         new_ids = np.arange(len(chunks) - len(pending), len(chunks), dtype=np.int64)
         log.info("embedding %d new chunk(s)", len(pending))
+        fault_point("embed")
         if pending:
             new_vectors = self.encoder.encode_passages(pending, show_progress=progress)
         else:

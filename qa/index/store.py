@@ -12,12 +12,17 @@ A writer builds the new generation in a ``.tmp`` folder, fsyncs every file, rena
 and only then replaces ``CURRENT`` (write + fsync + ``os.replace``). A crash at any moment
 leaves either the old generation live or the new one complete; readers never see a partial
 one. Readers verify the manifest's checksums on load, so a damaged file is an error, never a
-wrong answer.
+wrong answer. A write that fails (a full disk, an I/O error) removes its unfinished folder and
+raises ``IndexWriteFailed``; the live generation is untouched.
+
+``fault_point(name)`` marks the moments a crash test kills a writer at (RELIABILITY.md): it does
+nothing unless ``QA_TEST_PAUSE_AT`` names that point, which only the tests set.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -30,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexBusy, IndexCorrupt, IndexNotFound, ModelMismatch
+from qa.errors import IndexBusy, IndexCorrupt, IndexNotFound, ModelMismatch, QAError
 from qa.index.dense import FaissIndex
 from qa.index.lexical import BM25Index
 from qa.types import Article
@@ -39,6 +44,34 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 KEEP_GENERATIONS = 2
 _CHUNK_FIELDS = ("id", "hash", "text", "citations")
+# Every generation has these; a manifest that does not vouch for all of them is not trusted.
+REQUIRED_FILES = ("articles.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss")
+
+
+class IndexWriteFailed(QAError):
+    """Writing a new generation failed (disk full, I/O error); the live one is untouched."""
+
+    code = "index_write_failed"
+    status = 503
+
+
+def fault_point(name: str) -> None:
+    """Test-only crash hook. With ``QA_TEST_PAUSE_AT`` set to ``name`` (or a comma list holding
+    it), append ``<point> <pid> <unix time>`` to the file ``QA_TEST_PAUSE_FILE`` (if set), then
+    sleep ``QA_TEST_PAUSE_SECONDS`` (default 3600) so the test can SIGKILL the process here.
+    Points: ``lock`` (lock held), ``embed`` (about to embed), ``dense`` (FAISS file next),
+    ``manifest`` (manifest written but not flushed), ``switch`` (generation renamed, CURRENT not
+    yet replaced). This hook reads the environment itself, unlike the rest of the package
+    (``Settings``), so that no production setting can turn it on by accident."""
+    points = os.environ.get("QA_TEST_PAUSE_AT")
+    if not points or name not in points.split(","):
+        return
+    marker = os.environ.get("QA_TEST_PAUSE_FILE")
+    if marker:
+        with open(marker, "a", encoding="utf-8") as f:
+            f.write(f"{name} {os.getpid()} {time.time():.3f}\n")
+    log.warning("test fault point %s reached (pid %d)", name, os.getpid())
+    time.sleep(float(os.environ.get("QA_TEST_PAUSE_SECONDS", "3600")))
 
 
 @dataclass
@@ -101,13 +134,20 @@ class IndexStore:
             raise IndexNotFound(f"索引 {gen} 缺少 manifest.json") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise IndexCorrupt(f"索引 {gen} 的 manifest.json 已损坏") from None
+        if not isinstance(manifest, dict):
+            raise IndexCorrupt(f"索引 {gen} 的 manifest.json 已损坏")
         if manifest.get("format") != FORMAT:
             raise IndexCorrupt(f"索引 {gen} 的格式版本不受支持：{manifest.get('format')}")
         if model is not None and manifest.get("model") != model:
             raise ModelMismatch(
                 f"索引由模型 {manifest.get('model')} 构建，当前配置的模型是 {model}；"
                 f"请用当前模型重新运行 qa build，或把 QA_MODEL 设回原模型")
-        for rel, digest in manifest["checksums"].items():
+        checksums = manifest.get("checksums")
+        if (not isinstance(checksums, dict) or not set(REQUIRED_FILES) <= set(checksums)
+                or not isinstance(manifest.get("counts"), dict)
+                or not isinstance(manifest.get("dense"), dict)):
+            raise IndexCorrupt(f"索引 {gen} 的 manifest.json 不完整")
+        for rel, digest in checksums.items():
             path = gen / rel
             if not path.is_file() or _sha256(path) != digest:
                 raise IndexCorrupt(f"索引文件校验失败：{path}（文件缺失、被截断或已损坏）")
@@ -125,11 +165,13 @@ class IndexStore:
                                     ef_construction=p["ef_construction"],
                                     ef_search=p["ef_search"])
             lexical = BM25Index.load(gen / "lexical")
+            counts_agree = (len(chunks) == len(vectors) == len(dense)
+                            == manifest["counts"]["chunks"])
         except IndexCorrupt:
             raise
         except Exception as e:   # checksums passed, so this is a bug or a foreign file
             raise IndexCorrupt(f"索引 {gen} 无法读取：{e}") from e
-        if not (len(chunks) == len(vectors) == len(dense) == manifest["counts"]["chunks"]):
+        if not counts_agree:
             raise IndexCorrupt(f"索引 {gen} 的各部分数量不一致")
         return Snapshot(name, manifest, articles, chunks, vectors, dense, lexical)
 
@@ -152,6 +194,7 @@ class IndexStore:
                     time.sleep(0.1)
             try:
                 self._clean()
+                fault_point("lock")
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
@@ -159,6 +202,8 @@ class IndexStore:
     def _clean(self) -> None:
         """Remove what killed writers left, and generations older than the last few."""
         live = self.current_name()
+        for p in self.root.glob("CURRENT.tmp-*"):    # a switch that was killed half-way
+            p.unlink(missing_ok=True)
         gens = sorted(p for p in self.root.glob("gen-*") if p.is_dir())
         for p in gens:
             if ".tmp" in p.name:
@@ -182,9 +227,42 @@ class IndexStore:
     def write(self, *, model: str, dim: int, articles: list[Article], chunks: list[dict],
               vectors: np.ndarray, dense: FaissIndex, lexical: BM25Index,
               dense_params: dict, extra: dict | None = None) -> str:
-        """Write a complete generation and switch to it. Call inside ``lock()``."""
+        """Write a complete generation and switch to it. Call inside ``lock()``.
+
+        If anything fails before ``CURRENT`` is replaced (``ENOSPC`` on a full disk, an I/O
+        error), the unfinished generation is removed and ``IndexWriteFailed`` raised: the live
+        generation is what it was."""
         name = self._next_name()
         tmp = self.root / f"{name}.tmp-{os.getpid()}"
+        final = self.root / name
+        try:
+            self._write_generation(tmp, name, model=model, dim=dim, articles=articles,
+                                   chunks=chunks, vectors=vectors, dense=dense,
+                                   lexical=lexical, dense_params=dense_params, extra=extra)
+            os.rename(tmp, final)
+            _fsync_dir(self.root)
+            fault_point("switch")
+            self._switch(name)
+        except OSError as e:
+            if self.current_name() == name:      # switched after all: only a late fsync failed
+                log.error("switched to %s, but: %s", name, e)
+                return name
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(final, ignore_errors=True)
+            for p in self.root.glob(f"CURRENT.tmp-{os.getpid()}"):
+                p.unlink(missing_ok=True)
+            reason = "磁盘空间不足" if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) \
+                else (e.strerror or type(e).__name__)
+            raise IndexWriteFailed(
+                f"写入新的索引版本失败（{reason}）：索引仍是原来的 "
+                f"{self.current_name() or '（无）'}，未做任何更改") from e
+        log.info("switched to %s", name)
+        return name
+
+    def _write_generation(self, tmp: Path, name: str, *, model: str, dim: int,
+                          articles: list[Article], chunks: list[dict], vectors: np.ndarray,
+                          dense: FaissIndex, lexical: BM25Index, dense_params: dict,
+                          extra: dict | None) -> None:
         tmp.mkdir(parents=True)
         with open(tmp / "articles.jsonl", "w", encoding="utf-8") as f:
             for a in articles:
@@ -193,7 +271,12 @@ class IndexStore:
             for c in chunks:
                 f.write(json.dumps({k: c[k] for k in _CHUNK_FIELDS}, ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-        dense.save(tmp / "dense.faiss")
+        fault_point("dense")
+        try:
+            dense.save(tmp / "dense.faiss")
+        except RuntimeError as e:     # faiss reports a failed write (ENOSPC) as RuntimeError
+            full = "No space left" in str(e) or "errno=28" in str(e)
+            raise OSError(errno.ENOSPC if full else errno.EIO, f"写入向量索引失败：{e}") from e
         lexical.save(tmp / "lexical")
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         for p in files:
@@ -210,15 +293,10 @@ class IndexStore:
         }
         with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
             json.dump(manifest, f, ensure_ascii=False, indent=1)
+            fault_point("manifest")
             f.flush()
             os.fsync(f.fileno())
         _fsync_dir(tmp)
-        final = self.root / name
-        os.rename(tmp, final)
-        _fsync_dir(self.root)
-        self._switch(name)
-        log.info("switched to %s", name)
-        return name
 
     def _switch(self, name: str) -> None:
         tmp = self.root / f"CURRENT.tmp-{os.getpid()}"

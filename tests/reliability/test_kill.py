@@ -1,0 +1,131 @@
+"""``kill -9`` of a real ``qa build`` / ``qa add`` at named moments of a write, while a
+SearchService on the same index answers questions non-stop.
+
+The writer runs with ``QA_TEST_PAUSE_AT=<point>``: it stops there (``qa.index.store.fault_point``)
+and we SIGKILL it. Then: every query during the whole episode succeeded from the old generation,
+CURRENT still names it, the lock is free again, and the next writer removes the leftovers
+without losing any article indexed before.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from qa.index.builder import Builder
+from qa.index.store import IndexStore
+
+from .conftest import (SEED_ANSWER, SEED_QUESTION, ingest_pages, qa_process, settings_for,
+                       wait_for_marker, write_pages)
+from qa.search.service import SearchService
+
+# (command, point, what the killed writer leaves on disk)
+CASES = [
+    ("add", "embed", "nothing"),          # lock held, model busy embedding: no files yet
+    ("add", "dense", "tmp"),              # articles, chunks, vectors written; FAISS next
+    ("add", "manifest", "tmp"),           # all files written, manifest not yet flushed
+    ("add", "switch", "unswitched"),      # generation complete and renamed, CURRENT not moved
+    ("build", "embed", "nothing"),
+    ("build", "dense", "tmp"),
+    ("build", "manifest", "tmp"),
+    ("build", "switch", "unswitched"),
+    ("add", "embed-running", "nothing"),  # no pause: killed 1 s into the real embedding
+]
+QUICK = {("add", "manifest"), ("build", "switch")}     # the short version in `make test`
+
+
+def _params():
+    for cmd, point, leaves in CASES:
+        marks = () if (cmd, point) in QUICK else (pytest.mark.slow,)
+        yield pytest.param(cmd, point, leaves, marks=marks, id=f"{cmd}-{point}")
+
+
+class Reader(threading.Thread):
+    """Asks the seed question in a loop; counts failures and where answers came from."""
+
+    def __init__(self, service: SearchService):
+        super().__init__(daemon=True)
+        self.service, self.stop = service, threading.Event()
+        self.ok = self.failed = 0
+        self.generations: set[str] = set()
+        self.errors: list[str] = []
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                answer = self.service.ask(SEED_QUESTION, 3)
+                self.generations.add(self.service.snapshot().name)
+                if answer.results and SEED_ANSWER in answer.results[0].text:
+                    self.ok += 1
+                else:
+                    self.failed += 1
+                    self.errors.append(f"wrong answer: {answer.results[:1]}")
+            except Exception as e:  # noqa: BLE001 — every failure counts
+                self.failed += 1
+                self.errors.append(repr(e))
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("cmd, point, leaves", list(_params()))
+def test_kill_9_during_write_loses_nothing(index, encoder, tmp_path, cmd, point, leaves):
+    store = IndexStore(index)
+    old = store.current_name()
+    old_ids = set(store.load().articles)
+    service = SearchService(settings_for(index), encoder)
+    assert service.snapshot().name == old
+    reader = Reader(service)
+    reader.start()
+
+    pages = write_pages(tmp_path / "pages", 1, 2)
+    marker, log = tmp_path / "marker", tmp_path / "qa.log"
+    pause = "embed" if point == "embed-running" else point
+    proc = qa_process(index, cmd, str(pages), pause_at=pause, marker=marker, log=log,
+                      pause_seconds=0 if point == "embed-running" else None)
+    try:
+        wait_for_marker(marker, proc, log)
+        if point == "embed-running":
+            time.sleep(1.0)
+        assert proc.poll() is None, "the writer finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    time.sleep(0.3)                 # a few more queries after the death
+    reader.stop.set()
+    reader.join(30)
+
+    # The service never failed and never left the old generation.
+    assert reader.failed == 0, reader.errors[:5]
+    assert reader.ok > 0 and reader.generations == {old}
+    assert store.current_name() == old and service.snapshot().name == old
+    assert set(store.load().articles) == old_ids           # checksums verified again
+
+    # What the killed writer left behind really is there (the fault did happen mid-write).
+    names = {p.name for p in index.iterdir()}
+    leftovers = sorted(n for n in names if n.startswith("gen-") and n != old)
+    if leftovers and leftovers[0].endswith(f"{proc.pid}"):
+        found = "tmp"
+    elif leftovers:
+        found = "unswitched"
+    else:
+        found = "nothing"
+    assert found == leaves, sorted(names)
+
+    # The kernel released the dead writer's flock: the next writer gets it at once, removes
+    # the leftovers, and keeps every article indexed before.
+    with store.lock(wait=5):
+        pass
+    assert not [n for n in (p.name for p in index.iterdir()) if n in leftovers]
+    report = Builder(settings_for(index), encoder).add(ingest_pages(3))
+    names = {p.name for p in index.iterdir()}
+    assert not [n for n in names if ".tmp" in n] and store.current_name() == report.generation
+    new_ids = set(store.load().articles)
+    assert old_ids < new_ids and len(new_ids) == len(old_ids) + 1
+    assert service.snapshot().name == report.generation
+    assert SEED_ANSWER in service.ask(SEED_QUESTION, 1).results[0].text
