@@ -100,6 +100,11 @@ def take_titles(lines: list[Line], width: float, final: bool) -> tuple[list[str]
                 and _plain(nxt.text) and not is_kicker(nxt.text) and not _inline_kicker(nxt.text):
             titles.append(_joins(line.text, nxt.text))   # short kicker above a wide title
             i += 2
+        elif pairable and i + 2 < n and _plain(line.text) and nxt.width < width - 3:
+            # Two lines without a single mark, the second short: no body paragraph ends without
+            # a full stop, so this is a title set no wider than the column.
+            titles.append(_joins(line.text, nxt.text))
+            i += 2
         else:
             break
     return titles, i

@@ -18,11 +18,11 @@ from .relayout import BEGINS, MISENCODE, begins, load_articles, make_pages, meas
 
 PAGES = 20
 SEED = 20240923
-# Measured on the 20 pages of SEED when this was written: 66 of 82 articles (80.5 %); 75 of 82
-# (91.5 %) since the repair reads words and pairs across blank lines, captions keep to their
-# own lines and stacked title lines join. Raise it as the parser gets better; it only guards
-# against regressions.
-MIN_RECOVERY = 0.89
+# Measured on the 20 pages of SEED when this was written: 66 of 82 articles (80.5 %); 77 of 82
+# (93.9 %) since the repair reads words and pairs across blank lines, captions keep to their
+# own lines and titles no wider than the column are found. Raise it as the parser gets better;
+# it only guards against regressions.
+MIN_RECOVERY = 0.92
 # Mis-encoding left in the recovered, wholly mis-encoded articles of those pages, measured when
 # written: 60 places in 14 articles, none of them clean; now none in 21. Lower it as the repair
 # gets better.
@@ -178,8 +178,6 @@ def test_case_subheading_splits_the_article():
     assert got(text) == [want(BIJIE)]
 
 
-@bug("title after its own outlet line, the next article set in a wider column: the title is "
-     "read as the first lines of the next article's body")
 def test_case_title_after_outlet_before_a_wider_column():
     text = page(body(SHAANXI, 12, 2), ["（据中国新闻网）"],
                 ["陕西推动实施“未检+司法社工”模式", "助迷途少年安全“返航”"],
