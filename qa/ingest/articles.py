@@ -23,6 +23,7 @@ from qa.ingest.layout import (
     SENTENCE_MARKS, Line, clean_title, display_width, ends_sentence, is_heading, is_kicker,
     join_body, paragraph_text, paragraphs, split_lines,
 )
+from qa.ingest.lexicon import split_crosses
 from qa.types import Article
 
 MIN_TITLE_SIMILARITY = 0.2
@@ -82,8 +83,10 @@ def take_titles(lines: list[Line], width: float, final: bool) -> tuple[list[str]
     while i < n:
         line = lines[i]
         nxt = lines[i + 1] if i + 1 < n else None
+        # A line wrapped into the one after it (国 / 家) is body text, not a title's end.
         pairable = nxt is not None and _plain(nxt.text) and not is_kicker(nxt.text) \
-            and not _inline_kicker(nxt.text)
+            and not _inline_kicker(nxt.text) \
+            and not (i + 2 < n and split_crosses(nxt.text, lines[i + 2].text))
         if is_kicker(line.text) and nxt is not None and not ends_sentence(nxt.text):
             titles.append(_joins(line.text, nxt.text))
             i += 2

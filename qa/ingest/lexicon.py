@@ -53,3 +53,11 @@ def spans_word(left: str, right: str, min_freq: int = 20) -> bool:
             if len(a) - i + j >= 2 and is_word(a[i:] + b[:j], min_freq):
                 return True
     return False
+
+
+def split_crosses(left: str, right: str) -> bool:
+    """Does the likeliest split into words put one word across the boundary (国 / 家 → 国家, but
+    社区 / 内蒙古 stays apart although 区内 is a word)?"""
+    a = "".join(c for c in left[-MAX_WORD:] if not c.isspace())
+    b = "".join(c for c in right[:MAX_WORD] if not c.isspace())
+    return bool(a and b) and best_split(a + b) > best_split(a) + best_split(b) + 1e-9

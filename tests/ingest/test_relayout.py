@@ -186,8 +186,6 @@ def test_case_title_after_outlet_before_a_wider_column():
     assert got(text)[1][1:] == want(JIYANG)[1:]
 
 
-@bug("title after its own outlet line takes the next article's first (indented, short) line "
-     "into the title; that article's body then starts mid-sentence")
 def test_case_title_after_outlet_takes_the_next_first_line():
     text = page(body(TIANJIN, 12, 2), ["（据中国新闻网）"],
                 ["天津启动“五社联动”高层次社会工作人才培养计划"],
