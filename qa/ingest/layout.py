@@ -153,7 +153,8 @@ def column_width(lines: list[Line], i: int, reach: int = 5) -> float:
 def paragraphs(lines: list[Line], col: float | None = None) -> list[list[Line]]:
     """Rebuild paragraphs from column-wide lines.
 
-    A paragraph ends at a line that ends a sentence; at a line clearly shorter than the column,
+    A paragraph ends at a line that ends a sentence (unless that line and the next both run
+    the full column: a new paragraph's first line is indented); at a line clearly shorter than the column,
     than the line before it and than the next one (a heading or a paragraph's last line — but
     not a narrow stretch around a picture, where every line is short); at a kicker; and where a
     wide line (title, lead) meets a column line. A word running across the break vetoes all but
@@ -171,11 +172,16 @@ def paragraphs(lines: list[Line], col: float | None = None) -> list[list[Line]]:
         nxt = lines[i + 1]
         # The line after next too: a paragraph's first line is indented, so short as well.
         ahead = max(nxt.width, lines[i + 2].width if i + 2 < n else 0.0)
-        if ends_sentence(line.text):
-            out.append(current)
-            current = []
-            continue
         w = column_width(lines, i)
+        if ends_sentence(line.text):
+            # A sentence may end right at the column's edge inside a paragraph; then the next
+            # line runs the full width, where a new paragraph's first line is indented.
+            widths = (line.width, nxt.width)
+            full = min(widths) >= w - 0.5 and max(widths) <= col + 1.5
+            if not (len(current) > 1 and full):
+                out.append(current)
+                current = []
+            continue
         first_line = len(current) == 1
         prev = current[-2] if len(current) > 1 else None
         wide, next_wide = line.width > col + 1.5, nxt.width > col + 1.5

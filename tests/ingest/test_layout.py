@@ -10,7 +10,6 @@ from qa.ingest.layout import (
     clean_title, display_width, is_kicker, join_body, paragraph_text, paragraphs, split_lines,
 )
 
-from .bugs import bug
 
 
 def _lines(page: str):
@@ -202,8 +201,6 @@ def test_column_narrowing_around_a_picture_keeps_the_paragraph():
         "技术康复。"]
 
 
-@bug("a sentence that ends exactly at a line end inside a paragraph ends the paragraph, though "
-     "the next line runs the full column width (a paragraph's first line is 2 em narrower)")
 def test_sentence_ending_at_a_line_end_inside_a_paragraph():
     page = ("加强人才引育。严把选拔\n\n关口，坚持把政治标准放在首\n\n位，建立政治素质联审考察机\n\n"
             "制，完善实绩实效考核评价。\n\n目前全县社会工作人才有1.2\n\n万余人。\n\n"
