@@ -52,6 +52,7 @@ class Run:
     titles: list[str] = field(default_factory=list)
     body: list[list[Line]] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
+    width: float = 0.0
 
 
 # -- titles -------------------------------------------------------------------------------
@@ -73,7 +74,9 @@ def _anchor(line: Line, width: float, final: bool) -> bool:
 
 
 def _joins(first: str, second: str) -> str:
-    sep = "" if first.endswith(("：", ":")) else " "
+    """Title lines joined: a space between the parts, none after a kicker's colon or inside a
+    word broken across the lines (社会 / 工作)."""
+    sep = "" if first.endswith(("：", ":")) or split_crosses(first, second) else " "
     return clean_title(first + sep + second)
 
 
@@ -192,26 +195,37 @@ def _caption_blocks(lines: list[Line]) -> list[str]:
 def _prepare(run: Run, page_width: float) -> None:
     text_lines = [l for l in run.lines if l.kind == "text"]
     widths = [l.width for l in text_lines]
-    width = statistics.median(widths) if len(widths) >= 8 else page_width
-    run.titles, used = take_titles(text_lines, width, run.final)
-    run.body = paragraphs(text_lines[used:], width)
+    run.width = statistics.median(widths) if len(widths) >= 8 else page_width
+    run.titles, used = take_titles(text_lines, run.width, run.final)
+    run.body = paragraphs(text_lines[used:], run.width)
     run.captions = _caption_blocks(run.lines)
 
 
 def _split_run(run: Run, titled_here: bool, page_width: float) -> list[Part]:
     """One part per article in the run; a run splits only at a heading that follows an
-    article whose own title opened the run."""
-    texts = [paragraph_text(p) for p in run.body]
+    article whose own title opened the run. The next article's title is read from the lines
+    there as at a run's head (kicker + main title), and its body is rebuilt after it."""
+    body = list(run.body)
+    texts = [paragraph_text(p) for p in body]
     parts = [Part([], width=page_width)]
-    for k, (par, text) in enumerate(zip(run.body, texts)):
+    k = 0
+    while k < len(body):
+        par, text = body[k], texts[k]
         later_body = any(not is_heading(t) for t in texts[k + 1:])
         after_sentence = k > 0 and ends_sentence(texts[k - 1])
         if (titled_here and is_heading(text) and len(par) <= 2 and after_sentence and later_body
                 and any(not is_heading(t) for t in parts[-1].paragraphs)):
-            parts.append(Part([], title=clean_title("".join(l.text for l in par))))
+            rest = [l for p in body[k:] for l in p]
+            titles, used = take_titles(rest, run.width, False)
+            if not titles:
+                titles, used = [clean_title("".join(l.text for l in par))], len(par)
+            parts.append(Part([], title=titles[0] if len(titles) == 1 else " ".join(titles)))
+            body[k:] = paragraphs(rest[used:], run.width)
+            texts[k:] = [paragraph_text(p) for p in body[k:]]
             continue
         parts[-1].paragraphs.append(text)
         parts[-1].width = statistics.median([l.width for l in par] + [parts[-1].width or 0])
+        k += 1
     parts[-1].source = run.source
     return [p for p in parts if p.paragraphs]
 

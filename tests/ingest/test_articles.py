@@ -10,7 +10,6 @@ import pytest
 
 from qa.ingest import ingest_bytes
 
-from .bugs import bug
 from .relayout import misencode, wrap
 
 
@@ -288,16 +287,12 @@ def test_article_without_outlet_followed_by_a_titled_article():
     assert outcome(parse(page)) == expected(HENAN, TIANJIN)
 
 
-@bug("after an article without outlet line, a two-line title is cut: its first line becomes "
-     "the title, its second the first body line")
 def test_two_line_title_after_an_article_without_outlet():
     page = render([HENAN.title_lines, HENAN.body(13), SHAANXI.title_lines, SHAANXI.body(13),
                    [SHAANXI.outlet]])
     assert outcome(parse(page)) == expected(HENAN, SHAANXI)
 
 
-@bug("after an article without outlet line, a kicker title on its own line is cut: the kicker "
-     "becomes the title and the main title the first body line")
 def test_kicker_title_after_an_article_without_outlet():
     page = render([HENAN.title_lines, HENAN.body(13), FENGYANG.title_lines, FENGYANG.body(13),
                    [FENGYANG.outlet]])
