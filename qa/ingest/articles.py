@@ -201,6 +201,22 @@ def _prepare(run: Run, page_width: float) -> None:
     run.captions = _caption_blocks(run.lines)
 
 
+def _title_like(par: list[Line], nxt: list[Line], width: float, before: str, after: str) -> bool:
+    """An article's title has a kicker or a line wider than the column (it may stand alone, its
+    other line starting the next paragraph); a subheading sits inside the column. A heading
+    longer than a column line may be either: a title speaks of what follows more than of what
+    came before (天津启动… after an article on 河南), a subheading of the article it is in."""
+    first = par[0].text
+    if is_kicker(first) or _inline_kicker(first) or any(
+            l.width > width + 1.5 and _plain(l.text) for l in par + nxt[:1]):
+        return True
+    if sum(l.width for l in par) <= width + 1.5:
+        return False
+    sim = _Similarity([before, after])
+    heading = "".join(l.text for l in par)
+    return sim(heading, 1) > sim(heading, 0)
+
+
 def _split_run(run: Run, titled_here: bool, page_width: float) -> list[Part]:
     """One part per article in the run; a run splits only at a heading that follows an
     article whose own title opened the run. The next article's title is read from the lines
@@ -214,7 +230,9 @@ def _split_run(run: Run, titled_here: bool, page_width: float) -> list[Part]:
         later_body = any(not is_heading(t) for t in texts[k + 1:])
         after_sentence = k > 0 and ends_sentence(texts[k - 1])
         if (titled_here and is_heading(text) and len(par) <= 2 and after_sentence and later_body
-                and any(not is_heading(t) for t in parts[-1].paragraphs)):
+                and any(not is_heading(t) for t in parts[-1].paragraphs)
+                and _title_like(par, body[k + 1], run.width, parts[-1].text,
+                                "".join(texts[k + 1:]))):
             rest = [l for p in body[k:] for l in p]
             titles, used = take_titles(rest, run.width, False)
             if not titles:
@@ -261,16 +279,7 @@ def assemble(text: str, issue: str) -> list[Article]:
     assigned = _assign([t for t, _ in zone], parts, taken)
     for k, j in assigned.items():
         parts[j].title = zone[k][0]
-    # The one title left and the one article left without a title: they belong together if
-    # they share anything, however little (a title may name what only later paragraphs say).
     sim = _Similarity([p.text for p in parts])
-    left_titles = [k for k in range(len(zone)) if k not in assigned]
-    untitled = [j for j, p in enumerate(parts) if not p.title]
-    if len(left_titles) == 1 and len(untitled) == 1:
-        k, j = left_titles[0], untitled[0]
-        if sim(zone[k][0], j) > 0:
-            parts[j].title = zone[k][0]
-            assigned[k] = j
     _join_stacked_lines(zone, assigned, parts, sim)
 
     for caption in (c for run in runs for c in run.captions):
@@ -294,6 +303,7 @@ def _join_stacked_lines(zone: list[tuple[str, int]], assigned: dict[int, int],
         n = max(near, key=lambda n: sim(line, assigned[n]))
         part = parts[assigned[n]]
         part.title = _joins(line, part.title) if n > k else _joins(part.title, line)
+        assigned[k] = assigned[n]
 
 
 def _merge_orphans(parts: list[Part], page_width: float) -> list[Part]:

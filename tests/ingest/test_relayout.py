@@ -24,7 +24,7 @@ SEED = 20240923
 # better; it only guards against regressions.
 MIN_RECOVERY = 0.95
 # Mis-encoding left in the recovered, wholly mis-encoded articles of those pages, measured when
-# written: 60 places in 14 articles, none of them clean; now none in 21. Lower it as the repair
+# written: 60 places in 14 articles, none of them clean; now none in 23. Lower it as the repair
 # gets better.
 MAX_LEFT = 2
 
@@ -170,8 +170,6 @@ def test_case_title_before_body():
     assert got(text) == [want(FENGYANG), want(TIANJIN)]
 
 
-@bug("an article with a subheading is split in two at it when its title stands before the "
-     "body: 贵州毕节… comes out as 2 articles, the first without outlet")
 def test_case_subheading_splits_the_article():
     text = page(["贵州毕节：", "不断探索社会工作新路径"], body(BIJIE, 13, 3),
                 ["（据毕节市人民政府官网）"])
@@ -199,6 +197,9 @@ def test_case_stacked_title_without_colon():
     assert got(text) == [want(JIADING)]
 
 
+@bug("the only title on the page, stacked after the last outlet line above a caption, is not "
+     "given to the only article: its words are in later paragraphs than the two printed here, "
+     "so its similarity (0.07) stays under MIN_TITLE_SIMILARITY; the caption itself is right")
 def test_case_title_line_above_a_caption():
     text = page(body(QUANJIAO, 13, 2), ["（据人民网）"],
                 ["安徽全椒：", "以“五社联动”为支点 探索基层治理新路径"],
