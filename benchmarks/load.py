@@ -181,9 +181,11 @@ def _reader(base: str, stop: threading.Event, stats: _Stats, ids: list[str], see
 
 def _uploader(base: str, stop: threading.Event, stats: _Stats, every: float, token: str,
               uploaded: list[dict], first: int) -> None:
-    session = requests.Session()
     n = first
     while not stop.wait(every):
+        # A fresh connection per upload: after `every` seconds idle, a kept-alive one may be
+        # closed by gunicorn (keepalive 2 s) just as we reuse it, and a POST is not retried.
+        session = requests.Session()
         text, title, question, fact = make_page(n)
         name = f"load-{os.getpid()}-{n:04d}_A01.txt"
         started = time.perf_counter()
@@ -199,6 +201,7 @@ def _uploader(base: str, stop: threading.Event, stats: _Stats, every: float, tok
                 error = f"HTTP {r.status_code} {r.text[:200]}"
         except (requests.RequestException, ValueError) as e:
             error = f"{type(e).__name__}: {e}"
+        session.close()
         stats.record("upload", time.perf_counter() - started, error)
         n += 1
 

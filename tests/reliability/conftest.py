@@ -1,6 +1,6 @@
 """Fixtures for the fault, load and hostile-input tests (RELIABILITY.md).
 
-One real model for the whole package (package scope: freed before tests/web loads its own), one
+One real model (the session's ``encoder`` when a conftest above provides it), one
 small real index (the seed page with the 济阳 article) built once, and one real ``qa serve``
 (gunicorn, two workers, default bind address) over a copy of it, shared by the load,
 schemathesis and hostile-input tests. Writers under test run as real ``qa`` processes.
@@ -93,16 +93,21 @@ def wait_for_marker(marker: Path, proc: subprocess.Popen, log: Path | None = Non
 
 
 @pytest.fixture(scope="package")
-def encoder():
-    return SearchService(Settings.from_env()).encoder
+def model(request):
+    """The session's shared encoder (``encoder`` from a conftest above, when there is one),
+    else one of our own for this package only."""
+    try:
+        return request.getfixturevalue("encoder")
+    except pytest.FixtureLookupError:
+        return SearchService(Settings.from_env()).encoder
 
 
 @pytest.fixture(scope="package")
-def base_index(tmp_path_factory, encoder) -> Path:
+def base_index(tmp_path_factory, model) -> Path:
     root = tmp_path_factory.mktemp("rel-base") / "index"
     result = ingest_paths([SEED_PAGE])
     assert result.articles and not result.skipped
-    Builder(settings_for(root), encoder).build(result)
+    Builder(settings_for(root), model).build(result)
     return root
 
 

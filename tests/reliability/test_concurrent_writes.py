@@ -55,7 +55,7 @@ def test_two_qa_add_at_once_are_serialised(index, tmp_path):
     assert "+0 article(s)" not in logs[1].read_text()          # B added its two new pages
 
 
-def test_upload_while_qa_build_runs_waits_and_lands(index, encoder, tmp_path):
+def test_upload_while_qa_build_runs_waits_and_lands(index, model, tmp_path):
     """``qa build`` holds the lock while it embeds; an upload meanwhile waits for it and is
     then added on top of the new build: nothing is lost, nothing doubled."""
     pages = write_pages(tmp_path / "build", 6)
@@ -66,7 +66,7 @@ def test_upload_while_qa_build_runs_waits_and_lands(index, encoder, tmp_path):
     wait_for_marker(marker, build, log)
 
     token = "concurrent-token"
-    service = SearchService(settings_for(index, admin_token=token), encoder)
+    service = SearchService(settings_for(index, admin_token=token), model)
     app = create_app(service=service)
     text, title, question, fact = make_page(7)
     result = {}

@@ -52,15 +52,15 @@ def _state(index: Path) -> dict:
             if p.is_file() and p.name != "LOCK"}
 
 
-def test_disk_full_add_is_a_clear_error_and_old_index_intact(full_disk_index, encoder):
+def test_disk_full_add_is_a_clear_error_and_old_index_intact(full_disk_index, model):
     index = full_disk_index
     store = IndexStore(index)
     live, before = store.current_name(), _state(index)
-    service = SearchService(settings_for(index), encoder)
+    service = SearchService(settings_for(index), model)
     assert service.snapshot().name == live
 
     with pytest.raises(IndexWriteFailed) as e:
-        Builder(settings_for(index), encoder).add(ingest_pages(*range(20, 40)))
+        Builder(settings_for(index), model).add(ingest_pages(*range(20, 40)))
     assert "磁盘空间不足" in e.value.message and live in e.value.message
     assert e.value.status == 503
 
@@ -71,7 +71,7 @@ def test_disk_full_add_is_a_clear_error_and_old_index_intact(full_disk_index, en
     assert SEED_ANSWER in service.ask(SEED_QUESTION, 1).results[0].text
 
     # The same through the upload API: a JSON 503 with the reason, not a 500.
-    app = create_app(service=SearchService(settings_for(index, admin_token=TOKEN), encoder))
+    app = create_app(service=SearchService(settings_for(index, admin_token=TOKEN), model))
     files = [(make_page(n)[0].encode(), f"up-{n}.txt") for n in range(40, 60)]
     r = app.test_client().post("/api/issues", headers={"Authorization": f"Bearer {TOKEN}"},
                                data={"files": [(io.BytesIO(d), name)

@@ -71,16 +71,18 @@ class Reader(threading.Thread):
 
 
 @pytest.mark.parametrize("cmd, point, leaves", list(_params()))
-def test_kill_9_during_write_loses_nothing(index, encoder, tmp_path, cmd, point, leaves):
+def test_kill_9_during_write_loses_nothing(index, model, tmp_path, cmd, point, leaves):
     store = IndexStore(index)
     old = store.current_name()
     old_ids = set(store.load().articles)
-    service = SearchService(settings_for(index), encoder)
+    service = SearchService(settings_for(index), model)
     assert service.snapshot().name == old
     reader = Reader(service)
     reader.start()
 
-    pages = write_pages(tmp_path / "pages", 1, 2)
+    # Enough pages that embedding takes many seconds when the kill comes 1 s into it.
+    numbers = range(1, 41) if point == "embed-running" else (1, 2)
+    pages = write_pages(tmp_path / "pages", *numbers)
     marker, log = tmp_path / "marker", tmp_path / "qa.log"
     pause = "embed" if point == "embed-running" else point
     proc = qa_process(index, cmd, str(pages), pause_at=pause, marker=marker, log=log,
@@ -122,7 +124,7 @@ def test_kill_9_during_write_loses_nothing(index, encoder, tmp_path, cmd, point,
     with store.lock(wait=5):
         pass
     assert not [n for n in (p.name for p in index.iterdir()) if n in leftovers]
-    report = Builder(settings_for(index), encoder).add(ingest_pages(3))
+    report = Builder(settings_for(index), model).add(ingest_pages(3))
     names = {p.name for p in index.iterdir()}
     assert not [n for n in names if ".tmp" in n] and store.current_name() == report.generation
     new_ids = set(store.load().articles)
