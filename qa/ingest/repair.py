@@ -9,10 +9,11 @@ says it is punctuation:
    pairs: real text almost never has both halves so close with nothing between — unless both
    halves sit in words (野外…陶冶) next to real punctuation, which says the text is fine;
 2. single marks (袁 遥 尧 院 …) are repaired inside a *damaged span* — a stretch with no real
-   punctuation that contains a repaired pair, or that sits on a page with repaired pairs and is
-   long enough that real text would have punctuated it — where reading the character as the
-   mark gives a likelier split into words than reading it as itself (学院 and 重要 stay, 街道院
-   and 水平遥 are repaired although 道院 and 平遥 are words);
+   punctuation that contains a repaired pair, or that sits on a page with repaired pairs, is
+   long enough that real text would have punctuated it and has at least two marks (or a
+   kicker's colon at a line end) — where reading the character as the mark gives a likelier
+   split into words than reading it as itself (学院 and 重要 stay, 街道院 and 水平遥 are
+   repaired although 道院 and 平遥 are words);
 3. — and … are printed two at a time, so runs of 要 or 噎 are dashes and ellipses; a single 要 is
    the common verb unless it joins numbers (9要15) or short items in a quotation (野培训要督导要
    赋能冶).
