@@ -4,7 +4,8 @@ so uploads are exercised too. No response may be a 5xx, and every response must 
 schemathesis' default checks (status code documented, content type, headers, response schema,
 invalid data rejected, valid data accepted …).
 
-A small run in ``make test``; ≥ 1000 cases in ``make reliability``. (Driven through
+A small, derandomised run in ``make test``; ≥ 1000 random cases in ``make reliability`` (a
+disagreement not listed in ``KNOWN`` fails it: that is a finding to report). (Driven through
 ``APIOperation.as_strategy`` and hypothesis rather than ``schemathesis.pytest.from_fixture``,
 whose lazy fixture breaks on pytest 9: it reads the removed ``Function._nodeid``.)"""
 
@@ -37,9 +38,11 @@ KNOWN = {
           "after normalisation",
     "D5": "POST /api/ask with \"top_k\": null → 200 with the default k; the spec's top_k is a "
           "non-nullable integer",
-    "D6": "POST /api/issues as text/plain with a 'non-string' body: over HTTP every text/plain "
-          "body is text, so the app rightly reads it as a (one-line) page → 201; an artefact of "
-          "schemathesis' negative mode for text/plain, not of the app",
+    "D6": "POST /api/issues with a 'schema-violating' body (text/plain that is 'not a string', "
+          "multipart parts that are 'not binary', extra fields) → 200/201: on the wire every "
+          "text/plain body and multipart part is bytes, so the app reads the files it can and "
+          "skips the rest with reasons; an artefact of schemathesis' negative mode for these "
+          "media types, not of the app",
 }
 
 
@@ -63,13 +66,17 @@ def known_disagreement(operation: str, case, failure, response) -> str | None:
             return "D5"
         if isinstance(body.get("question"), str) and len(body["question"]) > 500:
             return "D4"
+    if kind == "AcceptedNegativeData" and operation == "GET /api/ask" \
+            and response.status_code == 200 and len(str((case.query or {}).get("q", ""))) > 500:
+        return "D4"
     if kind == "AcceptedNegativeData" and operation == "POST /api/issues" \
-            and case.media_type == "text/plain" and response.status_code in (200, 201):
+            and case.media_type in ("text/plain", "multipart/form-data") \
+            and response.status_code in (200, 201):
         return "D6"
     return None
 
 
-def fuzz(served, per_operation: int):
+def fuzz(served, per_operation: int, derandomize: bool):
     """Every operation × {positive, negative}, ``per_operation`` examples each. Returns case
     counts, the distinct unexpected failures, and the known disagreements seen (with one
     example request each)."""
@@ -86,6 +93,7 @@ def fuzz(served, per_operation: int):
 
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(max_examples=per_operation, deadline=None, database=None,
+                      derandomize=derandomize,
                       suppress_health_check=list(HealthCheck),
                       phases=[Phase.explicit, Phase.generate])
             def one(case):
@@ -134,7 +142,7 @@ def _report(counts: Counter, failures: dict[str, str], seen: dict[str, str]) -> 
 
 
 def test_schemathesis_quick(served):
-    counts, failures, seen = fuzz(served, per_operation=4)
+    counts, failures, seen = fuzz(served, per_operation=4, derandomize=True)
     print("\n" + _report(counts, failures, seen))
     assert counts["total"] >= 30
     assert not failures, _report(counts, failures, seen)
@@ -142,7 +150,7 @@ def test_schemathesis_quick(served):
 
 @pytest.mark.slow
 def test_schemathesis_full(served):
-    counts, failures, seen = fuzz(served, per_operation=150)
+    counts, failures, seen = fuzz(served, per_operation=150, derandomize=False)
     print("\n" + _report(counts, failures, seen))
     assert counts["total"] >= 1000
     assert not failures, _report(counts, failures, seen)
