@@ -18,10 +18,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.search import fusion  # noqa: E402
+from qa.search.answer_type import asked_unit, states_quantity  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
+from qa.search.window import passage_span, widen  # noqa: E402
+
+MODE = "sentences"
+MAX_PARA = 1000
 
 
 def scores_for(service: SearchService, questions, n: int):
@@ -36,6 +42,20 @@ def scores_for(service: SearchService, questions, n: int):
         lx = {int(i): float(s) for s, i in zip(ls, li)}
         out.append((d, lx, coverage(q.text, lx, snap)))
     return snap, out
+
+
+def expanded(snap, chunk_id: int, extra: int, cache: dict) -> str:
+    """The chunk widened by whole sentences of its article, up to ``extra`` characters more."""
+    cite = snap.chunks[chunk_id]["citations"][0]
+    text = snap.articles[cite["article_id"]].text
+    sents = cache.get(cite["article_id"])
+    if sents is None:
+        sents = cache[cite["article_id"]] = split_sentences(text)
+    if MODE == "para":
+        start, end = passage_span(text, sents, cite["start"], cite["end"], extra, MAX_PARA)
+    else:
+        start, end = widen(sents, cite["start"], cite["end"], extra)
+    return text[start:end]
 
 
 def coverage(q: str, lexical: dict, snap) -> float:
@@ -95,7 +115,16 @@ def main() -> None:
     ap.add_argument("--index", type=Path, default=Path("index"))
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--expand", type=int, default=0,
+                    help="score hits on chunks widened by up to N characters of whole sentences")
+    ap.add_argument("--answer-type", type=float, default=0.0,
+                    help="bonus for chunks stating a quantity in the unit the question asks")
+    ap.add_argument("--para", action="store_true",
+                    help="whole paragraphs (up to 1000 characters), widened by sentences to "
+                         "at least --expand characters")
     args = ap.parse_args()
+    global MODE
+    MODE = "para" if args.para else "sentences"
     base = Settings.from_env(index_dir=args.index)
     encoder = None
     extra = getattr(fusion, "STUDY_METHODS", {})
@@ -111,12 +140,18 @@ def main() -> None:
         encoder = service.encoder
         snap, cached = scores_for(service, questions, 50)
         row = qfile.parent.name if questions[0].gold else qfile.stem
-        cells = []
+        cells, cache = [], {}
         for name, method in methods.items():
             h1 = hk = 0
             for q, (d, l, c) in zip(questions, cached):
-                ranked = method(d, l, c)[: args.k]
-                texts = [snap.chunks[f.id]["text"] for f in ranked]
+                ranked = method(d, l, c)
+                unit = asked_unit(q.text) if args.answer_type else None
+                if unit:
+                    bonus = {f.id: args.answer_type * states_quantity(snap.chunks[f.id]["text"], unit)
+                             for f in ranked}
+                    ranked = sorted(ranked, key=lambda f: -(f.score + bonus[f.id]))
+                ranked = ranked[: args.k]
+                texts = [expanded(snap, f.id, args.expand, cache) for f in ranked]
                 first = next((i for i, t in enumerate(texts) if any(a in t for a in q.answers)), None)
                 h1 += first == 0
                 hk += first is not None

@@ -24,6 +24,8 @@ class Settings:
     index_dir: Path = Path("index")
     # Any sentence-transformers model name or path; DEFAULT_MODEL is converted locally.
     model: str = DEFAULT_MODEL
+    # auto | torch | onnx | onnx-int8: ONNX Runtime serves the default model only (qa.embedding).
+    encoder_backend: str = "auto"
     cache_dir: Path = _default_cache()
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
@@ -36,7 +38,17 @@ class Settings:
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 96
-    # Retrieval
+    # Retrieval. Fusion leans lexical by up to lexical_weight_max when the best BM25 chunk holds
+    # most of the query's terms, and dense down to lexical_weight_min when it holds few (a
+    # paraphrase, a short search query). A hit shows the paragraph(s) its chunk touches (cut
+    # to sentences if longer than paragraph_max_chars), widened by whole sentences to at least
+    # passage_min_chars. All chosen by measurement (README, benchmarks/fusion_study.py).
+    lexical_weight_min: float = 0.1
+    lexical_weight_max: float = 0.8
+    # Added to a candidate that states a number in the unit a "多少/几 + unit" question asks.
+    answer_type_bonus: float = 0.1
+    passage_min_chars: int = 400
+    paragraph_max_chars: int = 1000
     default_k: int = 5
     max_k: int = 50
     candidates: int = 50

@@ -8,21 +8,25 @@ and the old one keeps serving.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
+from qa.chunking import split_sentences
 from qa.config import Settings
 from qa.errors import BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, NotFound, QAError
 from qa.index.lexical import tokenize
 from qa.index.store import IndexStore, Snapshot
 from qa.ingest.decode import normalise
-from qa.search.fusion import fuse
+from qa.search.answer_type import asked_unit, states_quantity
+from qa.search.fusion import Fused, fuse
 from qa.search.highlight import highlight
+from qa.search.window import passage_span
 from qa.types import Answer, Article, Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,7 @@ class SearchService:
         self.store = IndexStore(settings.index_dir)
         self._snapshot: Snapshot | None = None
         self._checked = 0.0
+        self._failed: str | None = None
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -64,13 +69,16 @@ class SearchService:
             self._lock.acquire()
         try:
             name = self.store.current_name()
-            if self._snapshot is None or name != self._snapshot.name:
+            # A generation that failed its checks is not re-hashed on every request: it can only
+            # be fixed by a new build, which brings a new name.
+            if self._snapshot is None or name not in (self._snapshot.name, self._failed):
                 try:
                     self._snapshot = self.store.load(name, model=self.encoder.model_id)
                     log.info("serving index generation %s", name)
                 except (IndexCorrupt, IndexNotFound) as e:
                     if self._snapshot is None:
                         raise
+                    self._failed = name
                     log.error("keeping generation %s: %s", self._snapshot.name, e.message)
             # Stamped after the load, so a slow load is not mistaken for a fresh check.
             self._checked = time.monotonic()
@@ -107,8 +115,14 @@ class SearchService:
                 self._query_cache.popitem(last=False)
         return vec
 
-    def lexical_weight(self, q: str, snap: Snapshot) -> float:
-        return 0.5
+    def lexical_weight(self, q: str, lexical: dict[int, float], snap: Snapshot) -> float:
+        """How far to trust BM25 for this query: by how much of the query's idf mass its best
+        chunk contains (see config)."""
+        lo, hi = self.settings.lexical_weight_min, self.settings.lexical_weight_max
+        if not lexical:
+            return lo
+        best = max(lexical, key=lexical.get)
+        return lo + (hi - lo) * snap.lexical.coverage(q, best)
 
     def ask(self, question, k=None) -> Answer:
         q, k = self.validate(question, k)
@@ -120,23 +134,48 @@ class SearchService:
         dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
         lscores, lids = snap.lexical.search(q, n)
         lexical = {int(i): float(s) for s, i in zip(lscores, lids)}
-        fused = fuse(dense, lexical, self.lexical_weight(q, snap))[:k]
-        hits = [self._hit(rank, f, q, snap) for rank, f in enumerate(fused, 1)]
+        hits: list[Hit] = []
+        shown: dict[str, list[tuple[int, int]]] = {}
+        for f in self._rank(q, dense, lexical, snap):
+            raw = snap.chunks[f.id]["citations"]
+            # A chunk already inside a better hit's passage adds nothing but a repeat.
+            spans = shown.setdefault(raw[0]["article_id"], [])
+            if any(s <= raw[0]["start"] and raw[0]["end"] <= e for s, e in spans):
+                continue
+            cites = [self._citation(c, snap) for c in raw]
+            spans.append((cites[0].start, cites[0].end))
+            hits.append(self._hit(len(hits) + 1, f, cites, q, snap))
+            if len(hits) == k:
+                break
         return Answer(q, hits, round((time.perf_counter() - started) * 1000, 1))
 
-    def _hit(self, rank: int, f, q: str, snap: Snapshot) -> Hit:
-        chunk = snap.chunks[f.id]
-        cites = [self._citation(c, snap) for c in chunk["citations"]]
-        return Hit(rank=rank, score=round(f.score, 4),
-                   scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
-                   text=chunk["text"], highlight=highlight(chunk["text"], q, tokenize),
-                   citation=cites[0], also_in=cites[1:])
+    def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
+              snap: Snapshot) -> list[Fused]:
+        fused = fuse(dense, lexical, self.lexical_weight(q, lexical, snap))
+        unit = asked_unit(q)
+        bonus = self.settings.answer_type_bonus
+        if unit is None or not bonus:
+            return fused
+        fused = [replace(f, score=f.score + bonus) if states_quantity(snap.chunks[f.id]["text"], unit)
+                 else f for f in fused]
+        return sorted(fused, key=lambda f: (-f.score, f.id))
 
     @staticmethod
-    def _citation(c: dict, snap: Snapshot) -> Citation:
-        a = snap.articles[c["article_id"]]
+    def _hit(rank: int, f, cites: list[Citation], q: str, snap: Snapshot) -> Hit:
+        first = cites[0]
+        text = snap.articles[first.article_id].text[first.start:first.end]
+        return Hit(rank=rank, score=round(f.score, 4),
+                   scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
+                   text=text, highlight=highlight(text, q, tokenize),
+                   citation=first, also_in=cites[1:])
+
+    def _citation(self, c: dict, snap: Snapshot) -> Citation:
+        """Where the passage stands in its article: the chunk's paragraph, widened."""
+        a, s = snap.articles[c["article_id"]], self.settings
+        start, end = passage_span(a.text, _sentences(a.text), c["start"], c["end"],
+                                  s.passage_min_chars, s.paragraph_max_chars)
         return Citation(issue=a.issue, article_id=a.id, title=a.title, source=a.source,
-                        start=c["start"], end=c["end"])
+                        start=start, end=end)
 
     # -- articles and health ---------------------------------------------------------------
 
@@ -165,6 +204,11 @@ class SearchService:
                 "articles": m["counts"]["articles"], "chunks": m["counts"]["chunks"],
                 "issues": m["counts"]["issues"], "dense_index": m["dense"]["kind"],
                 "created": m["created"]}
+
+
+@functools.lru_cache(maxsize=4096)
+def _sentences(text: str) -> list[tuple[int, int]]:
+    return split_sentences(text)
 
 
 def _round(x: float | None) -> float | None:

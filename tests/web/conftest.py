@@ -14,12 +14,9 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
-from qa.index.builder import Builder
-from qa.ingest import ingest_paths
 from qa.search.service import SearchService
 from qa.web.app import create_app
 
-SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 TOKEN = "test-admin-token"
 UPLOAD_LIMIT = 256 * 1024
 
@@ -28,20 +25,6 @@ def make_settings(index_dir: Path, **overrides) -> Settings:
     base = replace(Settings.from_env(), index_dir=Path(index_dir), admin_token=TOKEN,
                    max_upload_bytes=UPLOAD_LIMIT, max_page_bytes=128 * 1024)
     return replace(base, **overrides)
-
-
-@pytest.fixture(scope="session")
-def encoder():
-    return SearchService(Settings.from_env()).encoder
-
-
-@pytest.fixture(scope="session")
-def seed_index(tmp_path_factory, encoder) -> Path:
-    root = tmp_path_factory.mktemp("seed-index")
-    result = ingest_paths([SEEDS])
-    assert result.articles and not result.skipped
-    Builder(make_settings(root), encoder).build(result)
-    return root
 
 
 @pytest.fixture(scope="session")
