@@ -54,6 +54,32 @@ def _looks_binary(data: bytes) -> bool:
     return controls > max(len(sample) * 0.01, _STRAY_CONTROLS)
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _plausible_gb(text: str) -> bool:
+    """GB18030 decodes almost any byte string, Big5 and Shift-JIS included, without an error.
+    Real simplified-Chinese text is nearly all GB2312 characters; those other encodings read as
+    GB18030 turn about half their characters into rare ones outside it."""
+    han = len(_HAN.findall(text))
+    if han < 20:
+        return True
+    outside = len(text) - len(text.encode("gb2312", "ignore").decode("gb2312"))
+    return outside <= 0.1 * han
+
+
+def _decodes_as_other(data: bytes) -> bool:
+    """Traditional Chinese in GB18030 is also mostly outside GB2312, but its bytes are rarely
+    valid Big5 or Shift-JIS; only when they are is the page refused as mis-encoded."""
+    for encoding in ("big5", "shift_jis"):
+        try:
+            data.decode(encoding)
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False
+
+
 def decode(data: bytes, name: str, max_bytes: int | None = None) -> str:
     """Decode a page file (UTF-8, UTF-8 with BOM or GB18030) or raise ``BadIssueFile``.
 
@@ -73,6 +99,8 @@ def decode(data: bytes, name: str, max_bytes: int | None = None) -> str:
             continue
     else:
         raise BadIssueFile(f"{name}: 无法识别的编码（只接受 UTF-8 或 GB18030）")
+    if encoding == "gb18030" and not _plausible_gb(text) and _decodes_as_other(data):
+        raise BadIssueFile(f"{name}: 无法识别的编码（像是 Big5 或其他编码，只接受 UTF-8 或 GB18030）")
     text = normalise(text)
     if not any(unicodedata.category(c)[0] in "LN" for c in text):
         raise BadIssueFile(f"{name}: 没有可读的文字")

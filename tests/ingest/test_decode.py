@@ -196,3 +196,15 @@ def test_limit_is_exactly_one_million_bytes():
     assert decode(data, "p.txt", 1_000_000)
     with pytest.raises(BadIssueFile):
         decode(data + b" ", "p.txt", 1_000_000)
+
+
+@pytest.mark.parametrize("encoding, text", [("big5", "濟陽區社工站為七萬餘人提供專業服務。"),
+                                             ("shift_jis", "済陽区の社会福祉センターです。")])
+def test_other_cjk_encodings_are_refused_not_read_as_gb18030(encoding, text):
+    with pytest.raises(BadIssueFile, match="p.txt.*编码"):
+        decode((text * 20).encode(encoding), "p.txt")
+
+
+def test_traditional_chinese_in_gb18030_is_still_accepted():
+    text = "濟陽區社工站為七萬餘人提供專業服務，數據顯示，這個項目覆蓋了全區。" * 20
+    assert decode(text.encode("gb18030"), "t.txt").startswith("濟陽區社工站")
