@@ -7,6 +7,15 @@ from __future__ import annotations
 from qa.config import Settings
 
 
+def _question(s: Settings) -> dict:
+    # Something to ask: at least one non-space character. The length limit applies after
+    # normalisation (spaces collapsed, compatibility forms folded), so it can only be approximate
+    # here; a GET question longer than gunicorn's 8 KB request line is refused before the app
+    # sees it (use POST for long text).
+    return {"type": "string", "minLength": 1, "maxLength": s.max_question_chars,
+            "pattern": r"\S"}
+
+
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -28,6 +37,7 @@ _SPAN = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems"
 
 
 def _schemas(s: Settings) -> dict:
+    question = _question(s)
     citation = {
         "type": "object",
         "required": ["issue", "article_id", "title", "source", "start", "end"],
@@ -51,10 +61,9 @@ def _schemas(s: Settings) -> dict:
         "AskRequest": {
             "type": "object", "required": ["question"],
             "properties": {
-                "question": {"type": "string", "minLength": 1,
-                             "maxLength": s.max_question_chars},
+                "question": question,
                 "top_k": {"type": "integer", "minimum": 1, "maximum": s.max_k,
-                          "default": s.default_k},
+                          "default": s.default_k, "nullable": True},
             },
         },
         "Citation": citation,
@@ -143,13 +152,14 @@ def _query(name: str, schema: dict, description: str, required: bool = False) ->
 
 
 def _paths(s: Settings) -> dict:
+    question = _question(s)
     k = _query("k", {"type": "integer", "minimum": 1, "maximum": s.max_k,
                      "default": s.default_k}, "返回的段落数")
     return {
         "/api/ask": {
             "get": {
                 "summary": "提问，返回附出处的段落", "operationId": "askGet",
-                "parameters": [_query("q", {"type": "string", "maxLength": s.max_question_chars},
+                "parameters": [_query("q", question,
                                       "问题（中文）", required=True), k],
                 "responses": {"200": _json(_ref("Answer"), "答案"),
                               **_errors(400, 409, 500, 503)},
@@ -165,7 +175,8 @@ def _paths(s: Settings) -> dict:
         "/api/articles": {
             "get": {
                 "summary": "分页列出已收录的文章", "operationId": "listArticles",
-                "parameters": [_query("page", {"type": "integer", "minimum": 1, "default": 1},
+                "parameters": [_query("page", {"type": "integer", "minimum": 1,
+                                               "maximum": 999_999_999, "default": 1},
                                       "页码"),
                                _query("per_page", {"type": "integer", "minimum": 1,
                                                    "maximum": 100, "default": 20}, "每页条数")],
@@ -200,7 +211,7 @@ def _paths(s: Settings) -> dict:
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {
                         "type": "object", "required": ["files"],
-                        "properties": {"files": {"type": "array", "items": {
+                        "properties": {"files": {"type": "array", "minItems": 1, "items": {
                             "type": "string", "format": "binary"}}}}},
                     "text/plain": {"schema": {"type": "string"}},
                 }},
