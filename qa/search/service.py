@@ -19,7 +19,8 @@ import numpy as np
 
 from qa.chunking import split_sentences
 from qa.config import Settings
-from qa.errors import BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, NotFound, QAError
+from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, ModelMismatch,
+                       NotFound, QAError)
 from qa.index.lexical import tokenize
 from qa.index.store import IndexStore, Snapshot
 from qa.ingest.decode import normalise
@@ -75,7 +76,7 @@ class SearchService:
                 try:
                     self._snapshot = self.store.load(name, model=self.encoder.model_id)
                     log.info("serving index generation %s", name)
-                except (IndexCorrupt, IndexNotFound) as e:
+                except (IndexCorrupt, IndexNotFound, ModelMismatch) as e:
                     if self._snapshot is None:
                         raise
                     self._failed = name

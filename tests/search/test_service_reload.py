@@ -50,3 +50,20 @@ def test_a_generation_that_failed_to_load_is_not_retried_on_every_request(tmp_pa
         assert service.ask("潜水科研人员", 1).results
         assert service.snapshot().name == old
     assert len(attempts) <= 1, f"{len(attempts)} loads of the same damaged generation"
+
+
+class OtherFake(Fake):
+    model_id = "test/other-model"
+
+
+def test_a_generation_built_with_another_model_is_refused_and_the_old_one_serves(tmp_path):
+    settings = replace(Settings(), index_dir=tmp_path, model=Fake.model_id)
+    Builder(settings, Fake()).build(_result(1))
+    service = SearchService(settings, Fake())
+    old = service.snapshot().name
+    # Another writer, configured with another model, builds from scratch and switches.
+    Builder(replace(settings, model=OtherFake.model_id), OtherFake()).build(_result(2))
+    assert IndexStore(tmp_path).current_name() != old
+    assert service.ask("潜水科研人员", 1).results
+    assert service.snapshot().name == old
+    assert service.health()["status"] == "ok"
