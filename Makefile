@@ -40,8 +40,12 @@ test: setup browser-deps
 reliability: setup
 	@$(BIN)/pytest -q -s -m slow
 
-bench: setup
-	@$(BIN)/python benchmarks/run_all.py
+# Every figure in BENCHMARKS.md (minutes; the machine should be otherwise idle). txtai, for the
+# side-by-side comparison, comes from the bench extra. BENCH_ARGS=--quick for reduced sizes.
+bench: setup $(INDEX)/CURRENT
+	@$(BIN)/python -c 'import txtai' 2>/dev/null || \
+		$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bench]'
+	@$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(INDEX)/gen-* $(INDEX)/CURRENT $(INDEX)/LOCK

