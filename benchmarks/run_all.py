@@ -27,8 +27,7 @@ JOBS = {
     "coldstart.py": ([], ["--repeats", "1"]),
     "indexing.py": ([], ["--corpus", "seeds", "--corpus",
                          str(ROOT.parent / "shared" / "bench" / "xquad_zh" / "passages.jsonl")]),
-    "scale.py": (["--dense-sizes", "100000,1000000", "--hnsw-max", "300000",
-                  "--bm25-sizes", "10000,30000"],
+    "scale.py": (["--dense-sizes", "100000,1000000", "--bm25-sizes", "10000,30000"],
                  ["--dense-sizes", "100000", "--bm25-sizes", "10000"]),
     "txtai_compare.py": ([], ["--limit", "100"]),
     # other people's studies and tests, kept runnable from here
