@@ -38,6 +38,7 @@ STOPWORDS = frozenset(
 _FORMAT = 1
 
 
+@functools.lru_cache(maxsize=1)
 def userdict_terms() -> tuple[str, ...]:
     """Domain terms shipped in ``userdict.txt`` (``#`` starts a comment line)."""
     text = resources.files("qa.index").joinpath("userdict.txt").read_text(encoding="utf-8")
