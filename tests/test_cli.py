@@ -1,0 +1,49 @@
+"""The qa command as a user runs it: a real subprocess, real seeds, real model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def qa(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, text=True,
+                          capture_output=True, timeout=300, **kw)
+
+
+def test_ingest_prints_articles_and_summary():
+    run = qa("ingest", "seeds/")
+    assert run.returncode == 0
+    articles = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(articles) == 19
+    assert {"id", "issue", "title", "source", "text"} <= set(articles[0])
+    assert run.stderr.strip().endswith("ingested 5 file(s), 5 issue(s), 19 article(s)")
+
+
+def test_ingest_skips_a_bad_file_keeps_the_rest_and_says_so(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    good = sorted((ROOT / "seeds").glob("*.txt"))[0]
+    (tmp_path / good.name).write_bytes(good.read_bytes())
+    run = qa("ingest", str(tmp_path))
+    assert run.returncode == 1
+    assert run.stdout.strip() and "empty.txt" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_ask_json_is_the_api_object(seed_index):
+    run = qa("--index", str(seed_index), "ask", "济阳区配备了多少名驻站社工？", "-k", "2", "--json")
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert set(answer) == {"question", "results", "took_ms"} and len(answer["results"]) == 2
+    top = answer["results"][0]
+    assert "驻站社工26人" in top["text"] and top["citation"]["source"] == "大众网"
+
+
+def test_errors_are_one_line_without_traceback(tmp_path, seed_index):
+    run = qa("--index", str(tmp_path / "none"), "ask", "济阳区社工站")
+    assert run.returncode == 2 and run.stderr.startswith("error: ") and "Traceback" not in run.stderr
+    run = qa("--index", str(seed_index), "ask", "   ")
+    assert run.returncode == 2 and "请输入问题" in run.stderr

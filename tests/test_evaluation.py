@@ -1,0 +1,72 @@
+"""qa eval's scoring on tiny fixtures: both question formats, against the real seed index and a
+three-passage bench set."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from qa.config import Settings
+from qa.evaluation import bench_settings, evaluate, read_questions
+from qa.index.builder import Builder
+from qa.ingest import ingest_paths
+from qa.search.service import SearchService
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def test_seed_format_hits_misses_and_outlet(seed_index, encoder, tmp_path):
+    qfile = write_jsonl(tmp_path / "q.jsonl", [
+        {"id": "a", "q": "济阳区配备了多少名驻站社工？", "answers": ["26人"], "source": "大众网"},
+        {"id": "b", "q": "济阳区配备了多少名驻站社工？", "answers": ["不存在的答案"], "source": "人民网"},
+    ])
+    service = SearchService(replace(Settings.from_env(), index_dir=seed_index), encoder)
+    report = evaluate(service, read_questions(qfile), 3, "tiny")
+    f = report.figures()
+    assert f["questions"] == 2 and f["hit@1"] == 0.5 and f["hit@3"] == 0.5
+    assert f["MRR@3"] == 0.5 and f["outlet@1"] == 0.5
+    assert [m["id"] for m in report.misses] == ["b"]
+    assert "hit@1 0.500" in report.text() and "miss b" in report.text()
+
+
+def test_bench_format_builds_from_its_passages_and_counts_gold_ids(encoder, tmp_path):
+    bench = tmp_path / "tinybench"
+    bench.mkdir()
+    passages = write_jsonl(bench / "passages.jsonl", [
+        {"id": "p1", "title": "长城", "text": "长城是中国古代的军事防御工程，明长城全长8851.8公里。"},
+        {"id": "p2", "title": "网球", "text": "网球比赛中，每一局比赛结束之后交换发球权。"},
+        {"id": "p3", "title": "天坛", "text": "圜丘坛是皇帝举行祭天大礼的地方，始建于嘉靖九年。"},
+    ])
+    qfile = write_jsonl(bench / "questions.jsonl", [
+        {"id": "q1", "question": "明长城全长多少公里？", "answers": ["8851.8公里"],
+         "gold_passage_ids": ["p1"]},
+        {"id": "q2", "question": "圜丘坛始建于哪一年？", "answers": ["嘉靖九年"],
+         "gold_passage_ids": ["p3"]},
+    ])
+    settings = bench_settings(replace(Settings.from_env(), cache_dir=tmp_path / "cache"), passages)
+    assert settings.index_dir.parent == tmp_path / "cache" / "eval"
+    Builder(settings, encoder).build(ingest_paths([passages]))
+    report = evaluate(SearchService(settings, encoder), read_questions(qfile), 2, "tinybench")
+    f = report.figures()
+    assert f["hit@1"] == 1.0 and f["R@1"] == 1.0 and f["R@2"] == 1.0
+
+
+def test_bench_index_is_cached_per_model_engine_and_chunking(tmp_path):
+    passages = write_jsonl(tmp_path / "passages.jsonl", [{"id": "p", "title": "t", "text": "x"}])
+    base = replace(Settings.from_env(), cache_dir=tmp_path)
+    same = bench_settings(base, passages).index_dir
+    assert bench_settings(base, passages).index_dir == same
+    for change in ({"chunk_chars": 300}, {"encoder_backend": "torch"}, {"model": "other"}):
+        assert bench_settings(replace(base, **change), passages).index_dir != same
+
+
+@pytest.mark.parametrize("row", [{"q": "问题", "answers": ["答"]},
+                                 {"question": "问题", "answers": ["答"], "gold_passage_ids": [1]}])
+def test_read_questions_accepts_both_formats(tmp_path, row):
+    (q,) = read_questions(write_jsonl(tmp_path / "q.jsonl", [row]))
+    assert q.text == "问题" and q.answers == ["答"]
