@@ -9,6 +9,8 @@ large upload, so only a worker whose main loop hangs is killed.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 from gunicorn.app.base import BaseApplication
 
@@ -28,7 +30,16 @@ REQUEST_LINE = 8190
 def _warm_up(worker) -> None:
     service = worker.wsgi.extensions["qa.service"]
     try:
-        service.encoder.encode_queries(["预热"])
+        encoder = service.encoder
+        if "torch" in sys.modules:
+            # The torch engine (any non-default model) would give each query all cores while
+            # the worker's threads run several queries at once: oversubscribed, ~1 s a question
+            # under load against ~41 ms with one thread each (BENCHMARKS.md, encoder table).
+            import torch
+
+            cpus = os.cpu_count() or 1
+            torch.set_num_threads(max(1, cpus // (worker.cfg.workers * THREADS)))
+        encoder.encode_queries(["预热"])
         service.snapshot()
     except QAError as e:      # no index yet: serve anyway, an upload can create one
         worker.log.warning("index not loaded: %s", e.message)
@@ -46,6 +57,9 @@ class Server(BaseApplication):
             "bind": f"{host}:{s.port}", "workers": s.workers, "worker_class": "gthread",
             "threads": THREADS, "timeout": TIMEOUT, "graceful_timeout": 30,
             "preload_app": False, "limit_request_line": REQUEST_LINE,
+            # Longer than gunicorn's 2 s, so a client pausing between requests rarely reuses a
+            # connection the server is closing at that moment (RELIABILITY.md, F6).
+            "keepalive": 5,
             "accesslog": "-", "errorlog": "-",
             # %(p)s (worker pid) shows which worker served what.
             "access_log_format": '%(h)s %(p)s "%(r)s" %(s)s %(b)s %(M)sms',
