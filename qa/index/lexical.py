@@ -124,6 +124,9 @@ class BM25Index:
         self._ids = np.zeros(0, np.int64)
         self._tokens: list[list[str]] = []
         self._bm25: bm25s.BM25 | None = None
+        # Position of each id and document frequency of each token, for ``coverage``; made on
+        # first use and dropped whenever the documents change.
+        self._doc_stats: tuple[dict[int, int], dict[str, int]] | None = None
 
     @classmethod
     def build(cls, ids: list[int], texts: list[str], tokenizer: Tokenizer | None = None) -> "BM25Index":
@@ -146,6 +149,7 @@ class BM25Index:
         self._reindex()
 
     def _reindex(self) -> None:
+        self._doc_stats = None
         if not self._tokens:
             self._bm25 = None   # bm25s cannot index an empty corpus
             return
@@ -173,27 +177,23 @@ class BM25Index:
         share of the query's distinct tokens found in it. Tokens the corpus never uses count
         against it (with the highest idf), which is what a paraphrase looks like to BM25."""
         terms = set(self.tokenizer(query))
-        pos = self._positions().get(int(doc_id))
+        positions, df = self._stats()
+        pos = positions.get(int(doc_id))
         if not terms or pos is None:
             return 0.0
-        df, n = self._df(), len(self._tokens)
+        n = len(self._tokens)
         idf = {t: float(np.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))) for t in terms}
         doc = set(self._tokens[pos])
         return sum(w for t, w in idf.items() if t in doc) / sum(idf.values())
 
-    def _positions(self) -> dict[int, int]:
-        if getattr(self, "_pos_cache", None) is None or len(self._pos_cache) != len(self._ids):
-            self._pos_cache = {int(i): p for p, i in enumerate(self._ids)}
-        return self._pos_cache
-
-    def _df(self) -> dict[str, int]:
-        if getattr(self, "_df_cache", None) is None or self._df_n != len(self._tokens):
+    def _stats(self) -> tuple[dict[int, int], dict[str, int]]:
+        if self._doc_stats is None:
             df: dict[str, int] = {}
             for doc in self._tokens:
                 for t in set(doc):
                     df[t] = df.get(t, 0) + 1
-            self._df_cache, self._df_n = df, len(self._tokens)
-        return self._df_cache
+            self._doc_stats = {int(i): p for p, i in enumerate(self._ids)}, df
+        return self._doc_stats
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)

@@ -125,3 +125,10 @@ def test_coverage_of_unknown_document_or_empty_query_is_zero():
     index = build()
     assert index.coverage("健康企业", 999) == 0.0
     assert index.coverage("？！", 33) == 0.0
+
+
+def test_coverage_follows_documents_added_after_it_was_first_asked():
+    index = build()
+    assert index.coverage("珊瑚礁", 55) == 0.0                     # no such document yet
+    index.add([55], ["珊瑚礁修复实验站建成投用。"])
+    assert index.coverage("珊瑚礁", 55) == pytest.approx(1.0)
