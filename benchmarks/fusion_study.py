@@ -22,7 +22,7 @@ from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.search import fusion  # noqa: E402
-from qa.search.answer_type import asked_unit, states_quantity  # noqa: E402
+from qa.search.answer_type import boost  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
 from qa.search.window import passage_span, widen  # noqa: E402
 
@@ -144,13 +144,8 @@ def main() -> None:
         for name, method in methods.items():
             h1 = hk = 0
             for q, (d, l, c) in zip(questions, cached):
-                ranked = method(d, l, c)
-                unit = asked_unit(q.text) if args.answer_type else None
-                if unit:
-                    bonus = {f.id: args.answer_type * states_quantity(snap.chunks[f.id]["text"], unit)
-                             for f in ranked}
-                    ranked = sorted(ranked, key=lambda f: -(f.score + bonus[f.id]))
-                ranked = ranked[: args.k]
+                ranked = boost(method(d, l, c), q.text, lambda i: snap.chunks[i]["text"],
+                               args.answer_type)[: args.k]
                 texts = [expanded(snap, f.id, args.expand, cache) for f in ranked]
                 first = next((i for i, t in enumerate(texts) if any(a in t for a in q.answers)), None)
                 h1 += first == 0

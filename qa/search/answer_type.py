@@ -10,6 +10,10 @@ one type that is unambiguous in Chinese: a numeral followed by a measure word.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from qa.search.fusion import Fused
 
 # Measure words and units a count or amount is stated in; longest first so 学时 beats 时.
 _UNITS = sorted("""人 名 位 家 个 项 场 次 户 元 岁 支 所 座 条 件 台 辆 本 篇 期 批 届 类 种 天 周
@@ -35,3 +39,14 @@ def asked_unit(question: str) -> str | None:
 def states_quantity(text: str, unit: str) -> bool:
     units = _SAME.get(unit, re.escape(unit))
     return re.search(rf"{_NUMERAL}[余多]?[万亿]?[余多]?(?:{units})", text) is not None
+
+
+def boost(fused: list[Fused], question: str, text_of: Callable[[int], str],
+          bonus: float) -> list[Fused]:
+    """``fused`` re-ranked with ``bonus`` added to candidates stating the asked-for quantity."""
+    unit = asked_unit(question)
+    if unit is None or not bonus:
+        return fused
+    fused = [replace(f, score=f.score + bonus) if states_quantity(text_of(f.id), unit) else f
+             for f in fused]
+    return sorted(fused, key=lambda f: (-f.score, f.id))

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, Mod
 from qa.index.lexical import tokenize
 from qa.index.store import IndexStore, Snapshot
 from qa.ingest.decode import normalise
-from qa.search.answer_type import asked_unit, states_quantity
+from qa.search.answer_type import boost
 from qa.search.fusion import Fused, fuse
 from qa.search.highlight import highlight
 from qa.search.window import passage_span
@@ -153,13 +153,7 @@ class SearchService:
     def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
               snap: Snapshot) -> list[Fused]:
         fused = fuse(dense, lexical, self.lexical_weight(q, lexical, snap))
-        unit = asked_unit(q)
-        bonus = self.settings.answer_type_bonus
-        if unit is None or not bonus:
-            return fused
-        fused = [replace(f, score=f.score + bonus) if states_quantity(snap.chunks[f.id]["text"], unit)
-                 else f for f in fused]
-        return sorted(fused, key=lambda f: (-f.score, f.id))
+        return boost(fused, q, lambda i: snap.chunks[i]["text"], self.settings.answer_type_bonus)
 
     @staticmethod
     def _hit(rank: int, f, cites: list[Citation], q: str, snap: Snapshot) -> Hit:
