@@ -109,7 +109,8 @@ def evaluate(service, questions: list[Question], k: int, name: str) -> EvalRepor
 
 
 def bench_settings(settings: Settings, passages: Path) -> Settings:
-    """A cached index per passage file, model and chunking, so reruns only search."""
+    """A cached index per passage file, model, encoder engine and chunking, so reruns only
+    search."""
     key = hashlib.sha1(json.dumps([str(passages.resolve()), passages.stat().st_size,
                                    settings.model, settings.encoder_backend, settings.chunk_chars,
                                    settings.chunk_overlap_sentences]).encode()).hexdigest()[:12]

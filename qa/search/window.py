@@ -3,9 +3,9 @@
 A 200-character chunk embeds sharply, but the sentence that answers is often the one just
 before or after it. The paragraph is the writer's own unit of meaning and about the length a
 reader takes in at a glance (a seed page's median paragraph is 125 characters, a bench
-passage's 450), so a hit returns the whole paragraph(s) its chunk touches; only a paragraph
-longer than ``max_chars`` is cut, to the chunk widened by whole sentences up to that length.
-Measured in ``benchmarks/fusion_study.py --window``.
+passage's 450), so a hit returns the whole paragraph(s) its chunk touches — or just the chunk
+when they are longer than ``max_chars`` — widened by whole sentences to at least ``min_chars``.
+Measured in ``benchmarks/fusion_study.py --para --expand N``.
 """
 
 from __future__ import annotations
