@@ -21,6 +21,8 @@ def _default_cache() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    # embedded (segments on local disk) | milvus (QA_MILVUS_URI: a server, or a local folder)
+    backend: str = "embedded"
     index_dir: Path = Path("index")
     # Any sentence-transformers model name or path; DEFAULT_MODEL is converted locally.
     model: str = DEFAULT_MODEL
@@ -38,6 +40,13 @@ class Settings:
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 256    # recall@10 0.972 at 1M chunks, p50 0.67 ms; 96 gave 0.923
+    # Segments (qa.index.merge): a bulk build cuts the archive into segments of at most this
+    # many chunks; merges of up to merge_inline_max chunks run right after an add, bigger ones
+    # in a background ``qa compact`` (unless background_merge is off).
+    segment_max_chunks: int = 250_000
+    merge_factor: int = 10
+    merge_inline_max: int = 20_000
+    background_merge: bool = True
     # Retrieval. Fusion leans lexical by up to lexical_weight_max when the best BM25 chunk holds
     # most of the query's terms, and dense down to lexical_weight_min when it holds few (a
     # paraphrase, a short search query). A hit shows the paragraph(s) its chunk touches (cut
@@ -75,6 +84,8 @@ class Settings:
             kind = f.type if isinstance(f.type, str) else f.type.__name__
             if "Path" in kind:
                 values[f.name] = Path(raw)
+            elif kind.startswith("bool"):
+                values[f.name] = raw.strip().lower() not in ("0", "false", "no", "off")
             elif kind.startswith("int"):
                 values[f.name] = int(raw)
             elif kind.startswith("float"):

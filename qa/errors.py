@@ -27,10 +27,17 @@ class BadQuestion(BadRequest):
 
 
 class BadIssueFile(QAError):
-    """A page file that cannot be read (wrong encoding, binary, empty, too large)."""
+    """A page file that cannot be read (wrong encoding, binary, empty, too large).
+
+    ``BadIssueFile(name, reason)`` names the file; ``reason`` alone is what a list of skipped
+    files shows next to the name."""
 
     code = "bad_issue_file"
     status = 422
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(f"{message}: {reason}" if reason is not None else message)
+        self.reason = reason if reason is not None else message
 
 
 class NotFound(QAError):
@@ -67,6 +74,13 @@ class ModelMismatch(QAError):
     """The index was built with another embedding model than the one configured."""
 
     code = "model_mismatch"
+    status = 409
+
+
+class Conflict(QAError):
+    """The request contradicts what the index holds (an issue's date, paper or number)."""
+
+    code = "conflict"
     status = 409
 
 

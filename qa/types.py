@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class Article:
-    id: str                      # stable: derived from issue + title + body, see ingest.articles
-    issue: str                   # issue/page id (file stem) or corpus name
+    id: str                      # stable: derived from page id + title + body (ingest.articles)
+    issue: str                   # issue id; a file added without one is an issue of its own
     title: str | None
     source: str | None           # outlet, e.g. "新华社客户端"; None when the page names none
     text: str                    # clean body: paragraphs joined by "\n"
@@ -16,8 +16,17 @@ class Article:
     # (start, end) of each paragraph in ``text``, so a chunk can be traced back to its place
     offsets: list[tuple[int, int]] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
-    date: str | None = None
+    date: str | None = None      # YYYY-MM-DD: the issue's date, or a corpus record's own
     url: str | None = None
+    # The unit of replacement and removal: one page file (or one corpus record). Defaults to
+    # the issue id, which is what a file added on its own is.
+    page_id: str = ""
+    page: int | None = None      # page number in the printed issue (第 N 版), when known
+    paper: str | None = None     # e.g. 中国社会报
+
+    def __post_init__(self) -> None:
+        if not self.page_id:
+            self.page_id = self.issue
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -31,7 +40,7 @@ class Article:
 
 @dataclass
 class Chunk:
-    id: str                      # content hash of ``text``: identical text → one chunk
+    id: str                      # content hash of ``text``: identical text → identical id
     article_id: str
     text: str
     start: int                   # character offsets into the article's ``text``
@@ -46,6 +55,35 @@ class Citation:
     source: str | None
     start: int
     end: int
+    page_id: str = ""
+    paper: str | None = None
+    date: str | None = None
+    page: int | None = None
+
+
+    def reference(self) -> str:
+        """The citation as a reader copies it — 《标题》，据大众网；中国社会报 2024年8月15日
+        第3版 — with whatever is known and nothing invented."""
+        return reference(self.title, self.source, self.paper, self.date, self.page)
+
+
+def reference(title: str | None, source: str | None, paper: str | None, date: str | None,
+              page: int | None) -> str:
+    head = f"《{title}》" if title else "（无标题）"
+    if source:
+        head += f"，据{source}"
+    tail = " ".join(x for x in (paper, chinese_date(date), f"第{page}版" if page else None) if x)
+    return f"{head}；{tail}" if tail else head
+
+
+def chinese_date(date: str | None) -> str | None:
+    """``2024-08-15`` → ``2024年8月15日``; anything else as it is."""
+    if not date:
+        return None
+    parts = date.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return f"{int(parts[0])}年{int(parts[1])}月{int(parts[2])}日"
+    return date
 
 
 @dataclass
@@ -70,6 +108,3 @@ class Answer:
     question: str
     results: list[Hit]
     took_ms: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)

@@ -8,11 +8,9 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
-from qa.index.builder import Builder
-from qa.ingest import ingest_paths
+from qa.issues import IssueMeta, IssueService
 from qa.search.service import SearchService
-
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+from tests.fakes import SEEDS
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +23,9 @@ def encoder():
 def seed_index(tmp_path_factory, encoder) -> Path:
     """The seed pages, built once and read-only; copy it before writing."""
     root = tmp_path_factory.mktemp("seed-index")
-    result = ingest_paths([SEEDS])
-    assert result.articles and not result.skipped
-    Builder(replace(Settings.from_env(), index_dir=root), encoder).build(result)
+    settings = replace(Settings.from_env(), index_dir=root, background_merge=False)
+    service = IssueService(settings, encoder)
+    pages, skipped, _ = service.read_paths([SEEDS], IssueMeta())
+    assert pages and not skipped
+    service.build(pages)
     return root

@@ -12,6 +12,7 @@ from qa.config import Settings
 from qa.evaluation import bench_settings, evaluate, read_questions
 from qa.index.builder import Builder
 from qa.ingest import ingest_paths
+from qa.issues import pages_of
 from qa.search.service import SearchService
 
 
@@ -50,7 +51,7 @@ def test_bench_format_builds_from_its_passages_and_counts_gold_ids(encoder, tmp_
     ])
     settings = bench_settings(replace(Settings.from_env(), cache_dir=tmp_path / "cache"), passages)
     assert settings.index_dir.parent == tmp_path / "cache" / "eval"
-    Builder(settings, encoder).build(ingest_paths([passages]))
+    Builder(settings, encoder).build(pages_of(ingest_paths([passages]).articles))
     report = evaluate(SearchService(settings, encoder), read_questions(qfile), 2, "tinybench")
     f = report.figures()
     assert f["hit@1"] == 1.0 and f["R@1"] == 1.0 and f["R@2"] == 1.0

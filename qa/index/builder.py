@@ -1,12 +1,17 @@
-"""Build and add: ingested articles → chunks → vectors → a new index generation.
+"""Writes to the index, whatever engine holds it: add, replace, remove, build, compact.
 
-``add`` embeds only chunks whose text the index does not hold yet; a reprinted passage gets one
-more citation instead of a second copy, and re-adding an issue already indexed changes nothing
-(no new generation is written).
+The unit is a page: one page file, or one record of a JSON Lines corpus. A page already held with
+the same content (and metadata) is left alone; held with other content it is replaced — its old
+articles are never answered again; a new page is added. Chunks are embedded only if the index has
+never embedded their text (title included): a corrected page re-embeds only what changed, and a
+re-added page nothing. A passage reprinted elsewhere is indexed again (segments are immutable)
+and grouped with its copies at query time (``also_in``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -14,158 +19,251 @@ import numpy as np
 
 from qa.chunking import chunk_article, chunk_for_embedding
 from qa.config import Settings
-from qa.index.dense import FaissIndex
-from qa.index.lexical import BM25Index
-from qa.index.store import IndexStore, fault_point
-from qa.ingest import IngestResult
+from qa.errors import Conflict, NotFound
+from qa.index.backend import open_backend
+from qa.index.segment import PageRecord, SegmentData, chunk_hash, key_of
+from qa.index.store import fault_point
 from qa.types import Article
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
+class Page:
+    """A page to write, with its issue's metadata (None where unknown)."""
+
+    id: str
+    issue: str
+    articles: list[Article]
+    page: int | None = None
+    paper: str | None = None
+    date: str | None = None
+    number: str | None = None
+
+    def record(self) -> PageRecord:
+        return PageRecord(self.id, self.issue, self.hash(), len(self.articles), self.page,
+                          self.paper, self.date, self.number)
+
+    def hash(self) -> str:
+        content = [[a.id, a.title, a.source, a.text, a.captions, a.date, a.url, a.page]
+                   for a in self.articles]
+        meta = [self.issue, self.page, self.paper, self.date, self.number]
+        return hashlib.sha1(json.dumps([meta, content], ensure_ascii=False)
+                            .encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
 class BuildReport:
     generation: str | None
-    articles_added: int = 0
-    chunks_added: int = 0
-    citations_added: int = 0
-    total_articles: int = 0
-    total_chunks: int = 0
-    titles: list[str | None] = field(default_factory=list)
-    new_article_ids: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)        # page ids
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    articles: list[Article] = field(default_factory=list)  # the articles written
+    chunks: int = 0
+    embedded: int = 0                   # chunks whose text had to be embedded
+    totals: dict = field(default_factory=dict)
 
-    def summary(self) -> str:
-        if not self.articles_added:
-            return f"nothing new; index unchanged ({self.generation})"
-        return (f"{self.generation}: +{self.articles_added} article(s), +{self.chunks_added} "
-                f"chunk(s), +{self.citations_added} reprint citation(s); total "
-                f"{self.total_articles} articles, {self.total_chunks} chunks")
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.replaced or self.removed)
 
 
 class Builder:
-    def __init__(self, settings: Settings, encoder):
+    def __init__(self, settings: Settings, encoder=None, backend=None):
         self.settings = settings
-        self.encoder = encoder
-        self.store = IndexStore(settings.index_dir)
+        self._encoder = encoder
+        self.backend = backend or open_backend(settings)
 
-    def _dense_params(self) -> dict:
-        s = self.settings
-        return {"exact_max": s.exact_max, "m": s.hnsw_m,
-                "ef_construction": s.hnsw_ef_construction, "ef_search": s.hnsw_ef_search}
+    @property
+    def encoder(self):
+        """Loaded when something has to be embedded: removing and merging never need it."""
+        if self._encoder is None:
+            from qa.embedding import Encoder
 
-    def build(self, result: IngestResult, progress: bool = False) -> BuildReport:
-        """A fresh index from these articles only."""
-        with self.store.lock():
-            return self._write([], [], np.zeros((0, self.encoder.dim), np.float32), None,
-                               result.articles, progress)
+            s = self.settings
+            self._encoder = Encoder(s.model, s.cache_dir, s.query_prompt, s.passage_prompt,
+                                    s.embed_batch_size, s.encoder_backend)
+        return self._encoder
 
-    def add(self, result: IngestResult, progress: bool = False) -> BuildReport:
-        """The live index plus these articles."""
-        with self.store.lock():
-            if not self.store.exists():
-                return self._write([], [], np.zeros((0, self.encoder.dim), np.float32), None,
-                                   result.articles, progress)
-            snap = self.store.load(model=self.encoder.model_id)
-            return self._write(list(snap.articles.values()), snap.chunks, snap.vectors,
-                               snap, result.articles, progress)
+    @property
+    def model_id(self) -> str:
+        return self._encoder.model_id if self._encoder is not None else self.settings.model
 
-    def _write(self, articles: list[Article], chunks: list[dict], vectors: np.ndarray,
-               snap, incoming: list[Article], progress: bool) -> BuildReport:
-        known = {a.id for a in articles}
-        by_hash = {c["hash"]: c for c in chunks}
-        chunks = [dict(c, citations=list(c["citations"])) for c in chunks]
-        by_hash = {c["hash"]: c for c in chunks}
-        new_articles = []
-        for a in incoming:
-            if a.id not in known:
-                known.add(a.id)
-                new_articles.append(a)
-        report = BuildReport(generation=snap.name if snap else self.store.current_name())
-        if not new_articles:
-            report.total_articles, report.total_chunks = len(articles), len(chunks)
-            return report
+    # -- public ---------------------------------------------------------------------------
 
-        pending: list[str] = []
-        for a in new_articles:
-            for ch in chunk_article(a, self.settings.chunk_chars,
-                                    self.settings.chunk_overlap_sentences):
-                cite = {"article_id": a.id, "start": ch.start, "end": ch.end}
-                if ch.id in by_hash:
-                    if cite not in by_hash[ch.id]["citations"]:
-                        by_hash[ch.id]["citations"].append(cite)
-                        report.citations_added += 1
-                    continue
-                rec = {"id": len(chunks), "hash": ch.id, "text": ch.text, "citations": [cite],
-                       "embed": chunk_for_embedding(ch, a.title)}
-                chunks.append(rec)
-                by_hash[ch.id] = rec
-                pending.append(rec["embed"])
-        new_ids = np.arange(len(chunks) - len(pending), len(chunks), dtype=np.int64)
-        log.info("embedding %d new chunk(s)", len(pending))
-        fault_point("embed")
-        if pending:
-            new_vectors = self.encoder.encode_passages(pending, show_progress=progress)
-        else:
-            new_vectors = np.zeros((0, self.encoder.dim), np.float32)
-        all_vectors = np.vstack([vectors, new_vectors]).astype(np.float32)
-        params = self._dense_params()
-        if snap is not None and len(new_ids):
-            dense = snap.dense
-            dense.add(new_ids, new_vectors)
-        elif snap is not None:
-            dense = snap.dense
-        else:
-            dense = FaissIndex.build(np.arange(len(chunks), dtype=np.int64), all_vectors, **params)
-        all_articles = articles + new_articles
-        titles = {a.id: a.title for a in all_articles}
-        lexical_texts = [c.get("embed") or _lexical_text(c, titles) for c in chunks]
-        lexical = BM25Index.build([c["id"] for c in chunks], lexical_texts)
-        name = self.store.write(model=self.encoder.model_id, dim=self.encoder.dim,
-                                articles=all_articles, chunks=chunks, vectors=all_vectors,
-                                dense=dense, lexical=lexical, dense_params=params,
-                                extra={"chunking": {"chars": self.settings.chunk_chars,
-                                                    "overlap": self.settings.chunk_overlap_sentences}})
-        report.generation = name
-        report.articles_added = len(new_articles)
-        report.chunks_added = len(pending)
-        report.total_articles, report.total_chunks = len(all_articles), len(chunks)
-        report.titles = [a.title for a in new_articles]
-        report.new_article_ids = [a.id for a in new_articles]
+    def build(self, pages: list[Page], progress: bool = False) -> BuildReport:
+        """A fresh index from these pages only, switched to atomically."""
+        with self.backend.lock():
+            report = BuildReport(None, added=[p.id for p in pages])
+            data = self._segments(pages, None, report, progress)
+            report.generation = self.backend.commit(None, data, [], model=self.encoder.model_id,
+                                                    dim=self.encoder.dim, fresh=True)
+            report.totals = self._totals()
         return report
 
+    def add(self, pages: list[Page], progress: bool = False) -> BuildReport:
+        """New pages are added, changed ones replaced, identical ones left alone."""
+        with self.backend.lock():
+            base = self._base()
+            held = base.pages() if base is not None else {}
+            report = BuildReport(base.name if base is not None else None)
+            fresh = []
+            for page in _inherit(pages, held):
+                old = held.get(page.id)
+                if old is None:
+                    report.added.append(page.id)
+                elif old.hash != page.hash():
+                    report.replaced.append(page.id)
+                else:
+                    report.unchanged.append(page.id)
+                    continue
+                fresh.append(page)
+            if fresh:
+                data = self._segments(fresh, base, report, progress)
+                report.generation = self.backend.commit(
+                    base, data, report.replaced, model=self.encoder.model_id,
+                    dim=self.encoder.dim)
+            report.totals = self._totals()
+        if fresh:
+            self._merge()
+        return report
 
-def _lexical_text(chunk: dict, titles: dict[str, str | None]) -> str:
-    """The same title-prefixed text the chunk was embedded with."""
-    title = titles.get(chunk["citations"][0]["article_id"])
-    return f"{title}\n{chunk['text']}" if title else chunk["text"]
+    def remove(self, ids: list[str]) -> BuildReport:
+        """Remove issues or pages by id; every id must be held (else nothing is removed)."""
+        with self.backend.lock():
+            base = self._base()
+            held = base.pages() if base is not None else {}
+            by_issue: dict[str, list[str]] = {}
+            for p in held.values():
+                by_issue.setdefault(p.issue, []).append(p.id)
+            pages: list[str] = []
+            unknown = []
+            for i in ids:
+                found = by_issue.get(i) or ([i] if i in held else [])
+                if not found:
+                    unknown.append(i)
+                pages.extend(p for p in found if p not in pages)
+            if unknown:
+                raise NotFound("没有这一期或这个版面：" + "、".join(unknown))
+            report = BuildReport(base.name if base is not None else None, removed=pages)
+            if pages:
+                report.generation = self.backend.commit(base, [], pages, model=base.model,
+                                                        dim=base.dim)
+            report.totals = self._totals()
+        return report
+
+    def compact(self) -> list[str]:
+        """Merge the whole archive into one segment (dropping what was deleted)."""
+        return self.backend.compact(everything=True, model=self.model_id)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _base(self):
+        if not self.backend.exists():
+            return None
+        return self.backend.open(model=self.model_id)
+
+    def _totals(self) -> dict:
+        if not self.backend.exists():
+            return {}
+        return self.backend.open(model=self.model_id).health()
+
+    def _merge(self) -> None:
+        merge = getattr(self.backend, "merge_after_add", None)
+        if merge is not None:
+            merge(self.model_id)
+
+    def _segments(self, pages: list[Page], base, report: BuildReport,
+                  progress: bool) -> list[SegmentData]:
+        """Pages → segments of at most ``segment_max_chunks`` chunks, embedded."""
+        s = self.settings
+        batches, batch, size = [], [], 0
+        for page in pages:
+            n = sum(len(chunk_article(a, s.chunk_chars, s.chunk_overlap_sentences))
+                    for a in page.articles) if len(pages) > 1 else 0
+            if batch and size + n > s.segment_max_chunks:
+                batches.append(batch)
+                batch, size = [], 0
+            batch.append(page)
+            size += n
+        if batch:
+            batches.append(batch)
+        return [self._segment(b, base, report, progress) for b in batches]
+
+    def _segment(self, pages: list[Page], base, report: BuildReport,
+                 progress: bool) -> SegmentData:
+        s = self.settings
+        articles: list[Article] = []
+        chunk_articles, spans, hashes, embeds, texts = [], [], [], [], []
+        for page in pages:
+            for a in page.articles:
+                for ch in chunk_article(a, s.chunk_chars, s.chunk_overlap_sentences):
+                    text = chunk_for_embedding(ch, a.title)
+                    chunk_articles.append(len(articles))
+                    spans.append((ch.start, ch.end))
+                    hashes.append(chunk_hash(ch.id))
+                    embeds.append(key_of(text))
+                    texts.append(text)
+                articles.append(a)
+        embed_hash = np.array(embeds, dtype=np.uint64)
+        vectors = self._vectors(texts, embed_hash, base, report, progress)
+        report.articles.extend(articles)
+        report.chunks += len(texts)
+        return SegmentData([p.record() for p in pages], articles,
+                           np.array(chunk_articles, dtype=np.int32),
+                           np.array(spans, dtype=np.int32).reshape(-1, 2),
+                           np.array(hashes, dtype=np.uint64), embed_hash, vectors,
+                           lexical=texts)
+
+    def _vectors(self, texts: list[str], keys: np.ndarray, base, report: BuildReport,
+                 progress: bool) -> np.ndarray:
+        known = base.vectors_for(np.unique(keys)) if base is not None and len(keys) else {}
+        pending: dict[int, str] = {}
+        for key, text in zip(keys.tolist(), texts):
+            if key not in known:
+                pending.setdefault(key, text)
+        log.info("embedding %d new chunk(s), reusing %d", len(pending), len(keys) - len(pending))
+        fault_point("embed")
+        if pending:
+            fresh = self.encoder.encode_passages(list(pending.values()), show_progress=progress)
+            known.update(zip(pending, fresh))
+        report.embedded += len(pending)
+        dim = self.encoder.dim
+        if not len(keys):
+            return np.zeros((0, dim), np.float32)
+        return np.stack([known[k] for k in keys.tolist()]).astype(np.float32).reshape(-1, dim)
 
 
-def add_files(builder: Builder, files: list[tuple[str, bytes]], max_bytes: int) -> dict:
-    """Ingest uploaded page files and add them: the service behind ``POST /api/issues``.
-
-    Bad files are skipped with their reason; the rest is indexed. Raises ``BadIssueFile`` only
-    when nothing at all could be read, so the client gets a 4xx instead of an empty success.
-    """
-    from qa.errors import BadIssueFile
-    from qa.ingest import IngestResult, Skipped, ingest_bytes, issue_id
-
-    result = IngestResult()
-    for name, data in files:
-        result.files += 1
-        try:
-            result.articles.extend(ingest_bytes(data, name, max_bytes))
-        except BadIssueFile as e:
-            result.skipped.append(Skipped(issue_id(name), e.message.split(": ", 1)[-1]))
-    if not result.articles:
-        reasons = "; ".join(f"{s.name}: {s.reason}" for s in result.skipped) or "没有文件"
-        raise BadIssueFile(f"没有可以收录的文章（{reasons}）")
-    report = builder.add(result)
-    by_id = {a.id: a for a in result.articles}
-    return {
-        "generation": report.generation,
-        "added": report.articles_added,
-        "articles": [{"id": i, "issue": by_id[i].issue, "title": by_id[i].title,
-                      "source": by_id[i].source} for i in report.new_article_ids],
-        "unchanged": len(result.articles) - report.articles_added,
-        "skipped": [{"name": s.name, "reason": s.reason} for s in result.skipped],
-    }
+def _inherit(pages: list[Page], held: dict[str, PageRecord]) -> list[Page]:
+    """Pages with their issue's metadata filled in from what the index holds, and refused if
+    they contradict it (one issue has one date, one paper, one number)."""
+    issues: dict[str, dict] = {}
+    for p in held.values():
+        meta = issues.setdefault(p.issue, {})
+        for k in ("paper", "date", "number"):
+            if getattr(p, k) and k not in meta:
+                meta[k] = getattr(p, k)
+    # Pages replaced in this same batch do not hold their issue's metadata any more.
+    out = []
+    for page in pages:
+        meta = issues.setdefault(page.issue, {})
+        replaced = held.get(page.id)
+        for k, label in (("paper", "报纸名称"), ("date", "日期"), ("number", "期号")):
+            given, known = getattr(page, k), meta.get(k)
+            if given and known and given != known:
+                only_this = replaced is not None and all(
+                    p.id == page.id for p in held.values() if p.issue == page.issue)
+                if not only_this:
+                    raise Conflict(f"第 {page.issue} 期已登记{label}“{known}”，与这次给出的"
+                                   f"“{given}”不一致；请先用 qa remove {page.issue} 删除该期，"
+                                   f"或给出相同的{label}")
+            if not given and known:
+                setattr(page, k, known)
+                for a in page.articles:
+                    if k in ("paper", "date") and getattr(a, k) is None:
+                        setattr(a, k, known)
+            elif given:
+                meta[k] = given
+        out.append(page)
+    return out

@@ -1,10 +1,16 @@
-"""Dense vector index: a small interface and its FAISS backend.
+"""Dense vector search within one segment: exact over the stored vectors, or HNSW (FAISS).
 
-Vectors are L2-normalised on the way in, so inner product is cosine similarity. Up to
-``exact_max`` vectors the search is exact (``IndexFlatIP``), above it approximate (HNSW): an
-archive of a few thousand articles gains nothing from an approximate index, a large one needs it.
-Both are wrapped in ``IndexIDMap2`` so results carry our own int64 ids and stored vectors can be
-read back (``reconstruct``) when a growing flat index is rebuilt as HNSW.
+Every segment stores its vectors as ``vectors.npy`` (float32, L2-normalised, so inner product is
+cosine similarity), memory-mapped: all workers share one copy in the page cache. A segment of up
+to ``exact_max`` vectors is searched exactly from that array — an archive of a few thousand
+articles gains nothing from an approximate index. A larger one (a merged, older part of the
+archive) also has ``hnsw.faiss``, an ``IndexHNSWFlat`` read with ``IO_FLAG_MMAP_IFC`` so its graph
+and codes are mapped from the file and shared as well, instead of copied into each worker.
+
+A search may be restricted to some documents (deleted ones are never allowed; filters narrow
+further). HNSW takes the restriction as an ``IDSelectorBitmap`` inside the graph walk; when few
+documents are allowed, walking the graph would mostly visit forbidden ones, so those are scored
+exactly instead.
 """
 
 from __future__ import annotations
@@ -17,117 +23,112 @@ import numpy as np
 
 from qa.errors import IndexCorrupt
 
+# Below this share of allowed documents a restricted search is exact: the graph walk would
+# otherwise spend its effort on documents it must skip.
+EXACT_SHARE = 0.05
+
 
 class DenseIndex(Protocol):
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+    """What the search service needs from a dense engine over a whole archive view."""
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(scores, ids)``, both shaped ``(n_queries, k)``; missing results are id -1."""
+    def dense(self, vector: np.ndarray, k: int, where=None) -> dict[int, float]:
+        """Cosine similarity of the (at most) ``k`` nearest chunks, by chunk key."""
         ...
 
-    def __len__(self) -> int: ...
 
-    def save(self, path: Path) -> None: ...
-
-    @classmethod
-    def load(cls, path: Path) -> "DenseIndex": ...
-
-
-class FaissIndex:
-    def __init__(self, index: faiss.IndexIDMap2, exact_max: int = 50_000, m: int = 32,
-                 ef_construction: int = 80, ef_search: int = 96):
-        self._index = index
-        self.exact_max = exact_max
-        self.m = m
-        self.ef_construction = ef_construction
-        self.ef_search = ef_search
-        if self.kind == "hnsw":
-            self._inner().hnsw.efSearch = ef_search
-
-    @classmethod
-    def build(cls, ids: np.ndarray, vectors: np.ndarray, exact_max: int = 50_000, m: int = 32,
-              ef_construction: int = 80, ef_search: int = 96) -> "FaissIndex":
-        ids, vectors = _check(ids, vectors)
-        if len(ids) > exact_max:
-            inner = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efConstruction = ef_construction
-        else:
-            inner = faiss.IndexFlatIP(vectors.shape[1])
-        index = faiss.IndexIDMap2(inner)
-        index.add_with_ids(vectors, ids)
-        return cls(index, exact_max, m, ef_construction, ef_search)
-
-    @property
-    def kind(self) -> str:
-        return "hnsw" if isinstance(self._inner(), faiss.IndexHNSW) else "flat"
-
-    @property
-    def dim(self) -> int:
-        return self._index.d
-
-    def __len__(self) -> int:
-        return self._index.ntotal
-
-    def ids(self) -> np.ndarray:
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
-
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids, vectors = _check(ids, vectors, self.dim)
-        if np.isin(ids, self.ids()).any():
-            raise ValueError("ids already in the dense index")
-        if self.kind == "flat" and len(self) + len(ids) > self.exact_max:
-            # HNSW cannot be converted in place; rebuilding from the stored vectors is a one-off
-            # cost paid when the archive crosses the threshold.
-            stored = self._index.index.reconstruct_n(0, len(self))
-            rebuilt = FaissIndex.build(
-                np.concatenate([self.ids(), ids]), np.concatenate([stored, vectors]),
-                self.exact_max, self.m, self.ef_construction, self.ef_search)
-            self._index = rebuilt._index
-        else:
-            self._index.add_with_ids(vectors, ids)
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        queries = _normalised(np.atleast_2d(queries), self.dim)
-        if k < 1 or len(self) == 0:
-            n = len(queries)
-            return np.full((n, max(k, 0)), -np.inf, np.float32), np.full((n, max(k, 0)), -1, np.int64)
-        scores, ids = self._index.search(queries, k)
-        scores[ids < 0] = -np.inf
-        return scores, ids
-
-    def save(self, path: Path) -> None:
-        faiss.write_index(self._index, str(path))
-
-    @classmethod
-    def load(cls, path: Path, exact_max: int = 50_000, m: int = 32, ef_construction: int = 80,
-             ef_search: int = 96) -> "FaissIndex":
-        # efSearch is a query-time setting, so the configured value wins over the stored one.
-        try:
-            index = faiss.read_index(str(path))
-        except RuntimeError as e:
-            raise IndexCorrupt(f"向量索引无法读取：{path}（{e}）") from e
-        if not isinstance(index, faiss.IndexIDMap2):
-            raise IndexCorrupt(f"向量索引格式不对：{path}")
-        return cls(index, exact_max, m, ef_construction, ef_search)
-
-    def _inner(self) -> faiss.Index:
-        return faiss.downcast_index(self._index.index)
-
-
-def _check(ids: np.ndarray, vectors: np.ndarray, dim: int | None = None):
-    ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
-    vectors = _normalised(vectors, dim)
-    if len(ids) != len(vectors):
-        raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
-    if len(np.unique(ids)) != len(ids) or (ids < 0).any():
-        raise ValueError("ids must be unique and non-negative (-1 marks a missing result)")
-    return ids, vectors
-
-
-def _normalised(vectors: np.ndarray, dim: int | None) -> np.ndarray:
+def normalised(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
     # A copy: faiss normalises in place and the caller's array must stay untouched.
     vectors = np.array(vectors, dtype=np.float32, order="C", copy=True)
     if vectors.ndim != 2 or (dim is not None and vectors.shape[1] != dim):
         raise ValueError(f"expected vectors of shape (n, {dim or 'd'}), got {vectors.shape}")
     faiss.normalize_L2(vectors)
     return vectors
+
+
+def build_hnsw(vectors: np.ndarray, m: int, ef_construction: int) -> faiss.Index:
+    index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def write_hnsw(index: faiss.Index, path: Path) -> None:
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as e:     # faiss reports a failed write (ENOSPC) as RuntimeError
+        import errno
+
+        full = "No space left" in str(e) or "errno=28" in str(e)
+        raise OSError(errno.ENOSPC if full else errno.EIO, f"写入向量索引失败：{e}") from e
+
+
+class SegmentVectors:
+    """The dense side of one segment: its memory-mapped vectors and, if it has one, its HNSW."""
+
+    def __init__(self, vectors: np.ndarray, hnsw: faiss.Index | None, ef_search: int):
+        self.vectors = vectors
+        self.hnsw = hnsw
+        self.ef_search = ef_search
+
+    @classmethod
+    def open(cls, directory: Path, ef_search: int) -> "SegmentVectors":
+        try:
+            vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+        except (OSError, ValueError) as e:
+            raise IndexCorrupt(f"向量文件无法读取：{directory / 'vectors.npy'}（{e}）") from e
+        hnsw = None
+        path = directory / "hnsw.faiss"
+        if path.exists():
+            try:
+                hnsw = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+            except RuntimeError as e:
+                raise IndexCorrupt(f"向量索引无法读取：{path}（{e}）") from e
+            if not isinstance(faiss.downcast_index(hnsw), faiss.IndexHNSW) \
+                    or hnsw.ntotal != len(vectors):
+                raise IndexCorrupt(f"向量索引与向量文件不符：{path}")
+        return cls(vectors, hnsw, ef_search)
+
+    @property
+    def kind(self) -> str:
+        return "hnsw" if self.hnsw is not None else "flat"
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def search(self, query: np.ndarray, k: int,
+               allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, local document numbers), best first, of at most ``k`` allowed documents
+        (``allowed``: a boolean mask, or None for all)."""
+        n = len(self.vectors)
+        if k < 1 or n == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        count = n if allowed is None else int(allowed.sum())
+        if count == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        if self.hnsw is None or count < max(EXACT_SHARE * n, k):
+            return self._exact(query[0], k, allowed)
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(self.ef_search, k)
+        if allowed is not None and count < n:
+            bits = np.packbits(allowed, bitorder="little")
+            params.sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
+            scores, ids = self.hnsw.search(query, k, params=params)
+            del bits     # the selector points into it; it must outlive the search, not longer
+        else:
+            scores, ids = self.hnsw.search(query, k, params=params)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep].astype(np.int64)
+
+    def _exact(self, query: np.ndarray, k: int, allowed: np.ndarray | None):
+        if allowed is None:
+            rows = None
+            scores = np.asarray(self.vectors) @ query
+        else:
+            rows = np.flatnonzero(allowed)
+            scores = np.asarray(self.vectors[rows]) @ query
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.lexsort((top, -scores[top]))]
+        ids = top if rows is None else rows[top]
+        return scores[top].astype(np.float32), ids.astype(np.int64)

@@ -1,29 +1,36 @@
-"""Lexical index: a small interface and its BM25 backend (bm25s over jieba tokens).
+"""Lexical index: jieba tokens, one inverted index per segment, BM25 with archive-wide statistics.
 
 BM25 catches what embeddings blur: names, numbers, rare terms. Chinese has no spaces, so text is
 cut with jieba in search mode, which emits a long word *and* its dictionary sub-words
 (社会工作者 → 社会 / 工作 / 工作者 / 社会工作者), so a question matches whichever granularity
 it happens to use.
+
+Why not bm25s's own index: bm25s scores eagerly — every stored value already contains the idf and
+average length of the corpus it was built from — so an archive kept in segments would have to
+re-score every segment whenever one is added. Here a segment stores what does not depend on the
+rest of the archive (term frequencies and document lengths, as numpy arrays that are memory-mapped
+and shared by all workers) and the scorer applies the archive-wide document count, average length
+and document frequencies at query time. The formula is bm25s's Lucene variant (k1=1.5, b=0.75),
+and tests/index/test_lexical.py checks scores over several segments against bm25s built over the
+whole corpus at once.
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import hashlib
 import logging
 import unicodedata
+from collections import Counter
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-import bm25s
 import jieba
 import numpy as np
 
 from qa.errors import IndexCorrupt
-
-# bm25s sets its own logger to DEBUG on import; its per-build chatter is not ours to print.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -35,7 +42,8 @@ STOPWORDS = frozenset(
     "什么 哪 哪些 哪个 哪里 哪儿 哪一 哪一年 哪位 谁 怎么 怎样 如何 为什么 为何 何时 多少 几 多久 吗 呢"
     .split())
 
-_FORMAT = 1
+K1, B = 1.5, 0.75
+FILES = ("terms.npy", "offsets.npy", "docs.npy", "tfs.npy", "lengths.npy")
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,6 +88,10 @@ def get_tokenizer(terms: tuple[str, ...] | None = None,
     return _shared(userdict_terms() if terms is None else tuple(terms), frozenset(stopwords))
 
 
+def tokenizer_from_config(config: dict) -> Tokenizer:
+    return get_tokenizer(tuple(config["terms"]), frozenset(config["stopwords"]))
+
+
 @functools.lru_cache(maxsize=4)
 def _shared(terms: tuple[str, ...], stopwords: frozenset[str]) -> Tokenizer:
     # Building a tokenizer loads jieba's dictionary (about a second and tens of MB): an index
@@ -92,142 +104,234 @@ def tokenize(text: str) -> list[str]:
     return get_tokenizer()(text)
 
 
-class LexicalIndex(Protocol):
-    def add(self, ids: list[int], texts: list[str]) -> None: ...
-
-    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(scores, ids)`` of at most ``k`` matching documents, best first (1-D arrays)."""
-        ...
-
-    def coverage(self, query: str, doc_id: int) -> float:
-        """Share of the query's idf mass that document ``doc_id`` contains, in [0, 1]."""
-        ...
-
-    def __len__(self) -> int: ...
-
-    def save(self, directory: Path) -> None: ...
-
-    @classmethod
-    def load(cls, directory: Path) -> "LexicalIndex": ...
+def term_hashes(terms: list[str]) -> np.ndarray:
+    """64-bit keys for terms: a segment stores sorted keys instead of a vocabulary of Python
+    strings, so looking a term up is a binary search in a memory-mapped array."""
+    return np.array([int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(),
+                                    "little") for t in terms], dtype=np.uint64)
 
 
-class BM25Index:
-    """BM25 (bm25s defaults: Lucene variant, k1=1.5, b=0.75) over :class:`Tokenizer` tokens.
+@dataclass(frozen=True)
+class Stats:
+    """What BM25 needs from the whole archive: live documents, their total length, and a way to
+    ask how many live documents hold a term."""
 
-    The token lists are kept (and saved) next to the bm25s matrices: idf and average length are
-    corpus-wide, so ``add`` rebuilds the whole index from them without re-tokenising. That takes
-    seconds even for a large newspaper archive.
+    docs: int
+    length: int
+
+    @property
+    def avgdl(self) -> float:
+        return self.length / self.docs if self.docs else 1.0
+
+
+def idf(df: np.ndarray, docs: int) -> np.ndarray:
+    """bm25s's Lucene idf: ln(1 + (N - df + 0.5) / (df + 0.5))."""
+    df = np.asarray(df, dtype=np.float64)
+    return np.log1p((docs - df + 0.5) / (df + 0.5))
+
+
+class Postings:
+    """One segment's inverted index, as five arrays (memory-mapped once written):
+
+    ``terms``    uint64 term keys, sorted;      ``offsets`` int64, len(terms) + 1
+    ``docs``     int32 document numbers, ascending within each term's range
+    ``tfs``      int32 term frequency of each posting
+    ``lengths``  int32 token count of each document (BM25's document length)
     """
 
-    def __init__(self, tokenizer: Tokenizer | None = None):
-        self.tokenizer = tokenizer or get_tokenizer()
-        self._ids = np.zeros(0, np.int64)
-        self._tokens: list[list[str]] = []
-        self._bm25: bm25s.BM25 | None = None
-        # Position of each id and document frequency of each token, for ``coverage``; made on
-        # first use and dropped whenever the documents change.
-        self._doc_stats: tuple[dict[int, int], dict[str, int]] | None = None
-
-    @classmethod
-    def build(cls, ids: list[int], texts: list[str], tokenizer: Tokenizer | None = None) -> "BM25Index":
-        index = cls(tokenizer)
-        index.add(ids, texts)
-        return index
+    def __init__(self, terms: np.ndarray, offsets: np.ndarray, docs: np.ndarray,
+                 tfs: np.ndarray, lengths: np.ndarray):
+        self.terms, self.offsets, self.docs, self.tfs, self.lengths = \
+            terms, offsets, docs, tfs, lengths
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self.lengths)
 
-    def add(self, ids: list[int], texts: list[str]) -> None:
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        if len(ids) != len(texts):
-            raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
-        all_ids = np.concatenate([self._ids, ids])
-        if len(np.unique(all_ids)) != len(all_ids):
-            raise ValueError("duplicate ids in the lexical index")
-        self._tokens = self._tokens + [self.tokenizer(t) for t in texts]
-        self._ids = all_ids
-        self._reindex()
-
-    def _reindex(self) -> None:
-        self._doc_stats = None
-        if not self._tokens:
-            self._bm25 = None   # bm25s cannot index an empty corpus
-            return
-        self._bm25 = bm25s.BM25()
-        self._bm25.index(self._tokens, show_progress=False)
-
-    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Only documents sharing a token with the query are returned, so a query without known
-        tokens gets empty arrays rather than an arbitrary ranking of zero scores."""
-        empty = np.zeros(0, np.float32), np.zeros(0, np.int64)
-        if self._bm25 is None or k < 1:
-            return empty
-        known = [t for t in self.tokenizer(query) if t in self._bm25.vocab_dict]
-        if not known:
-            return empty
-        scores = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.lexsort((top, -scores[top]))]      # best first, ties by position
-        top = top[scores[top] > 0]
-        return scores[top], self._ids[top]
-
-    def coverage(self, query: str, doc_id: int) -> float:
-        """How much of what the query says lexically this document says too: the idf-weighted
-        share of the query's distinct tokens found in it. Tokens the corpus never uses count
-        against it (with the highest idf), which is what a paraphrase looks like to BM25."""
-        terms = set(self.tokenizer(query))
-        positions, df = self._stats()
-        pos = positions.get(int(doc_id))
-        if not terms or pos is None:
-            return 0.0
-        n = len(self._tokens)
-        idf = {t: float(np.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))) for t in terms}
-        doc = set(self._tokens[pos])
-        return sum(w for t, w in idf.items() if t in doc) / sum(idf.values())
-
-    def _stats(self) -> tuple[dict[int, int], dict[str, int]]:
-        if self._doc_stats is None:
-            df: dict[str, int] = {}
-            for doc in self._tokens:
-                for t in set(doc):
-                    df[t] = df.get(t, 0) + 1
-            self._doc_stats = {int(i): p for p, i in enumerate(self._ids)}, df
-        return self._doc_stats
-
-    def save(self, directory: Path) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        vocab = {t: i for i, t in enumerate(sorted({t for doc in self._tokens for t in doc}))}
-        np.savez(directory / "corpus.npz", ids=self._ids,
-                 lengths=np.array([len(d) for d in self._tokens], dtype=np.int64),
-                 tokens=np.array([vocab[t] for d in self._tokens for t in d], dtype=np.int32))
-        meta = {"format": _FORMAT, "vocab": list(vocab), "tokenizer": self.tokenizer.config()}
-        (directory / "lexical.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
-        if self._bm25 is not None:
-            self._bm25.save(str(directory), show_progress=False)
+    # -- building -------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, directory: Path) -> "BM25Index":
-        """Queries are cut with the tokenizer settings the index was built with, even if the
-        shipped dictionary has changed since."""
-        directory = Path(directory)
+    def build(cls, token_lists: list[list[str]]) -> "Postings":
+        vocab: dict[str, int] = {}
+        term_of, doc_of, tf_of = [], [], []
+        for d, tokens in enumerate(token_lists):
+            for t, n in Counter(tokens).items():
+                term_of.append(vocab.setdefault(t, len(vocab)))
+                doc_of.append(d)
+                tf_of.append(n)
+        lengths = np.array([len(t) for t in token_lists], dtype=np.int32)
+        keys = term_hashes(list(vocab))
+        return cls.from_triples(keys[np.asarray(term_of, dtype=np.int64)],
+                                np.asarray(doc_of, dtype=np.int32),
+                                np.asarray(tf_of, dtype=np.int32), lengths)
+
+    @classmethod
+    def from_triples(cls, keys: np.ndarray, docs: np.ndarray, tfs: np.ndarray,
+                     lengths: np.ndarray) -> "Postings":
+        """From one (term key, document, tf) triple per posting, in any order."""
+        order = np.lexsort((docs, keys))
+        keys, docs, tfs = keys[order], docs[order], tfs[order]
+        if len(keys):
+            starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+        else:
+            starts = np.zeros(0, np.int64)
+        offsets = np.append(starts, len(keys)).astype(np.int64)
+        return cls(keys[starts].astype(np.uint64), offsets, docs.astype(np.int32),
+                   tfs.astype(np.int32), np.asarray(lengths, dtype=np.int32))
+
+    def triples(self, keep: np.ndarray | None = None, renumber: np.ndarray | None = None):
+        """The postings as (key, document, tf) arrays, for merging: only documents where
+        ``keep`` is true, renumbered through ``renumber``."""
+        keys = np.repeat(self.terms, np.diff(self.offsets))
+        docs, tfs = np.asarray(self.docs), np.asarray(self.tfs)
+        if keep is not None:
+            sel = keep[docs]
+            keys, docs, tfs = keys[sel], docs[sel], tfs[sel]
+        if renumber is not None:
+            docs = renumber[docs]
+        return keys, docs, tfs
+
+    def save(self, directory: Path) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, array in zip(FILES, (self.terms, self.offsets, self.docs, self.tfs,
+                                       self.lengths)):
+            np.save(directory / name, np.ascontiguousarray(array))
+            paths.append(directory / name)
+        return paths
+
+    @classmethod
+    def load(cls, directory: Path) -> "Postings":
         try:
-            meta = json.loads((directory / "lexical.json").read_text("utf-8"))
-            if meta.get("format") != _FORMAT:
-                raise ValueError(f"unknown format {meta.get('format')}")
-            corpus = np.load(directory / "corpus.npz")
-            vocab = np.array(meta["vocab"], dtype=object)
-            ids, lengths = corpus["ids"].astype(np.int64), corpus["lengths"]
-            if len(ids) != len(lengths) or lengths.sum() != len(corpus["tokens"]):
-                raise ValueError("ids and token lists differ in length")
-            parts = np.split(corpus["tokens"], np.cumsum(lengths)[:-1]) if len(ids) else []
-            config = meta["tokenizer"]
-            index = cls(get_tokenizer(config["terms"], config["stopwords"]))
-            index._ids = ids
-            index._tokens = [vocab[part].tolist() for part in parts]
-            if index._tokens:
-                index._bm25 = bm25s.BM25.load(str(directory), show_progress=False)
-        except (OSError, ValueError, KeyError) as e:
+            arrays = [np.load(directory / name, mmap_mode="r") for name in FILES]
+        except (OSError, ValueError) as e:
             raise IndexCorrupt(f"关键词索引无法读取：{directory}（{e}）") from e
-        return index
+        p = cls(*arrays)
+        if len(p.offsets) != len(p.terms) + 1 or len(p.docs) != len(p.tfs) \
+                or (len(p.offsets) and p.offsets[-1] != len(p.docs)):
+            raise IndexCorrupt(f"关键词索引各部分长度不一致：{directory}")
+        return p
+
+    # -- reading --------------------------------------------------------------------------
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Position of each term key in ``terms``, -1 where the segment lacks it."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        if not len(self.terms):
+            return np.full(len(keys), -1, np.int64)
+        pos = np.searchsorted(self.terms, keys)
+        pos = np.minimum(pos, len(self.terms) - 1)
+        return np.where(self.terms[pos] == keys, pos, -1)
+
+    def df(self, positions: np.ndarray) -> np.ndarray:
+        positions = np.asarray(positions)
+        out = np.zeros(len(positions), np.int64)
+        ok = positions >= 0
+        out[ok] = self.offsets[positions[ok] + 1] - self.offsets[positions[ok]]
+        return out
+
+    def deleted_df(self, deleted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the documents marked in ``deleted``: (term positions, how many of them hold each)
+        — what a deletion takes away from the archive's document frequencies."""
+        if not deleted.any() or not len(self.docs):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        hit = deleted[np.asarray(self.docs)].astype(np.int64)
+        counts = np.add.reduceat(hit, self.offsets[:-1]) if len(self.terms) else hit[:0]
+        # reduceat over an empty range yields the element at its start; ranges are never empty.
+        nz = np.flatnonzero(counts)
+        return nz.astype(np.int64), counts[nz]
+
+    def _tfc(self, position: int, docs: np.ndarray | None, avgdl: float):
+        """(documents, BM25 term-frequency component) of one term: for its whole posting list,
+        or only for ``docs`` (sorted), where it is 0 for documents without the term."""
+        s, e = int(self.offsets[position]), int(self.offsets[position + 1])
+        listed = np.asarray(self.docs[s:e])
+        tf = np.asarray(self.tfs[s:e])
+        if docs is not None:
+            i = np.minimum(np.searchsorted(listed, docs), len(listed) - 1)
+            tf = np.where(listed[i] == docs, tf[i], 0)
+            listed = docs
+        tf = tf.astype(np.float32)
+        norm = np.float32(K1 * (1 - B)) + np.float32(K1 * B / avgdl) * \
+            self.lengths[listed].astype(np.float32)
+        return listed, tf / (norm + tf)
+
+    def top(self, positions: np.ndarray, weights: np.ndarray, avgdl: float,
+            allowed: np.ndarray | None, k: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best ``allowed`` documents (all matching ones if ``k`` is None) by BM25
+        over the terms at ``positions`` with idf ``weights`` (a term asked twice counts twice):
+        (documents, exact scores), best first.
+
+        Exact, but without walking the posting lists of common words when it need not: terms
+        are taken rarest first, and once the k-th best score so far exceeds what all the
+        remaining terms together could add (each adds at most its idf), no document they alone
+        hold can enter the top k — so they are only looked up for the candidates already found
+        (MaxScore, Turtle & Flood 1995). A query's 的 and 是 then cost a few binary searches
+        instead of a pass over nearly every document of a million-chunk archive."""
+        merged: dict[int, float] = {}
+        for pos, w in zip(positions.tolist(), weights.tolist()):
+            if pos >= 0:
+                merged[pos] = merged.get(pos, 0.0) + w
+        if not merged or len(self.lengths) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        terms = sorted(merged.items(), key=lambda tw: -tw[1])
+        acc = np.zeros(len(self.lengths), np.float32)
+        remaining = float(sum(w for _, w in terms))
+        best = np.zeros(0, np.int64)
+        theta = 0.0
+        done = 0
+        for pos, w in terms:
+            if k is not None and len(best) >= k and remaining < theta:
+                break
+            docs, tfc = self._tfc(pos, None, avgdl)
+            acc[docs] += np.float32(w) * tfc
+            remaining -= w
+            done += 1
+            if k is not None:
+                # The k best of the old best and this term's best: a lower bound on the k-th
+                # best score (scores only grow), found without sorting a long posting list.
+                new = docs if allowed is None else docs[allowed[docs]]
+                if len(new) > k:
+                    new = new[np.argpartition(-acc[new], k - 1)[:k]]
+                pool = np.union1d(best, new)
+                if len(pool) > k:
+                    pool = pool[np.argpartition(-acc[pool], k - 1)[:k]]
+                best = pool
+                theta = float(acc[best].min()) if len(best) >= k else 0.0
+        if done < len(terms):
+            # Stopped early: only documents that can still reach the k-th score are kept, and
+            # the skipped terms are added to them exactly.
+            cands = np.flatnonzero(acc >= np.float32(theta - remaining))
+            if allowed is not None:
+                cands = cands[allowed[cands]]
+            for pos, w in terms[done:]:
+                _, tfc = self._tfc(pos, cands, avgdl)
+                acc[cands] += np.float32(w) * tfc
+        else:
+            cands = np.flatnonzero(acc > 0)
+            if allowed is not None:
+                cands = cands[allowed[cands]]
+        scores = acc[cands]
+        if k is not None and len(cands) > k:
+            keep = np.argpartition(-scores, k - 1)[:k]
+            cands, scores = cands[keep], scores[keep]
+        order = np.lexsort((cands, -scores))
+        return cands[order].astype(np.int64), scores[order]
+
+    def holds(self, position: int, doc: int) -> bool:
+        if position < 0:
+            return False
+        s, e = int(self.offsets[position]), int(self.offsets[position + 1])
+        i = s + int(np.searchsorted(self.docs[s:e], doc))
+        return i < e and int(self.docs[i]) == doc
+
+
+class LexicalIndex(Protocol):
+    """What the search service needs from a lexical engine over a whole archive view."""
+
+    def lexical(self, query: str, k: int, where=None) -> dict[int, float]:
+        """BM25 scores of at most ``k`` chunks sharing a term with the query, by chunk key."""
+        ...
+
+    def coverage(self, query: str, key: int) -> float:
+        """Share of the query's idf mass that chunk ``key`` contains, in [0, 1]."""
+        ...

@@ -1,19 +1,24 @@
-"""Index generations on disk, committed the way Lucene commits a segment set.
+"""The embedded archive on disk: immutable segments and commit points, as Lucene keeps an index.
 
 ::
 
     index/
-      CURRENT          one line: the live generation's folder name
-      LOCK             held (flock) by whoever writes a generation
-      gen-000007/      manifest.json + the files it lists with their sha256
-      gen-000008.tmp-… a generation being written; never read, removed by the next writer
+      CURRENT              one line: the commit point in force (a generation's folder name)
+      LOCK                 held (flock) by whoever commits
+      gen-000042/          manifest.json: the segments, each with its deleted pages, and counts
+      seg-000007/          a segment (qa.index.segment), written once, never changed, except
+        del-000042.npz     …the deletions recorded by generation 42, listed by its manifest
+      seg-000009.tmp-PID   a segment being written; never read, removed once its writer is gone
 
-A writer builds the new generation in a ``.tmp`` folder, fsyncs every file, renames the folder
-and only then replaces ``CURRENT`` (write + fsync + ``os.replace``). A crash at any moment
-leaves either the old generation live or the new one complete; readers never see a partial
-one. Readers verify the manifest's checksums on load, so a damaged file is an error, never a
-wrong answer. A write that fails (a full disk, an I/O error) removes its unfinished folder and
-raises ``IndexWriteFailed``; the live generation is untouched.
+A write (add, replace, remove, merge) writes at most a few new segments and deletion files,
+then a new manifest in ``gen-N.tmp-PID``, fsyncs, renames it to ``gen-N`` and only then replaces
+``CURRENT`` (write + fsync + ``os.replace``). A crash at any moment leaves either the old commit
+point live or the new one complete; readers never see a partial one. Each segment's files carry
+CRC-32 checksums in its ``meta.json``, whose own checksum the manifest holds, so a damaged file
+is an error when a reader first opens the segment, never a wrong answer. A write that fails (a
+full disk, an I/O error) removes what it wrote and raises ``IndexWriteFailed``; the live commit
+point is untouched. Files no kept commit point references are deleted by the next writer; a
+reader still using one keeps it open (an unlinked file lives on while it is open or mapped).
 
 ``fault_point(name)`` marks the moments a crash test kills a writer at (RELIABILITY.md): it does
 nothing unless ``QA_TEST_PAUSE_AT`` names that point, which only the tests set.
@@ -24,32 +29,28 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import logging
 import os
-import shutil
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexBusy, IndexCorrupt, IndexNotFound, ModelMismatch, QAError
-from qa.index.dense import FaissIndex
-from qa.index.lexical import BM25Index
-from qa.types import Article
+from qa.errors import IndexBusy, IndexCorrupt, IndexNotFound, QAError
+from qa.index.segment import (Segment, SegmentData, checksum, fsync_dir, remove_quietly,
+                              write_segment)
 
 log = logging.getLogger(__name__)
-FORMAT = 1
+FORMAT = 2
 KEEP_GENERATIONS = 2
-_CHUNK_FIELDS = ("id", "hash", "text", "citations")
-# Every generation has these; a manifest that does not vouch for all of them is not trusted.
-REQUIRED_FILES = ("articles.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss")
+_TMP = re.compile(r"\.tmp-(\d+)(?:-\d+)?$")
 
 
 class IndexWriteFailed(QAError):
-    """Writing a new generation failed (disk full, I/O error); the live one is untouched."""
+    """Writing a new commit point failed (disk full, I/O error); the live one is untouched."""
 
     code = "index_write_failed"
     status = 503
@@ -59,10 +60,11 @@ def fault_point(name: str) -> None:
     """Test-only crash hook. With ``QA_TEST_PAUSE_AT`` set to ``name`` (or a comma list holding
     it), append ``<point> <pid> <unix time>`` to the file ``QA_TEST_PAUSE_FILE`` (if set), then
     sleep ``QA_TEST_PAUSE_SECONDS`` (default 3600) so the test can SIGKILL the process here.
-    Points: ``lock`` (lock held), ``embed`` (about to embed), ``dense`` (FAISS file next),
-    ``manifest`` (manifest written but not flushed), ``switch`` (generation renamed, CURRENT not
-    yet replaced). This hook reads the environment itself, unlike the rest of the package
-    (``Settings``), so that no production setting can turn it on by accident."""
+    Points: ``lock`` (lock held), ``embed`` (about to embed), ``dense`` (a new segment's arrays
+    written, its vector index next), ``manifest`` (manifest written but not flushed),
+    ``switch`` (generation renamed, CURRENT not yet replaced), ``merge`` (a merged segment
+    written, its commit not begun). This hook reads the environment itself, unlike the rest of
+    the package (``Settings``), so that no production setting can turn it on by accident."""
     points = os.environ.get("QA_TEST_PAUSE_AT")
     if not points or name not in points.split(","):
         return
@@ -75,36 +77,73 @@ def fault_point(name: str) -> None:
 
 
 @dataclass
-class Snapshot:
-    """Everything one generation holds, loaded and verified; shared read-only by queries."""
+class SegmentEntry:
+    """A segment as a commit point lists it."""
 
     name: str
-    manifest: dict
-    articles: dict[str, Article]
-    chunks: list[dict]            # id == position; citations: [{article_id, start, end}]
-    vectors: np.ndarray
-    dense: FaissIndex
-    lexical: BM25Index
+    meta: str                               # checksum of its meta.json
+    deleted: list[int] = field(default_factory=list)      # deleted page numbers
+    deletes: dict | None = None             # {"file", "checksum"}: stats of the deleted docs
 
-    @property
-    def model(self) -> str:
-        return self.manifest["model"]
+    def to_dict(self) -> dict:
+        return {"name": self.name, "meta": self.meta, "deleted": sorted(self.deleted),
+                "deletes": self.deletes}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+@dataclass
+class Manifest:
+    name: str
+    model: str
+    dim: int
+    tokenizer: dict
+    segments: list[SegmentEntry]
+    counts: dict
+    created: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "generation": self.name, "model": self.model, "dim": self.dim,
+                "created": self.created, "tokenizer": self.tokenizer,
+                "segments": [s.to_dict() for s in self.segments], "counts": self.counts,
+                **self.extra}
+
+    @classmethod
+    def parse(cls, data, where: Path) -> "Manifest":
+        try:
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
+                got = data.get("format") if isinstance(data, dict) else type(data).__name__
+                raise IndexCorrupt(f"索引 {where} 的格式版本不受支持：{got}"
+                                   + ("（请用 qa build 重建索引）" if got == 1 else ""))
+            segments = [SegmentEntry(s["name"], s["meta"], [int(p) for p in s["deleted"]],
+                                     s.get("deletes")) for s in data["segments"]]
+            if not isinstance(data["counts"], dict) or not isinstance(data["tokenizer"], dict):
+                raise TypeError("counts/tokenizer")
+            known = {"format", "generation", "model", "dim", "created", "tokenizer", "segments",
+                     "counts"}
+            return cls(str(data["generation"]), str(data["model"]), int(data["dim"]),
+                       data["tokenizer"], segments, data["counts"], str(data.get("created", "")),
+                       {k: v for k, v in data.items() if k not in known})
+        except IndexCorrupt:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise IndexCorrupt(f"索引 {where} 的 manifest.json 不完整") from None
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+# Temporary folders this process is writing right now (a merge in a thread writes without the
+# lock, so a writer's clean-up in another thread must not take them for a dead writer's).
+_WRITING: set[str] = set()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False            # our own leftover from a failed write
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class IndexStore:
@@ -123,57 +162,41 @@ class IndexStore:
     def exists(self) -> bool:
         return self.current_name() is not None
 
-    def load(self, name: str | None = None, model: str | None = None) -> Snapshot:
+    def manifest(self, name: str | None = None) -> Manifest:
         name = name or self.current_name()
         if not name:
             raise IndexNotFound(f"索引不存在：{self.root}（请先运行 qa build）")
         gen = self.root / name
         try:
-            manifest = json.loads((gen / "manifest.json").read_text("utf-8"))
+            data = json.loads((gen / "manifest.json").read_text("utf-8"))
         except FileNotFoundError:
             raise IndexNotFound(f"索引 {gen} 缺少 manifest.json") from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise IndexCorrupt(f"索引 {gen} 的 manifest.json 已损坏") from None
-        if not isinstance(manifest, dict):
-            raise IndexCorrupt(f"索引 {gen} 的 manifest.json 已损坏")
-        if manifest.get("format") != FORMAT:
-            raise IndexCorrupt(f"索引 {gen} 的格式版本不受支持：{manifest.get('format')}")
-        if model is not None and manifest.get("model") != model:
-            raise ModelMismatch(
-                f"索引由模型 {manifest.get('model')} 构建，当前配置的模型是 {model}；"
-                f"请用当前模型重新运行 qa build，或把 QA_MODEL 设回原模型")
-        checksums = manifest.get("checksums")
-        if (not isinstance(checksums, dict) or not set(REQUIRED_FILES) <= set(checksums)
-                or not isinstance(manifest.get("counts"), dict)
-                or not isinstance(manifest.get("dense"), dict)):
-            raise IndexCorrupt(f"索引 {gen} 的 manifest.json 不完整")
-        for rel, digest in checksums.items():
-            path = gen / rel
-            if not path.is_file() or _sha256(path) != digest:
-                raise IndexCorrupt(f"索引文件校验失败：{path}（文件缺失、被截断或已损坏）")
+        return Manifest.parse(data, gen)
+
+    def open_segment(self, entry: SegmentEntry, ef_search: int) -> Segment:
+        return Segment(self.root / entry.name, ef_search, verify=True, expected_meta=entry.meta)
+
+    def read_deletes(self, entry: SegmentEntry) -> dict[str, np.ndarray] | None:
+        if not entry.deletes:
+            return None
+        path = self.root / entry.name / entry.deletes["file"]
+        if not path.is_file() or checksum(path) != entry.deletes["checksum"]:
+            raise IndexCorrupt(f"索引文件校验失败：{path}（文件缺失、被截断或已损坏）")
         try:
-            articles = {}
-            with open(gen / "articles.jsonl", encoding="utf-8") as f:
-                for line in f:
-                    a = Article.from_dict(json.loads(line))
-                    articles[a.id] = a
-            with open(gen / "chunks.jsonl", encoding="utf-8") as f:
-                chunks = [json.loads(line) for line in f]
-            vectors = np.load(gen / "vectors.npy")
-            p = manifest["dense"]
-            dense = FaissIndex.load(gen / "dense.faiss", exact_max=p["exact_max"], m=p["m"],
-                                    ef_construction=p["ef_construction"],
-                                    ef_search=p["ef_search"])
-            lexical = BM25Index.load(gen / "lexical")
-            counts_agree = (len(chunks) == len(vectors) == len(dense)
-                            == manifest["counts"]["chunks"])
-        except IndexCorrupt:
-            raise
-        except Exception as e:   # checksums passed, so this is a bug or a foreign file
-            raise IndexCorrupt(f"索引 {gen} 无法读取：{e}") from e
-        if not counts_agree:
-            raise IndexCorrupt(f"索引 {gen} 的各部分数量不一致")
-        return Snapshot(name, manifest, articles, chunks, vectors, dense, lexical)
+            with np.load(path) as z:
+                return {k: z[k] for k in ("terms", "counts", "docs", "length")}
+        except (OSError, ValueError, KeyError) as e:
+            raise IndexCorrupt(f"删除记录无法读取：{path}（{e}）") from e
+
+    def load(self, name: str | None = None, model: str | None = None, ef_search: int = 256,
+             reuse: dict[str, Segment] | None = None):
+        """The commit point ``name`` (default: current) opened as a ``Snapshot``. Segments in
+        ``reuse`` (by name) are taken as they are instead of being opened and verified again."""
+        from qa.index.snapshot import Snapshot
+
+        return Snapshot.open(self, name, model=model, ef_search=ef_search, reuse=reuse)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -193,110 +216,143 @@ class IndexStore:
                         raise IndexBusy("索引正在被另一个任务更新，请稍后再试") from None
                     time.sleep(0.1)
             try:
-                self._clean()
+                self.clean()
                 fault_point("lock")
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def _clean(self) -> None:
-        """Remove what killed writers left, and generations older than the last few."""
+    def _names(self, prefix: str) -> list[str]:
+        return sorted(p.name for p in self.root.glob(f"{prefix}-*")
+                      if p.is_dir() and not _TMP.search(p.name))
+
+    def _next(self, prefix: str) -> int:
+        numbers = [int(m.group(1)) for p in self.root.glob(f"{prefix}-*")
+                   if (m := re.match(rf"{prefix}-(\d+)", p.name))]
+        return max(numbers, default=0) + 1
+
+    def clean(self) -> None:
+        """Under the lock: remove what killed writers left, commit points older than the last
+        few, and segments and deletion files no kept commit point references."""
+        for p in list(self.root.glob("*.tmp-*")):
+            m = _TMP.search(p.name)
+            if m and p.name not in _WRITING and not _pid_alive(int(m.group(1))):
+                log.warning("removing unfinished %s", p.name)
+                remove_quietly(p)
         live = self.current_name()
-        for p in self.root.glob("CURRENT.tmp-*"):    # a switch that was killed half-way
-            p.unlink(missing_ok=True)
-        gens = sorted(p for p in self.root.glob("gen-*") if p.is_dir())
-        for p in gens:
-            if ".tmp" in p.name:
-                log.warning("removing unfinished generation %s", p.name)
-                shutil.rmtree(p, ignore_errors=True)
-        finished = [p for p in gens if ".tmp" not in p.name]
-        if live:
-            older = [p.name for p in finished if p.name < live]
-            keep = {live, *older[len(older) - (KEEP_GENERATIONS - 1):]}
-            for p in finished:
-                if p.name not in keep and p.name < live:
-                    shutil.rmtree(p, ignore_errors=True)
-            for p in finished:
-                if p.name > live:   # finished but never switched to: a crash before the switch
-                    shutil.rmtree(p, ignore_errors=True)
+        gens = self._names("gen")
+        if not live:
+            return
+        for g in gens:
+            if g > live:          # finished but never switched to: a crash before the switch
+                remove_quietly(self.root / g)
+        older = [g for g in gens if g < live]
+        keep = {live, *older[len(older) - (KEEP_GENERATIONS - 1):]}
+        for g in gens:
+            if g not in keep and g < live:
+                remove_quietly(self.root / g)
+        referenced: dict[str, set[str]] = {}
+        for g in keep:
+            try:
+                m = self.manifest(g)
+            except QAError:
+                if g == live:
+                    return      # unreadable: delete nothing it might need
+                continue
+            for s in m.segments:
+                files = referenced.setdefault(s.name, set())
+                if s.deletes:
+                    files.add(s.deletes["file"])
+        for s in self._names("seg"):
+            if s not in referenced:
+                remove_quietly(self.root / s)
+                continue
+            for d in (self.root / s).glob("del-*.npz"):
+                if d.name not in referenced[s]:
+                    remove_quietly(d)
 
-    def _next_name(self) -> str:
-        numbers = [int(p.name[4:10]) for p in self.root.glob("gen-*") if p.name[4:10].isdigit()]
-        return f"gen-{max(numbers, default=0) + 1:06d}"
+    def new_segment_dir(self) -> Path:
+        """A fresh temporary folder for a segment; ``publish`` gives it its final name."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f"segment.tmp-{os.getpid()}-{time.monotonic_ns()}"
+        _WRITING.add(path.name)
+        return path
 
-    def write(self, *, model: str, dim: int, articles: list[Article], chunks: list[dict],
-              vectors: np.ndarray, dense: FaissIndex, lexical: BM25Index,
-              dense_params: dict, extra: dict | None = None) -> str:
-        """Write a complete generation and switch to it. Call inside ``lock()``.
-
-        If anything fails before ``CURRENT`` is replaced (``ENOSPC`` on a full disk, an I/O
-        error), the unfinished generation is removed and ``IndexWriteFailed`` raised: the live
-        generation is what it was."""
-        name = self._next_name()
-        tmp = self.root / f"{name}.tmp-{os.getpid()}"
-        final = self.root / name
-        try:
-            self._write_generation(tmp, name, model=model, dim=dim, articles=articles,
-                                   chunks=chunks, vectors=vectors, dense=dense,
-                                   lexical=lexical, dense_params=dense_params, extra=extra)
-            os.rename(tmp, final)
-            _fsync_dir(self.root)
-            fault_point("switch")
-            self._switch(name)
-        except OSError as e:
-            if self.current_name() == name:      # switched after all: only a late fsync failed
-                log.error("switched to %s, but: %s", name, e)
-                return name
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.rmtree(final, ignore_errors=True)
-            for p in self.root.glob(f"CURRENT.tmp-{os.getpid()}"):
-                p.unlink(missing_ok=True)
-            reason = "磁盘空间不足" if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) \
-                else (e.strerror or type(e).__name__)
-            raise IndexWriteFailed(
-                f"写入新的索引版本失败（{reason}）：索引仍是原来的 "
-                f"{self.current_name() or '（无）'}，未做任何更改") from e
-        log.info("switched to %s", name)
+    def publish(self, tmp: Path) -> str:
+        """Rename a written temporary segment to the next free name (under the lock)."""
+        name = f"seg-{self._next('seg'):06d}"
+        os.rename(tmp, self.root / name)
+        _WRITING.discard(tmp.name)
         return name
 
-    def _write_generation(self, tmp: Path, name: str, *, model: str, dim: int,
-                          articles: list[Article], chunks: list[dict], vectors: np.ndarray,
-                          dense: FaissIndex, lexical: BM25Index, dense_params: dict,
-                          extra: dict | None) -> None:
-        tmp.mkdir(parents=True)
-        with open(tmp / "articles.jsonl", "w", encoding="utf-8") as f:
-            for a in articles:
-                f.write(json.dumps(a.to_dict(), ensure_ascii=False) + "\n")
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for c in chunks:
-                f.write(json.dumps({k: c[k] for k in _CHUNK_FIELDS}, ensure_ascii=False) + "\n")
-        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-        fault_point("dense")
+    def discard(self, tmp: Path) -> None:
+        _WRITING.discard(tmp.name)
+        remove_quietly(tmp)
+
+    def write_segment(self, data: SegmentData, **params) -> tuple[str, str]:
+        """Write and publish a segment; (name, checksum of its meta.json). Under the lock."""
+        tmp = self.new_segment_dir()
         try:
-            dense.save(tmp / "dense.faiss")
-        except RuntimeError as e:     # faiss reports a failed write (ENOSPC) as RuntimeError
-            full = "No space left" in str(e) or "errno=28" in str(e)
-            raise OSError(errno.ENOSPC if full else errno.EIO, f"写入向量索引失败：{e}") from e
-        lexical.save(tmp / "lexical")
-        files = sorted(p for p in tmp.rglob("*") if p.is_file())
-        for p in files:
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
-        manifest = {
-            "format": FORMAT, "generation": name, "model": model, "dim": dim,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "counts": {"articles": len(articles), "chunks": len(chunks),
-                       "issues": len({a.issue for a in articles})},
-            "dense": {"kind": dense.kind, **dense_params},
-            "checksums": {str(p.relative_to(tmp)): _sha256(p) for p in files},
-            **(extra or {}),
-        }
+            write_segment(tmp, data, fault=fault_point, **params)
+            name = self.publish(tmp)
+        except BaseException:
+            self.discard(tmp)
+            raise
+        return name, checksum(self.root / name / "meta.json")
+
+    def write_deletes(self, entry: SegmentEntry, segment: Segment, generation: str) -> None:
+        """Record the deleted documents' BM25 statistics beside the segment, for ``entry``'s
+        deleted pages: what the archive-wide document frequencies must leave out."""
+        if not entry.deleted:
+            entry.deletes = None
+            return
+        _, dead = segment.dead_masks(set(entry.deleted))
+        terms, counts = segment.postings.deleted_df(dead)
+        lengths = np.asarray(segment.postings.lengths, dtype=np.int64)
+        name = f"del-{generation[4:]}.npz"
+        path = self.root / entry.name / name
+        with open(path, "wb") as f:
+            np.savez(f, terms=terms, counts=counts, docs=np.int64(dead.sum()),
+                     length=np.int64(lengths[dead].sum()))
+            f.flush()
+            os.fsync(f.fileno())
+        entry.deletes = {"file": name, "checksum": checksum(path)}
+
+    def next_generation(self) -> str:
+        return f"gen-{self._next('gen'):06d}"
+
+    def commit(self, manifest: Manifest) -> str:
+        """Write ``manifest`` as the next generation and switch to it. Call inside ``lock()``
+        after writing the segments it lists."""
+        name = manifest.name
+        tmp = self.root / f"{name}.tmp-{os.getpid()}"
+        final = self.root / name
+        manifest.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        tmp.mkdir(parents=True)
         with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
-            json.dump(manifest, f, ensure_ascii=False, indent=1)
+            json.dump(manifest.to_dict(), f, ensure_ascii=False, indent=1)
             fault_point("manifest")
             f.flush()
             os.fsync(f.fileno())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
+        os.rename(tmp, final)
+        fsync_dir(self.root)
+        fault_point("switch")
+        self._switch(name)
+        log.info("switched to %s", name)
+        return name
+
+    def failed(self, e: OSError, written: list[Path]) -> IndexWriteFailed:
+        """Undo a write that failed before its switch; the error to raise."""
+        for p in written:
+            remove_quietly(p)
+        for p in self.root.glob(f"*.tmp-{os.getpid()}*"):
+            remove_quietly(p)
+        reason = "磁盘空间不足" if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) \
+            else (e.strerror or type(e).__name__)
+        return IndexWriteFailed(
+            f"写入新的索引版本失败（{reason}）：索引仍是原来的 "
+            f"{self.current_name() or '（无）'}，未做任何更改")
 
     def _switch(self, name: str) -> None:
         tmp = self.root / f"CURRENT.tmp-{os.getpid()}"
@@ -305,4 +361,4 @@ class IndexStore:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.root / "CURRENT")
-        _fsync_dir(self.root)
+        fsync_dir(self.root)

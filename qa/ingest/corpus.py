@@ -1,5 +1,7 @@
-"""JSON Lines corpora: `{"id","title","text", optional "source","date","url"}` per line, so other
-collections (the public QA benches) go through the same pipeline as newspaper pages."""
+"""JSON Lines corpora: `{"id","title","text", optional "source","date","url","issue","paper",
+"page"}` per line, so other collections (the public QA benches, an export of a newspaper's
+archive) go through the same pipeline as newspaper pages. Each record is a page of its own: its
+id identifies it, so a record added again with other content replaces the one held."""
 
 from __future__ import annotations
 
@@ -35,11 +37,21 @@ def read_corpus(text: str, name: str) -> list[Article]:
         if art_id in seen:
             raise BadIssueFile(f"{name}: 第 {n} 行的 id 重复：{art_id}")
         seen.add(art_id)
+        page = rec.get("page")
         articles.append(Article(
             id=art_id, issue=str(rec.get("issue") or issue),
             title=(normalise(rec["title"]).strip() or None) if rec.get("title") else None,
-            source=rec.get("source") or None, text=text_joined, paragraphs=paras,
-            offsets=offsets, date=rec.get("date"), url=rec.get("url")))
+            source=_text(rec.get("source")), text=text_joined, paragraphs=paras,
+            offsets=offsets, date=_text(rec.get("date")), url=_text(rec.get("url")),
+            page_id=art_id, page=page if isinstance(page, int) and page > 0 else None,
+            paper=_text(rec.get("paper"))))
     if not articles:
         raise BadIssueFile(f"{name}: 没有任何记录")
     return articles
+
+
+def _text(value) -> str | None:
+    """A metadata field as text, or None when absent or empty."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return normalise(str(value)).strip() or None

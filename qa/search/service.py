@@ -21,8 +21,8 @@ from qa.chunking import split_sentences
 from qa.config import Settings
 from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, ModelMismatch,
                        NotFound, QAError)
+from qa.index.backend import Archive, ChunkRef, Where, open_backend
 from qa.index.lexical import tokenize
-from qa.index.store import IndexStore, Snapshot
 from qa.ingest.decode import normalise
 from qa.search.answer_type import boost
 from qa.search.fusion import Fused, fuse
@@ -34,11 +34,11 @@ log = logging.getLogger(__name__)
 
 
 class SearchService:
-    def __init__(self, settings: Settings, encoder=None):
+    def __init__(self, settings: Settings, encoder=None, backend=None):
         self.settings = settings
         self._encoder = encoder
-        self.store = IndexStore(settings.index_dir)
-        self._snapshot: Snapshot | None = None
+        self.backend = backend or open_backend(settings)
+        self._snapshot: Archive | None = None
         self._checked = 0.0
         self._failed: str | None = None
         self._lock = threading.Lock()
@@ -56,10 +56,17 @@ class SearchService:
                                     s.embed_batch_size, s.encoder_backend)
         return self._encoder
 
-    def snapshot(self, force: bool = False) -> Snapshot:
-        """The generation to answer from. Looks at ``CURRENT`` at most once per
-        ``reload_check_seconds``; while one thread loads a new generation the others go on
-        answering from the old one instead of queueing behind the load."""
+    @property
+    def model_id(self) -> str:
+        """The model queries are embedded with: the index must have been built with it. Known
+        from the settings without loading the model (``qa issues`` never needs it)."""
+        return self._encoder.model_id if self._encoder is not None else self.settings.model
+
+    def snapshot(self, force: bool = False) -> Archive:
+        """The view of the index to answer from. Looks for a new commit point at most once per
+        ``reload_check_seconds``; while one thread opens it the others go on answering from
+        the old one instead of queueing behind it. Opening reuses the segments already open,
+        so an added issue costs its own segment only."""
         snap = self._snapshot
         if snap is not None and not force:
             if time.monotonic() - self._checked < self.settings.reload_check_seconds:
@@ -69,13 +76,14 @@ class SearchService:
         else:
             self._lock.acquire()
         try:
-            name = self.store.current_name()
-            # A generation that failed its checks is not re-hashed on every request: it can only
-            # be fixed by a new build, which brings a new name.
+            name = self.backend.current_name()
+            # A commit point that failed its checks is not re-read on every request: it can
+            # only be fixed by a new write, which brings a new name.
             if self._snapshot is None or name not in (self._snapshot.name, self._failed):
                 try:
-                    self._snapshot = self.store.load(name, model=self.encoder.model_id)
-                    log.info("serving index generation %s", name)
+                    self._snapshot = self.backend.open(model=self.model_id,
+                                                       reuse=self._snapshot)
+                    log.info("serving index generation %s", self._snapshot.name)
                 except (IndexCorrupt, IndexNotFound, ModelMismatch) as e:
                     if self._snapshot is None:
                         raise
@@ -87,8 +95,8 @@ class SearchService:
         finally:
             self._lock.release()
 
-    def reload(self) -> Snapshot:
-        """Switch to the current generation now (after this process wrote one)."""
+    def reload(self) -> Archive:
+        """Switch to the current commit point now (after this process wrote one)."""
         return self.snapshot(force=True)
 
     # -- questions -------------------------------------------------------------------------
@@ -116,66 +124,81 @@ class SearchService:
                 self._query_cache.popitem(last=False)
         return vec
 
-    def lexical_weight(self, q: str, lexical: dict[int, float], snap: Snapshot) -> float:
+    def lexical_weight(self, q: str, lexical: dict[int, float], snap: Archive) -> float:
         """How far to trust BM25 for this query: by how much of the query's idf mass its best
         chunk contains (see config)."""
         lo, hi = self.settings.lexical_weight_min, self.settings.lexical_weight_max
         if not lexical:
             return lo
         best = max(lexical, key=lexical.get)
-        return lo + (hi - lo) * snap.lexical.coverage(q, best)
+        return lo + (hi - lo) * snap.coverage(q, best)
 
-    def ask(self, question, k=None) -> Answer:
+    def ask(self, question, k=None, where: Where | None = None) -> Answer:
         q, k = self.validate(question, k)
         snap = self.snapshot()
         self.encoder   # loaded before the clock starts: took_ms is the search, not start-up
         started = time.perf_counter()
         n = max(self.settings.candidates, k)
-        scores, ids = snap.dense.search(self._query_vector(q)[None, :], n)
-        dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
-        lscores, lids = snap.lexical.search(q, n)
-        lexical = {int(i): float(s) for s, i in zip(lscores, lids)}
+        dense = snap.dense(self._query_vector(q), n, where)
+        lexical = snap.lexical(q, n, where)
         hits: list[Hit] = []
         shown: dict[str, list[tuple[int, int]]] = {}
+        seen: set[int] = set()
+        articles: dict[str, Article] = {}
         for f in self._rank(q, dense, lexical, snap):
-            raw = snap.chunks[f.id]["citations"]
-            # A chunk already inside a better hit's passage adds nothing but a repeat.
-            spans = shown.setdefault(raw[0]["article_id"], [])
-            if any(s <= raw[0]["start"] and raw[0]["end"] <= e for s, e in spans):
+            ref = snap.chunks([f.id])[0]
+            if ref.hash in seen:        # a reprint of a passage already shown: it is in also_in
                 continue
-            cites = [self._citation(c, snap) for c in raw]
+            seen.add(ref.hash)
+            # A chunk already inside a better hit's passage adds nothing but a repeat.
+            spans = shown.setdefault(ref.article_id, [])
+            if any(s <= ref.start and ref.end <= e for s, e in spans):
+                continue
+            copies = [ref] + [c for c in snap.chunks(snap.copies(f.id)[1:])]
+            cites = [self._citation(c, snap, articles) for c in copies]
             spans.append((cites[0].start, cites[0].end))
-            hits.append(self._hit(len(hits) + 1, f, cites, q, snap))
+            hits.append(self._hit(len(hits) + 1, f, cites, q, articles))
             if len(hits) == k:
                 break
         return Answer(q, hits, round((time.perf_counter() - started) * 1000, 1))
 
     def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
-              snap: Snapshot) -> list[Fused]:
+              snap: Archive) -> list[Fused]:
         fused = fuse(dense, lexical, self.lexical_weight(q, lexical, snap))
-        return boost(fused, q, lambda i: snap.chunks[i]["text"], self.settings.answer_type_bonus)
+        texts: dict[int, str] = {}
+
+        def text_of(key: int) -> str:
+            if key not in texts:
+                texts[key] = snap.chunks([key])[0].text
+            return texts[key]
+
+        return boost(fused, q, text_of, self.settings.answer_type_bonus)
 
     @staticmethod
-    def _hit(rank: int, f, cites: list[Citation], q: str, snap: Snapshot) -> Hit:
+    def _hit(rank: int, f, cites: list[Citation], q: str, articles: dict[str, Article]) -> Hit:
         first = cites[0]
-        text = snap.articles[first.article_id].text[first.start:first.end]
+        text = articles[first.article_id].text[first.start:first.end]
         return Hit(rank=rank, score=round(f.score, 4),
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
                    text=text, highlight=highlight(text, q, tokenize),
                    citation=first, also_in=cites[1:])
 
-    def _citation(self, c: dict, snap: Snapshot) -> Citation:
+    def _citation(self, c: ChunkRef, snap: Archive, articles: dict[str, Article]) -> Citation:
         """Where the passage stands in its article: the chunk's paragraph, widened."""
-        a, s = snap.articles[c["article_id"]], self.settings
-        start, end = passage_span(a.text, _sentences(a.text), c["start"], c["end"],
+        a = articles.get(c.article_id)
+        if a is None:
+            a = articles[c.article_id] = snap.article(c.article_id)
+        s = self.settings
+        start, end = passage_span(a.text, _sentences(a.text), c.start, c.end,
                                   s.passage_min_chars, s.paragraph_max_chars)
         return Citation(issue=a.issue, article_id=a.id, title=a.title, source=a.source,
-                        start=start, end=end)
+                        start=start, end=end, page_id=a.page_id, paper=a.paper, date=a.date,
+                        page=a.page)
 
     # -- articles and health ---------------------------------------------------------------
 
     def article(self, article_id: str) -> Article:
-        a = self.snapshot().articles.get(article_id)
+        a = self.snapshot().article(article_id)
         if a is None:
             raise NotFound(f"没有这篇文章：{article_id}")
         return a
@@ -183,22 +206,22 @@ class SearchService:
     def articles(self, page: int = 1, per_page: int = 20) -> dict:
         if page < 1 or not 1 <= per_page <= 100:
             raise BadRequest("page 必须 ≥ 1，per_page 必须在 1 到 100 之间")
-        items = list(self.snapshot().articles.values())
-        chunk = items[(page - 1) * per_page: page * per_page]
-        return {"page": page, "per_page": per_page, "total": len(items),
-                "articles": [{"id": a.id, "issue": a.issue, "title": a.title,
-                              "source": a.source} for a in chunk]}
+        total, items = self.snapshot().list_articles((page - 1) * per_page, per_page)
+        return {"page": page, "per_page": per_page, "total": total,
+                "articles": [{k: a.get(k) for k in ARTICLE_SUMMARY} for a in items]}
+
+    def issues(self) -> list[dict]:
+        return [i.to_dict() for i in self.snapshot().issues()]
 
     def health(self) -> dict:
         try:
             snap = self.snapshot()
         except QAError as e:
             return {"status": "unavailable", "error": e.message}
-        m = snap.manifest
-        return {"status": "ok", "generation": snap.name, "model": m["model"],
-                "articles": m["counts"]["articles"], "chunks": m["counts"]["chunks"],
-                "issues": m["counts"]["issues"], "dense_index": m["dense"]["kind"],
-                "created": m["created"]}
+        return {"status": "ok", **snap.health()}
+
+
+ARTICLE_SUMMARY = ("id", "issue", "page_id", "title", "source", "paper", "date", "page")
 
 
 @functools.lru_cache(maxsize=4096)

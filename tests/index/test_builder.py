@@ -1,113 +1,178 @@
-"""Builder: fresh builds, adds that embed only what is new, reprints stored once, generations
-switched atomically, and an index that refuses another model. A counting fake encoder keeps it
-fast; the real model is exercised in tests/search and tests/web."""
+"""Writes to the embedded archive: build, add, replace, remove, reprints, metadata, models. A
+character-hash encoder stands in for the model (what is tested is storage, not meaning); it counts
+what it embeds."""
 
 from __future__ import annotations
 
-import hashlib
+import json
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
-from qa.config import Settings
-from qa.errors import ModelMismatch
+from qa.errors import Conflict, ModelMismatch, NotFound
 from qa.index.builder import Builder
-from qa.index.store import IndexStore
-from qa.ingest import IngestResult, ingest_bytes
+from qa.issues import IssueMeta, IssueService, pages_of
+from qa.ingest import ingest_bytes
+from qa.search.service import SearchService
+from tests.fakes import FakeEncoder, fake_settings
 
 PAGE = ("{city}建成首个珊瑚礁修复实验站\n\n近日，{city}珊瑚礁修复实验站在东湾正式建成投用。"
         "据介绍，实验站配备专职潜水科研人员{n}名。\n\n今年以来，实验站已累计移植珊瑚苗种一万一千株，"
         "成活率超过九成。站长表示，下一步将与高校合作开展长期监测。\n\n（据测试日报）\n")
 
 
-class CountingEncoder:
-    model_id, dim = "test/counting", 16
-
-    def __init__(self):
-        self.passages = 0
-
-    def _vec(self, text: str) -> np.ndarray:
-        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
-        v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
-        return v / np.linalg.norm(v)
-
-    def encode_queries(self, texts):
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim))
-
-    def encode_passages(self, texts, show_progress=False):
-        self.passages += len(texts)
-        return self.encode_queries(list(texts)).astype(np.float32).reshape(-1, self.dim)
-
-
-def page(name: str, city: str = "某市", n: int = 12) -> IngestResult:
-    r = IngestResult(files=1)
-    r.articles.extend(ingest_bytes(PAGE.format(city=city, n=n).encode(), name))
-    return r
+def page(name: str, city: str = "某市", n: int = 12, **meta):
+    return pages_of(ingest_bytes(PAGE.format(city=city, n=n).encode(), name), IssueMeta(**meta))
 
 
 @pytest.fixture
 def setup(tmp_path):
-    settings = replace(Settings(), index_dir=tmp_path / "index", model=CountingEncoder.model_id)
-    encoder = CountingEncoder()
-    return Builder(settings, encoder), encoder, IndexStore(settings.index_dir)
+    encoder = FakeEncoder()
+    settings = fake_settings(tmp_path / "index")
+    service = IssueService(settings, encoder)
+    return service, encoder, SearchService(settings, encoder)
 
 
-def test_build_writes_a_generation_and_switches_to_it(setup):
-    builder, encoder, store = setup
-    report = builder.build(page("001_p.txt"))
-    assert report.generation == store.current_name() and report.articles_added == 1
-    snap = store.load()
-    assert len(snap.chunks) == report.total_chunks == encoder.passages > 0
-    assert snap.manifest["model"] == "test/counting" and snap.manifest["dense"]["kind"] == "flat"
-    for c in snap.chunks:       # every chunk is an exact span of its article
-        cite = c["citations"][0]
-        assert snap.articles[cite["article_id"]].text[cite["start"]:cite["end"]] == c["text"]
+def texts(search: SearchService, q: str, k: int = 10) -> list[str]:
+    return [h.text for h in search.ask(q, k).results]
+
+
+def test_build_writes_a_generation_whose_chunks_are_spans_of_their_articles(setup):
+    service, encoder, search = setup
+    report = service.build(page("001_p.txt")).report
+    snap = search.snapshot()
+    assert report.generation == snap.name and report.added == ["001_p"]
+    assert snap.manifest.counts["chunks"] == report.chunks == encoder.passages > 0
+    keys = [snap.key(p, j) for p in snap.parts for j in range(p.seg.chunks)]
+    for ref in snap.chunks(keys):
+        assert snap.article(ref.article_id).text[ref.start:ref.end] == ref.text
 
 
 def test_add_embeds_only_new_chunks_and_readding_changes_nothing(setup):
-    builder, encoder, store = setup
-    builder.build(page("001_p.txt"))
-    first, embedded = store.current_name(), encoder.passages
-    report = builder.add(page("002_p.txt", city="另一市", n=30))
-    assert report.articles_added == 1 and store.current_name() != first
-    assert encoder.passages - embedded == report.chunks_added > 0
-    again = builder.add(page("002_p.txt", city="另一市", n=30))
-    assert again.articles_added == 0 and "nothing new" in again.summary()
-    assert store.current_name() == report.generation
+    service, encoder, search = setup
+    service.build(page("001_p.txt"))
+    first, embedded = search.snapshot().name, encoder.passages
+    report = service.add(page("002_p.txt", city="另一市", n=30)).report
+    assert report.added == ["002_p"] and report.generation != first
+    assert encoder.passages - embedded == report.embedded == report.chunks > 0
+    again = service.add(page("002_p.txt", city="另一市", n=30))
+    assert again.report.unchanged == ["002_p"] and not again.report.changed
+    assert "nothing new" in again.summary() and again.to_dict()["added"] == 0
+    assert search.reload().name == report.generation
 
 
-def test_reprinted_article_is_stored_once_and_cites_both_issues(setup):
-    builder, encoder, store = setup
-    builder.build(page("001_p.txt"))
-    before = store.load()
+LONG = PAGE.replace("（据测试日报）", "实验站还设立了科普展厅，面向中小学生开放，每周接待参观者三百余人次，"
+                   "并定期举办海洋保护讲座，邀请专家讲解珊瑚礁生态系统的重要作用。\n\n"
+                   "此外，实验站与当地渔民合作社签订了协议，由渔民参与日常巡护和垃圾清理，"
+                   "每月出海巡查不少于八次，清理海底废弃渔网和塑料垃圾累计两吨有余。\n\n（据测试日报）")
+
+
+def test_a_corrected_page_replaces_the_old_text_everywhere(setup):
+    service, encoder, search = setup
+    long_page = lambda n: pages_of(ingest_bytes(LONG.format(city="某市", n=n).encode(),  # noqa: E731
+                                                "001_p.txt"))
+    service.build(long_page(12) + page("002_p.txt", city="另一市", n=55))
+    assert any("12名" in t for t in texts(search, "潜水科研人员"))
+    before = encoder.passages
+    result = service.add(long_page(19))
+    assert result.report.replaced == ["001_p"] and result.to_dict()["replaced"] == ["001_p"]
+    # Only the chunk whose text changed was embedded again.
+    assert 0 < encoder.passages - before < result.report.chunks
+    found = texts(search, "某市珊瑚礁潜水科研人员", 50)
+    assert any("19名" in t for t in found) and not any("12名" in t for t in found)
+    assert search.snapshot().manifest.counts["pages"] == 2
+
+
+def test_remove_an_issue_or_a_page_and_unknown_ids_are_refused(setup):
+    service, _, search = setup
+    service.build(page("a1.txt", issue="day1") + page("a2.txt", city="另一市", issue="day1")
+                  + page("b1.txt", city="第三市", issue="day2"))
+    assert sorted(search.snapshot().pages()) == ["day1.a1", "day1.a2", "day2.b1"]
+    gen = search.snapshot().name
+    with pytest.raises(NotFound) as e:
+        service.remove(["day1", "nope"])
+    assert "nope" in e.value.message and search.reload().name == gen   # nothing removed
+    report = service.remove(["day1.a2"])
+    assert report.removed == ["day1.a2"]
+    assert sorted(search.reload().pages()) == ["day1.a1", "day2.b1"]
+    assert not any("另一市" in t for t in texts(search, "另一市珊瑚礁", 50))
+    assert service.remove(["day1"]).removed == ["day1.a1"]
+    assert [i.id for i in search.reload().issues()] == ["day2"]
+
+
+def test_same_file_name_in_two_issues_is_two_pages(setup):
+    service, _, search = setup
+    service.build(page("A01.txt", n=11, issue="2024-08-15"))
+    service.add(page("A01.txt", n=22, issue="2024-08-16"))
+    assert sorted(search.snapshot().pages()) == ["2024-08-15.A01", "2024-08-16.A01"]
+    found = texts(search, "潜水科研人员", 10)
+    assert any("11名" in t for t in found) and any("22名" in t for t in found)
+
+
+def test_reprinted_passage_is_answered_once_and_cites_both_pages(setup):
+    service, encoder, search = setup
+    service.build(page("001_p.txt"))
     embedded = encoder.passages
-    report = builder.add(page("007_p.txt"))             # the same article in another issue
-    after = store.load()
-    assert report.articles_added == 1 and report.chunks_added == 0
-    assert encoder.passages == embedded
-    assert len(after.chunks) == len(before.chunks)
-    issues = {after.articles[c["article_id"]].issue for c in after.chunks[0]["citations"]}
-    assert issues == {"001_p", "007_p"}
+    report = service.add(page("007_p.txt")).report        # the same article on another page
+    assert report.added == ["007_p"] and report.embedded == 0 and encoder.passages == embedded
+    hits = search.ask("某市珊瑚礁修复实验站配备了多少名潜水科研人员", 5).results
+    top = hits[0]
+    assert {top.citation.issue, *(c.issue for c in top.also_in)} == {"001_p", "007_p"}
+    assert len({h.text for h in hits}) == len(hits)
 
 
 def test_a_build_from_scratch_drops_what_it_was_not_given(setup):
-    builder, _, store = setup
-    builder.build(page("001_p.txt"))
-    builder.add(page("002_p.txt", city="另一市"))
-    builder.build(page("003_p.txt", city="第三市"))
-    assert {a.issue for a in store.load().articles.values()} == {"003_p"}
+    service, _, search = setup
+    service.build(page("001_p.txt"))
+    service.add(page("002_p.txt", city="另一市"))
+    service.build(page("003_p.txt", city="第三市"))
+    assert list(search.reload().pages()) == ["003_p"]
 
 
-def test_index_refuses_another_model(setup, tmp_path):
-    builder, _, store = setup
-    builder.build(page("001_p.txt"))
+def test_duplicate_corpus_record_id_with_new_content_replaces_never_drops(setup, tmp_path):
+    service, _, search = setup
+    corpus = tmp_path / "news.jsonl"
+    records = [{"id": "r1", "title": "旧标题", "text": "青岚市今年建成社区食堂十二个。", "date": "2024-01-02",
+                "source": "测试日报"},
+               {"id": "r2", "title": "其他", "text": "白沙县开通了两条公交线路。"}]
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+    service.build(*service.read_paths([corpus], IssueMeta())[:2])
+    records[0]["text"] = "青岚市今年建成社区食堂十五个。"
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+    result = service.add(*service.read_paths([corpus], IssueMeta())[:2])
+    assert result.report.replaced == ["r1"] and result.report.unchanged == ["r2"]
+    found = texts(search, "青岚市社区食堂", 5)
+    assert any("十五个" in t for t in found) and not any("十二个" in t for t in found)
+    a = search.article("r1")
+    assert a.date == "2024-01-02" and a.source == "测试日报"
+
+
+def test_issue_metadata_is_kept_inherited_and_never_contradicted(setup):
+    service, _, search = setup
+    service.build(page("A01.txt", issue="i1", date="2024-08-15", paper="中国社会报", number="5000",
+                       page=1))
+    service.add(page("A02.txt", city="另一市", issue="i1", page=2))    # inherits date and paper
+    issue = search.reload().issues()[0]
+    assert (issue.id, issue.date, issue.paper, issue.number) == ("i1", "2024-08-15", "中国社会报",
+                                                                  "5000")
+    assert [(p["id"], p["page"]) for p in issue.pages] == [("i1.A01", 1), ("i1.A02", 2)]
+    c = search.ask("另一市珊瑚礁", 1).results[0].citation
+    assert (c.paper, c.date, c.page, c.page_id) == ("中国社会报", "2024-08-15", 2, "i1.A02")
+    assert c.reference().endswith("据测试日报；中国社会报 2024年8月15日 第2版")
+    with pytest.raises(Conflict):
+        service.add(page("A03.txt", city="第三市", issue="i1", date="2024-08-16"))
+
+
+def test_index_refuses_another_model(setup):
+    service, _, search = setup
+    service.build(page("001_p.txt"))
     with pytest.raises(ModelMismatch) as e:
-        store.load(model="intfloat/multilingual-e5-base")
-    assert e.value.status == 409 and "test/counting" in e.value.message
+        search.backend.open(model="intfloat/multilingual-e5-base")
+    assert e.value.status == 409 and FakeEncoder.model_id in e.value.message
 
-    class Other(CountingEncoder):
+    class Other(FakeEncoder):
         model_id = "other/model"
 
+    other = Builder(replace(service.settings, model=Other.model_id), Other())
     with pytest.raises(ModelMismatch):
-        Builder(replace(builder.settings, model=Other.model_id), Other()).add(page("002_p.txt"))
+        other.add(page("002_p.txt"))

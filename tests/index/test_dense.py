@@ -1,8 +1,13 @@
+"""Dense search within a segment: exact from the memory-mapped vectors, HNSW from a memory-mapped
+FAISS file, both restricted to allowed documents when asked."""
+
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
 from qa.errors import IndexCorrupt
-from qa.index.dense import FaissIndex
+from qa.index.dense import SegmentVectors, build_hnsw, normalised, write_hnsw
 
 DIM = 32
 
@@ -12,95 +17,69 @@ def random_vectors(n, seed=0):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def ids_for(n):
-    return np.arange(n, dtype=np.int64) * 10 + 7     # not positions: the index must keep ours
+def stored(tmp_path, vectors, hnsw: bool, ef_search: int = 64) -> SegmentVectors:
+    np.save(tmp_path / "vectors.npy", vectors)
+    if hnsw:
+        write_hnsw(build_hnsw(vectors, 16, 40), tmp_path / "hnsw.faiss")
+    return SegmentVectors.open(tmp_path, ef_search)
 
 
-def test_kind_chosen_by_size():
-    v = random_vectors(200)
-    assert FaissIndex.build(ids_for(200), v, exact_max=200).kind == "flat"
-    assert FaissIndex.build(ids_for(200), v, exact_max=199).kind == "hnsw"
-
-
-def test_exact_search_returns_nearest_ids():
-    v = random_vectors(100)
-    index = FaissIndex.build(ids_for(100), v)
-    scores, ids = index.search(v[[3, 42]], 1)
-    assert ids[:, 0].tolist() == [37, 427]
-    assert scores[:, 0] == pytest.approx([1.0, 1.0], abs=1e-5)
-
-    # Cosine: scale does not matter, and the caller's array is left alone.
-    q = v[5] * 7.0
-    scores, ids = index.search(q, 3)
-    assert ids.shape == (1, 3) and ids[0, 0] == 57
-    expected = np.argsort(-(v @ v[5]))[:3] * 10 + 7
-    assert ids[0].tolist() == expected.tolist()
-    assert np.allclose(q, v[5] * 7.0)
-
-
-def test_missing_results_are_minus_one():
-    index = FaissIndex.build(ids_for(3), random_vectors(3))
-    scores, ids = index.search(random_vectors(2, seed=1), 5)
-    assert ids.shape == (2, 5)
-    assert (ids[:, 3:] == -1).all() and np.isneginf(scores[:, 3:]).all()
-
-    empty = FaissIndex.build(np.zeros(0, np.int64), np.zeros((0, DIM), np.float32))
-    assert len(empty) == 0
-    assert (empty.search(random_vectors(1), 2)[1] == -1).all()
-
-
-def test_rejects_bad_input():
-    index = FaissIndex.build(ids_for(3), random_vectors(3))
-    with pytest.raises(ValueError):
-        index.add(np.array([7]), random_vectors(1))                      # id already there
-    with pytest.raises(ValueError):
-        index.add(np.array([1, 2]), random_vectors(1))
-    with pytest.raises(ValueError):
-        index.search(np.ones((1, DIM + 1), np.float32), 1)
-
-
-@pytest.mark.parametrize("exact_max", [1000, 10])
-def test_save_load_round_trip(tmp_path, exact_max):
+@pytest.mark.parametrize("hnsw", [False, True])
+def test_nearest_first_and_vectors_memory_mapped(tmp_path, hnsw):
     v = random_vectors(300)
-    index = FaissIndex.build(ids_for(300), v, exact_max=exact_max, ef_search=64)
-    path = tmp_path / "dense.faiss"
-    index.save(path)
-    loaded = FaissIndex.load(path, exact_max=exact_max, ef_search=64)
-    assert loaded.kind == index.kind and len(loaded) == 300
-    assert loaded.ids().tolist() == ids_for(300).tolist()
-    q = random_vectors(5, seed=2)
-    assert np.array_equal(loaded.search(q, 10)[1], index.search(q, 10)[1])
-    # ef_search is a query-time setting: the configured value wins over the stored one.
-    reloaded = FaissIndex.load(path, exact_max=exact_max, ef_search=40)
-    if reloaded.kind == "hnsw":
-        assert reloaded._inner().hnsw.efSearch == 40
+    seg = stored(tmp_path, v, hnsw)
+    assert seg.kind == ("hnsw" if hnsw else "flat") and len(seg) == 300
+    assert isinstance(seg.vectors, np.memmap)
+    scores, ids = seg.search(v[42], 5, None)
+    assert ids[0] == 42 and scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert list(scores) == sorted(scores, reverse=True)
+    exact = np.argsort(-(v @ v[42]))[:5]
+    assert ids.tolist() == exact.tolist()
 
 
-def test_load_garbage_is_corrupt(tmp_path):
-    path = tmp_path / "dense.faiss"
-    path.write_bytes(b"not a faiss index")
+@pytest.mark.parametrize("hnsw", [False, True])
+@pytest.mark.parametrize("share", [0.5, 0.01])
+def test_search_never_returns_a_document_that_is_not_allowed(tmp_path, hnsw, share):
+    v = random_vectors(2000)
+    seg = stored(tmp_path, v, hnsw)
+    allowed = np.random.default_rng(1).random(2000) < share
+    allowed[7] = True
+    scores, ids = seg.search(v[7], 10, allowed)
+    assert allowed[ids].all() and ids[0] == 7
+    # The best allowed documents, as an exact search over them finds them.
+    rows = np.flatnonzero(allowed)
+    want = rows[np.argsort(-(v[rows] @ v[7]))[:10]]
+    assert len(set(ids.tolist()) & set(want.tolist())) >= 8
+
+
+def test_nothing_allowed_or_empty_segment_finds_nothing(tmp_path):
+    seg = stored(tmp_path, random_vectors(50), False)
+    assert seg.search(random_vectors(1)[0], 5, np.zeros(50, bool))[1].size == 0
+    (tmp_path / "e").mkdir()
+    empty = stored(tmp_path / "e", np.zeros((0, DIM), np.float32), False)
+    assert empty.search(random_vectors(1)[0], 5, None)[1].size == 0
+
+
+def test_k_larger_than_the_segment(tmp_path):
+    seg = stored(tmp_path, random_vectors(3), False)
+    scores, ids = seg.search(random_vectors(1, seed=2)[0], 10, None)
+    assert sorted(ids.tolist()) == [0, 1, 2] and len(scores) == 3
+
+
+def test_normalised_copies_and_checks_shape():
+    v = np.ones((2, DIM), np.float32) * 3
+    out = normalised(v, DIM)
+    assert np.allclose(np.linalg.norm(out, axis=1), 1.0) and (v == 3).all()
+    with pytest.raises(ValueError):
+        normalised(np.ones((2, DIM + 1)), DIM)
+
+
+def test_hnsw_of_another_size_or_garbage_is_corrupt(tmp_path):
+    v = random_vectors(100)
+    np.save(tmp_path / "vectors.npy", v)
+    write_hnsw(build_hnsw(v[:50], 16, 40), tmp_path / "hnsw.faiss")
     with pytest.raises(IndexCorrupt):
-        FaissIndex.load(path)
-
-
-def test_add_past_threshold_switches_to_hnsw():
-    v = random_vectors(600)
-    index = FaissIndex.build(ids_for(400), v[:400], exact_max=500)
-    index.add(ids_for(600)[400:450], v[400:450])
-    assert index.kind == "flat" and len(index) == 450
-    index.add(ids_for(600)[450:], v[450:])
-    assert index.kind == "hnsw" and len(index) == 600
-    assert sorted(index.ids().tolist()) == ids_for(600).tolist()
-    _, ids = index.search(v[[10, 590]], 1)
-    assert ids[:, 0].tolist() == [107, 5907]
-
-
-def test_hnsw_recall_against_flat():
-    v, q = random_vectors(5000), random_vectors(200, seed=3)
-    flat = FaissIndex.build(ids_for(5000), v, exact_max=10_000)
-    hnsw = FaissIndex.build(ids_for(5000), v, exact_max=1000, m=32, ef_construction=80,
-                            ef_search=96)
-    assert (flat.kind, hnsw.kind) == ("flat", "hnsw")
-    truth, got = flat.search(q, 10)[1], hnsw.search(q, 10)[1]
-    recall = np.mean([len(set(t) & set(g)) / 10 for t, g in zip(truth, got)])
-    assert recall >= 0.95
+        SegmentVectors.open(tmp_path, 64)
+    (tmp_path / "hnsw.faiss").write_bytes(b"not a faiss index")
+    with pytest.raises(IndexCorrupt):
+        SegmentVectors.open(tmp_path, 64)

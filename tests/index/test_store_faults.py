@@ -9,48 +9,23 @@ tests/reliability/.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import resource
 import shutil
 import signal
 import threading
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from qa.config import Settings
 from qa.errors import IndexCorrupt, IndexNotFound
 from qa.index.builder import Builder
 from qa.index.store import IndexStore, IndexWriteFailed
-from qa.ingest import IngestResult, ingest_bytes
+from qa.ingest import ingest_bytes
+from qa.issues import pages_of
 from qa.search.service import SearchService
-
-DIM = 16
-
-
-class FakeEncoder:
-    """Character-hash vectors: deterministic, normalised, instant."""
-
-    model_id = "test/fake-encoder"
-    dim = DIM
-
-    def _vec(self, text: str) -> np.ndarray:
-        v = np.zeros(DIM, np.float32)
-        for ch in text:
-            v[int(hashlib.md5(ch.encode()).hexdigest(), 16) % DIM] += 1.0
-        n = np.linalg.norm(v)
-        return v / n if n else v
-
-    def encode_queries(self, texts):
-        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, DIM), np.float32)
-
-    def encode_passages(self, texts, show_progress=False):
-        return self.encode_queries(list(texts))
-
+from tests.fakes import FakeEncoder, fake_settings
 
 def page(n: int) -> tuple[str, str]:
     """A page in the seeds' layout with one article whose fact is unique to ``n``."""
@@ -61,23 +36,21 @@ def page(n: int) -> tuple[str, str]:
     return text, f"{city}市珊瑚礁修复实验站配备了多少名潜水科研人员？"
 
 
-def ingest(*numbers: int) -> IngestResult:
-    result = IngestResult()
+def ingest(*numbers: int) -> list:
+    articles = []
     for n in numbers:
-        result.files += 1
-        result.articles.extend(ingest_bytes(page(n)[0].encode(), f"page-{n:03d}.txt"))
-    return result
+        articles.extend(ingest_bytes(page(n)[0].encode(), f"page-{n:03d}.txt"))
+    return pages_of(articles)
 
 
-def settings_for(root: Path) -> Settings:
-    return replace(Settings(), index_dir=root, model=FakeEncoder.model_id,
-                   reload_check_seconds=0.0)
+def builder(root: Path) -> Builder:
+    return Builder(fake_settings(root), FakeEncoder())
 
 
 @pytest.fixture(scope="module")
 def base_index(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("base") / "index"
-    Builder(settings_for(root), FakeEncoder()).build(ingest(1, 2, 3))
+    builder(root).build(ingest(1, 2, 3))
     return root
 
 
@@ -89,19 +62,23 @@ def index(base_index, tmp_path) -> Path:
 
 
 def service_for(root: Path) -> SearchService:
-    return SearchService(settings_for(root), FakeEncoder())
+    return SearchService(fake_settings(root), FakeEncoder())
 
 
 def add_new_generation(root: Path, *numbers: int) -> str:
-    return Builder(settings_for(root), FakeEncoder()).add(ingest(*numbers)).generation
+    return builder(root).add(ingest(*numbers)).generation
 
 
 def article_ids(root: Path) -> set[str]:
-    return set(IndexStore(root).load().articles)
+    return {a["id"] for a in IndexStore(root).load().list_articles(0, 10_000)[1]}
 
 
 def answered_by(svc: SearchService, n: int) -> str:
     return svc.ask(page(n)[1], 1).results[0].citation.article_id
+
+
+def newest_segment(root: Path, generation: str) -> Path:
+    return root / IndexStore(root).manifest(generation).segments[-1].name
 
 
 # -- damaged files ---------------------------------------------------------------------------
@@ -124,8 +101,8 @@ DAMAGE = {
     "empty": lambda p: p.write_bytes(b""),
     "delete": lambda p: p.unlink(),
 }
-FILES = ["articles.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss", "lexical/corpus.npz",
-         "lexical/lexical.json"]
+FILES = ["meta.json", "articles.jsonl", "bodies.bin", "vectors.npy", "chunk_span.npy",
+         "chunk_hash.npy", "art_key.npy", "lexical/docs.npy", "lexical/terms.npy"]
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
@@ -135,7 +112,7 @@ def test_damaged_new_generation_is_refused_and_old_one_keeps_answering(index, re
     old = svc.snapshot().name
     assert answered_by(svc, 2).startswith("page-002")
     new = add_new_generation(index, 4)
-    DAMAGE[damage](index / new / rel)
+    DAMAGE[damage](newest_segment(index, new) / rel)
 
     with pytest.raises(IndexCorrupt) as e:
         IndexStore(index).load(new)
@@ -153,10 +130,13 @@ BAD_MANIFESTS = {
     "truncated": lambda m: m.read_bytes()[:40],
     "not-json": lambda m: b"\x00\xff garbage",
     "a-list": lambda m: b"[]",
-    "no-checksums": lambda m: _edit(m, lambda d: d.pop("checksums")),
-    "checksums-dropped": lambda m: _edit(m, lambda d: d.update(checksums={})),
+    "old-format": lambda m: _edit(m, lambda d: d.update(format=1)),
+    "no-segments": lambda m: _edit(m, lambda d: d.pop("segments")),
     "no-counts": lambda m: _edit(m, lambda d: d.pop("counts")),
-    "wrong-digest": lambda m: _edit(m, lambda d: d["checksums"].update({"vectors.npy": "0" * 64})),
+    "wrong-digest": lambda m: _edit(m, lambda d: d["segments"][-1].update(meta="0" * 8)),
+    "missing-segment": lambda m: _edit(m, lambda d: d["segments"][-1].update(name="seg-999999")),
+    "deleted-page-out-of-range": lambda m: _edit(m, lambda d: d["segments"][-1].update(
+        deleted=[99])),
     "wrong-count": lambda m: _edit(m, lambda d: d["counts"].update(chunks=d["counts"]["chunks"] + 1)),
 }
 
@@ -174,19 +154,19 @@ def test_broken_manifest_is_a_clear_error_and_old_generation_serves(index, kind)
     new = add_new_generation(index, 4)
     manifest = index / new / "manifest.json"
     manifest.write_bytes(BAD_MANIFESTS[kind](manifest))
-    with pytest.raises(IndexCorrupt) as e:
+    with pytest.raises((IndexCorrupt, IndexNotFound)) as e:
         IndexStore(index).load(new)
-    assert new in e.value.message
+    assert new in e.value.message or "seg-999999" in e.value.message
     assert svc.snapshot().name == old and answered_by(svc, 3).startswith("page-003")
 
 
 @pytest.mark.parametrize("damage", ["flip", "cut"])
 def test_damaged_current_generation_at_startup_is_a_clear_error(index, damage):
-    DAMAGE[damage](index / IndexStore(index).current_name() / "dense.faiss")
+    DAMAGE[damage](newest_segment(index, IndexStore(index).current_name()) / "vectors.npy")
     svc = service_for(index)
     with pytest.raises(IndexCorrupt) as e:
         svc.snapshot()
-    assert "dense.faiss" in e.value.message and "校验失败" in e.value.message
+    assert "vectors.npy" in e.value.message and "校验失败" in e.value.message
     health = svc.health()
     assert health["status"] == "unavailable" and "校验失败" in health["error"]
 
@@ -194,7 +174,7 @@ def test_damaged_current_generation_at_startup_is_a_clear_error(index, damage):
 def test_writer_refuses_to_build_on_a_damaged_live_generation(index):
     """``add`` reads the live generation; damaged, it stops rather than carry damage forward."""
     before = sorted(p.name for p in index.iterdir())
-    flip(index / IndexStore(index).current_name() / "chunks.jsonl")
+    flip(newest_segment(index, IndexStore(index).current_name()) / "bodies.bin")
     with pytest.raises(IndexCorrupt):
         add_new_generation(index, 4)
     assert sorted(p.name for p in index.iterdir()) == before
@@ -205,9 +185,12 @@ def test_writer_refuses_to_build_on_a_damaged_live_generation(index):
 def test_next_writer_removes_what_a_killed_writer_left(index):
     store = IndexStore(index)
     live = store.current_name()
+    segments = [s.name for s in store.manifest().segments]
     # What SIGKILL leaves at each point (tests/reliability/test_kill.py does it for real).
-    (index / "gen-000090.tmp-99999").mkdir()                        # killed while writing
-    (index / "gen-000090.tmp-99999" / "vectors.npy").write_bytes(b"partial")
+    (index / "gen-000090.tmp-99999").mkdir()                        # killed writing a manifest
+    (index / "segment.tmp-99999-1").mkdir()                         # killed writing a segment
+    (index / "segment.tmp-99999-1" / "vectors.npy").write_bytes(b"partial")
+    shutil.copytree(index / segments[0], index / "seg-000090")      # written, never committed
     shutil.copytree(index / live, index / "gen-000091")             # killed before the switch
     (index / "CURRENT.tmp-99999").write_text("gen-000091\n")        # killed inside the switch
     assert store.current_name() == live and store.load().name == live
@@ -215,7 +198,8 @@ def test_next_writer_removes_what_a_killed_writer_left(index):
     before = article_ids(index)
     new = add_new_generation(index, 5)
     names = sorted(p.name for p in index.iterdir())
-    assert names == sorted(["CURRENT", "LOCK", live, new])      # the leftovers are gone
+    added = [s.name for s in store.manifest(new).segments if s.name not in segments]
+    assert names == sorted(["CURRENT", "LOCK", "MERGE", live, new, *segments, *added])  # no leftover
     assert before < article_ids(index)
 
 
@@ -250,7 +234,7 @@ def test_failed_write_is_a_clear_error_and_leaves_the_index_as_it_was(index):
     live = IndexStore(index).current_name()
     before = sorted(p.name for p in index.iterdir())
     ids = article_ids(index)
-    code, message = _add_in_child_with_file_limit(index, 2048)
+    code, message = _add_in_child_with_file_limit(index, 1024)
     assert code == 3, message
     assert "写入新的索引版本失败" in message and live in message
     assert sorted(p.name for p in index.iterdir()) == before     # unfinished folder removed
@@ -271,7 +255,7 @@ def test_concurrent_adds_in_threads_are_serialised_none_lost_none_duplicated(ind
 
     def run(numbers):
         try:
-            Builder(settings_for(index), FakeEncoder()).add(ingest(*numbers))
+            builder(index).add(ingest(*numbers))
         except Exception as e:    # noqa: BLE001
             errors.append(e)
 
@@ -282,12 +266,13 @@ def test_concurrent_adds_in_threads_are_serialised_none_lost_none_duplicated(ind
         t.join(60)
     assert not errors
     snap = IndexStore(index).load()
-    added = set(snap.articles) - before
+    ids = article_ids(index)
+    added = ids - before
     assert {a.split("-")[1] for a in added} == {"010", "011", "012", "013", "014"}
-    assert len(snap.articles) == len(before) + 5
-    hashes = [c["hash"] for c in snap.chunks]
-    assert len(hashes) == len(set(hashes))                 # no chunk stored twice
-    assert len(snap.vectors) == len(snap.dense) == len(snap.chunks)
+    assert len(ids) == len(before) + 5
+    hashes = [int(h) for p in snap.parts for h in p.seg.chunk_hash]
+    assert len(hashes) == len(set(hashes))                 # no page stored twice
+    assert snap.manifest.counts["pages"] == 8
     # Three batches brought something new; the one that only repeated others changed nothing.
     assert int(snap.name[4:]) - gen_before in (3, 4)
 
@@ -295,3 +280,43 @@ def test_concurrent_adds_in_threads_are_serialised_none_lost_none_duplicated(ind
 def test_missing_index_is_index_not_found(tmp_path):
     with pytest.raises(IndexNotFound):
         service_for(tmp_path / "nothing").snapshot()
+
+
+# -- deletions and segments no commit point needs -------------------------------------------
+
+def test_damaged_deletion_record_is_refused_and_old_generation_serves(index):
+    svc = service_for(index)
+    old = svc.snapshot().name
+    new = builder(index).remove(["page-002"]).generation
+    entry = next(s for s in IndexStore(index).manifest(new).segments if s.deletes)
+    flip(index / entry.name / entry.deletes["file"])
+    with pytest.raises(IndexCorrupt) as e:
+        IndexStore(index).load(new)
+    assert "del-" in e.value.message
+    assert svc.snapshot().name == old and answered_by(svc, 2).startswith("page-002")
+
+
+def test_a_reload_reuses_open_segments_and_opens_only_the_new_one(index):
+    svc = service_for(index)
+    first = svc.snapshot()
+    add_new_generation(index, 4)
+    second = svc.snapshot()
+    assert second.name != first.name and len(second.parts) == len(first.parts) + 1
+    assert all(a.seg is b.seg for a, b in zip(first.parts, second.parts))
+    assert "page-004" in second.pages()
+    assert any(h.citation.page_id == "page-004" for h in svc.ask(page(4)[1], 5).results)
+
+
+def test_a_reader_keeps_answering_from_segments_a_merge_deleted(index):
+    svc = service_for(index)
+    add_new_generation(index, 4)
+    old = svc.snapshot()
+    names = [p.seg.name for p in old.parts]
+    builder(index).compact()
+    add_new_generation(index, 5)          # the next writer deletes what no commit point needs
+    add_new_generation(index, 6)
+    assert not any((index / n).exists() for n in names)
+    # The old snapshot still answers from the unlinked files it holds open.
+    key = next(iter(old.dense(FakeEncoder().encode_queries([page(4)[1]])[0], 1)))
+    assert old.chunks([key])[0].text and old.article(old.chunks([key])[0].article_id).title
+    assert svc.snapshot().manifest.counts["pages"] == 6

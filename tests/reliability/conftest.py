@@ -21,7 +21,9 @@ import pytest
 
 from qa.config import Settings
 from qa.index.builder import Builder
-from qa.ingest import IngestResult, ingest_bytes, ingest_paths
+from qa.index.store import IndexStore
+from qa.ingest import ingest_bytes, ingest_paths
+from qa.issues import pages_of
 from qa.search.service import SearchService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,16 +44,20 @@ make_page = load.make_page
 
 
 def settings_for(index: Path, **overrides) -> Settings:
-    base = replace(Settings.from_env(), index_dir=Path(index), reload_check_seconds=0.0)
+    base = replace(Settings.from_env(), index_dir=Path(index), reload_check_seconds=0.0,
+                   background_merge=False)
     return replace(base, **overrides)
 
 
-def ingest_pages(*numbers: int) -> IngestResult:
-    result = IngestResult()
+def ingest_pages(*numbers: int) -> list:
+    articles = []
     for n in numbers:
-        result.files += 1
-        result.articles.extend(ingest_bytes(make_page(n)[0].encode(), f"rel-{n:04d}.txt"))
-    return result
+        articles.extend(ingest_bytes(make_page(n)[0].encode(), f"rel-{n:04d}.txt"))
+    return pages_of(articles)
+
+
+def article_ids(index: Path) -> set[str]:
+    return {a["id"] for a in IndexStore(index).load().list_articles(0, 100_000)[1]}
 
 
 def write_pages(folder: Path, *numbers: int) -> Path:
@@ -107,7 +113,7 @@ def base_index(tmp_path_factory, model) -> Path:
     root = tmp_path_factory.mktemp("rel-base") / "index"
     result = ingest_paths([SEED_PAGE])
     assert result.articles and not result.skipped
-    Builder(settings_for(root), model).build(result)
+    Builder(settings_for(root), model).build(pages_of(result.articles))
     return root
 
 

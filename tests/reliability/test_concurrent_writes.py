@@ -13,26 +13,34 @@ from qa.index.store import IndexStore
 from qa.search.service import SearchService
 from qa.web.app import create_app
 
-from .conftest import (SEED_ANSWER, SEED_PAGE, SEED_QUESTION, make_page, qa_process,
-                       settings_for, wait_for_marker, write_pages)
+from .conftest import (SEED_ANSWER, SEED_PAGE, SEED_QUESTION, article_ids, make_page,
+                       qa_process, settings_for, wait_for_marker, write_pages)
 
 HOLD = 12          # seconds the first writer keeps the lock
 
 
 def _check_once(index, expected_new: int, old_ids: set[str]) -> set[str]:
-    snap = IndexStore(index).load()
-    new = set(snap.articles) - old_ids
-    assert len(snap.articles) == len(old_ids) + expected_new, sorted(new)
-    hashes = [c["hash"] for c in snap.chunks]
-    assert len(hashes) == len(set(hashes)), "a chunk stored twice"
-    assert len(snap.vectors) == len(snap.dense) == len(snap.chunks)
+    ids = article_ids(index)
+    new = ids - old_ids
+    assert len(ids) == len(old_ids) + expected_new, sorted(new)
+    _no_page_twice(index)
     return new
+
+
+def _no_page_twice(index) -> None:
+    snap = IndexStore(index).load()
+    pages = [p["id"] for part in snap.parts for n, p in enumerate(part.seg.pages)
+             if n not in part.deleted]
+    assert len(pages) == len(set(pages)), "a page stored twice"
+    assert snap.manifest.counts["chunks"] == sum(
+        part.seg.chunks - (0 if part.live is None else int((~part.live).sum()))
+        for part in snap.parts)
 
 
 @pytest.mark.slow       # the short version: tests/index/test_store_faults.py (threads)
 def test_two_qa_add_at_once_are_serialised(index, tmp_path):
     store = IndexStore(index)
-    old_gen, old_ids = store.current_name(), set(store.load().articles)
+    old_gen, old_ids = store.current_name(), article_ids(index)
     first = write_pages(tmp_path / "first", 1, 2, 5)
     second = write_pages(tmp_path / "second", 3, 4, 5)        # page 5 in both
     marks = tmp_path / "a.marker", tmp_path / "b.marker"
@@ -52,7 +60,7 @@ def test_two_qa_add_at_once_are_serialised(index, tmp_path):
     new = _check_once(index, 5, old_ids)
     assert {i.split("-")[1] for i in new} == {"0001", "0002", "0003", "0004", "0005"}
     assert int(store.current_name()[4:]) == int(old_gen[4:]) + 2
-    assert "+0 article(s)" not in logs[1].read_text()          # B added its two new pages
+    assert "2 page(s) added" in logs[1].read_text()             # B added its two new pages
 
 
 def test_upload_while_qa_build_runs_waits_and_lands(index, model, tmp_path):
@@ -87,10 +95,9 @@ def test_upload_while_qa_build_runs_waits_and_lands(index, model, tmp_path):
     assert result["status"] == 201, result
     snap = IndexStore(index).load()
     assert result["body"]["generation"] == snap.name
-    issues = sorted({a.issue for a in snap.articles.values()})
+    issues = sorted(i.id for i in snap.issues())
     assert issues == sorted(["001_5e68e9660a63f3de", "rel-0006", "rel-0007"])
-    hashes = [c["hash"] for c in snap.chunks]
-    assert len(hashes) == len(set(hashes))
+    _no_page_twice(index)
     client = app.test_client()
     top = client.get("/api/ask", query_string={"q": question, "k": 1}).get_json()["results"][0]
     assert top["citation"]["title"] == title and fact in top["text"]

@@ -19,23 +19,28 @@ import pytest
 from qa.index.builder import Builder
 from qa.index.store import IndexStore
 
-from .conftest import (SEED_ANSWER, SEED_QUESTION, ingest_pages, qa_process, settings_for,
-                       wait_for_marker, write_pages)
+from .conftest import (SEED_ANSWER, SEED_QUESTION, article_ids, ingest_pages, qa_process,
+                       settings_for, wait_for_marker, write_pages)
 from qa.search.service import SearchService
 
 # (command, point, what the killed writer leaves on disk)
 CASES = [
     ("add", "embed", "nothing"),          # lock held, model busy embedding: no files yet
-    ("add", "dense", "tmp"),              # articles, chunks, vectors written; FAISS next
-    ("add", "manifest", "tmp"),           # all files written, manifest not yet flushed
+    ("add", "dense", "tmp"),              # the new segment's arrays written; vectors index next
+    ("add", "manifest", "tmp"),           # segment published, manifest not yet flushed
     ("add", "switch", "unswitched"),      # generation complete and renamed, CURRENT not moved
     ("build", "embed", "nothing"),
     ("build", "dense", "tmp"),
     ("build", "manifest", "tmp"),
     ("build", "switch", "unswitched"),
+    ("remove", "manifest", "tmp"),        # deletion record written, manifest not flushed
+    ("remove", "switch", "unswitched"),
+    ("compact", "merge", "tmp"),          # merged segment written (no lock), not yet swapped in
+    ("compact", "switch", "unswitched"),
     ("add", "embed-running", "nothing"),  # no pause: killed 0.5 s into the real embedding
 ]
-QUICK = {("add", "manifest"), ("build", "switch")}     # the short version in `make test`
+# The short version in `make test`.
+QUICK = {("add", "manifest"), ("build", "switch"), ("remove", "switch"), ("compact", "merge")}
 
 
 def _params():
@@ -73,8 +78,11 @@ class Reader(threading.Thread):
 @pytest.mark.parametrize("cmd, point, leaves", list(_params()))
 def test_kill_9_during_write_loses_nothing(index, model, tmp_path, cmd, point, leaves):
     store = IndexStore(index)
+    if cmd in ("remove", "compact"):
+        # Something to remove, and a second segment to merge with.
+        Builder(settings_for(index), model).add(ingest_pages(7))
     old = store.current_name()
-    old_ids = set(store.load().articles)
+    old_ids = article_ids(index)
     service = SearchService(settings_for(index), model)
     assert service.snapshot().name == old
     reader = Reader(service)
@@ -86,7 +94,8 @@ def test_kill_9_during_write_loses_nothing(index, model, tmp_path, cmd, point, l
     pages = write_pages(tmp_path / "pages", *numbers)
     marker, log = tmp_path / "marker", tmp_path / "qa.log"
     pause = "embed" if point == "embed-running" else point
-    proc = qa_process(index, cmd, str(pages), pause_at=pause, marker=marker, log=log,
+    args = {"remove": ["rel-0007"], "compact": ["--all"]}.get(cmd, [str(pages)])
+    proc = qa_process(index, cmd, *args, pause_at=pause, marker=marker, log=log,
                       pause_seconds=0 if point == "embed-running" else None)
     try:
         wait_for_marker(marker, proc, log)
@@ -107,14 +116,17 @@ def test_kill_9_during_write_loses_nothing(index, model, tmp_path, cmd, point, l
     assert reader.failed == 0, reader.errors[:5]
     assert reader.ok > 0 and reader.generations == {old}
     assert store.current_name() == old and service.snapshot().name == old
-    assert set(store.load().articles) == old_ids           # checksums verified again
+    assert article_ids(index) == old_ids                   # checksums verified again
 
     # What the killed writer left behind really is there (the fault did happen mid-write).
     names = {p.name for p in index.iterdir()}
-    leftovers = sorted(n for n in names if n.startswith("gen-") and n != old)
-    if leftovers and leftovers[0].endswith(f"{proc.pid}"):
+    referenced = {s.name for s in store.manifest(old).segments}
+    leftovers = sorted(n for n in names if (n.startswith("gen-") and n > old)
+                       or f".tmp-{proc.pid}" in n
+                       or (n.startswith("seg-") and n not in referenced))
+    if any(f".tmp-{proc.pid}" in n for n in leftovers):
         found = "tmp"
-    elif leftovers:
+    elif any(n.startswith("gen-") for n in leftovers):
         found = "unswitched"
     else:
         found = "nothing"
@@ -128,7 +140,7 @@ def test_kill_9_during_write_loses_nothing(index, model, tmp_path, cmd, point, l
     report = Builder(settings_for(index), model).add(ingest_pages(3))
     names = {p.name for p in index.iterdir()}
     assert not [n for n in names if ".tmp" in n] and store.current_name() == report.generation
-    new_ids = set(store.load().articles)
+    new_ids = article_ids(index)
     assert old_ids < new_ids and len(new_ids) == len(old_ids) + 1
     assert service.snapshot().name == report.generation
     assert SEED_ANSWER in service.ask(SEED_QUESTION, 1).results[0].text

@@ -55,7 +55,8 @@ def test_answer_dict_is_the_json_shape(service):
     d = answer_dict(service.ask("凤阳县打造了多少个品牌服务项目？", 2))
     assert set(d) == {"question", "results", "took_ms"}
     assert set(d["results"][0]["citation"]) == {"issue", "article_id", "title", "source",
-                                                 "start", "end"}
+                                                 "start", "end", "page_id", "paper", "date",
+                                                 "page"}
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t", None, 42, "问" * 501])

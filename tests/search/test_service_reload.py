@@ -11,7 +11,8 @@ import numpy as np
 from qa.config import Settings
 from qa.index.builder import Builder
 from qa.index.store import IndexStore
-from qa.ingest import IngestResult, ingest_bytes
+from qa.ingest import ingest_bytes
+from qa.issues import pages_of
 from qa.search.service import SearchService
 
 PAGE = ("某市建成首个珊瑚礁修复实验站\n\n近日，某市珊瑚礁修复实验\n站在东湾正式建成投用。\n\n"
@@ -27,19 +28,18 @@ class Fake:
     encode_passages = lambda self, texts, show_progress=False: self.encode_queries(texts)  # noqa: E731
 
 
-def _result(n: int) -> IngestResult:
-    r = IngestResult(files=1)
-    r.articles.extend(ingest_bytes(PAGE.format(n=n).encode(), f"p{n}.txt"))
-    return r
+def _result(n: int) -> list:
+    return pages_of(ingest_bytes(PAGE.format(n=n).encode(), f"p{n}.txt"))
 
 
 def test_a_generation_that_failed_to_load_is_not_retried_on_every_request(tmp_path, monkeypatch):
-    settings = replace(Settings(), index_dir=tmp_path, model=Fake.model_id)
+    settings = replace(Settings(), index_dir=tmp_path, model=Fake.model_id,
+                       background_merge=False)
     Builder(settings, Fake()).build(_result(1))
     service = SearchService(settings, Fake())
     old = service.snapshot().name
     new = Builder(settings, Fake()).add(_result(2)).generation
-    path = tmp_path / new / "vectors.npy"
+    path = tmp_path / IndexStore(tmp_path).manifest(new).segments[-1].name / "vectors.npy"
     path.write_bytes(path.read_bytes()[:-8])
 
     attempts = []
@@ -57,7 +57,8 @@ class OtherFake(Fake):
 
 
 def test_a_generation_built_with_another_model_is_refused_and_the_old_one_serves(tmp_path):
-    settings = replace(Settings(), index_dir=tmp_path, model=Fake.model_id)
+    settings = replace(Settings(), index_dir=tmp_path, model=Fake.model_id,
+                       background_merge=False)
     Builder(settings, Fake()).build(_result(1))
     service = SearchService(settings, Fake())
     old = service.snapshot().name

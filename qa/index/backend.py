@@ -1,0 +1,127 @@
+"""What the search service and the builder see of an index, whatever engine holds it.
+
+Two engines implement it: the embedded archive (segments on local disk: ``store``,
+``snapshot``, ``segment``) and Milvus (``qa.index.milvus``), chosen by ``Settings.backend``.
+``SearchService`` reads through ``Archive`` — one consistent view of the index (a commit point)
+— and ``Builder`` writes through ``Backend.commit``, so neither knows which engine it talks to.
+
+Keys are int64 chunk keys, unique within one view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from qa.index.dense import DenseIndex
+from qa.index.lexical import LexicalIndex
+from qa.index.segment import PageRecord, SegmentData
+from qa.types import Article
+
+
+@dataclass(frozen=True)
+class Where:
+    """Filters applied inside retrieval. Empty sets and None restrict nothing; dates are
+    YYYY-MM-DD and an article without a date never passes a date filter."""
+
+    sources: frozenset[str] = frozenset()
+    papers: frozenset[str] = frozenset()
+    issues: frozenset[str] = frozenset()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def empty(self) -> bool:
+        return not (self.sources or self.papers or self.issues or self.date_from
+                    or self.date_to)
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    key: int
+    article_id: str
+    start: int
+    end: int
+    hash: int
+    text: str
+
+
+@dataclass
+class IssueInfo:
+    id: str
+    paper: str | None = None
+    date: str | None = None
+    number: str | None = None
+    pages: list[dict] = field(default_factory=list)     # {"id", "page", "articles"}
+
+    @property
+    def articles(self) -> int:
+        return sum(p["articles"] for p in self.pages)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "paper": self.paper, "date": self.date, "number": self.number,
+                "articles": self.articles, "pages": self.pages}
+
+
+class Archive(DenseIndex, LexicalIndex, Protocol):
+    """One consistent, read-only view of the index."""
+
+    name: str            # the commit point (generation) it shows
+    model: str
+    dim: int
+
+    def chunks(self, keys: list[int]) -> list[ChunkRef]: ...
+
+    def copies(self, key: int) -> list[int]:
+        """Keys of the live chunks with the same text (reprints), ``key`` first."""
+        ...
+
+    def article(self, article_id: str) -> Article | None: ...
+
+    def list_articles(self, offset: int, limit: int) -> tuple[int, list[dict]]:
+        """(total, summaries ``{"id", "issue", "title", "source", …}``) in index order."""
+        ...
+
+    def pages(self) -> dict[str, PageRecord]: ...
+
+    def issues(self) -> list[IssueInfo]: ...
+
+    def vectors_for(self, hashes: np.ndarray) -> dict[int, np.ndarray]:
+        """Stored vectors by the hash of the text they embed (``embed_hash``: title + chunk),
+        live or deleted, so an add or a correction re-embeds nothing the index has seen."""
+        ...
+
+    def health(self) -> dict: ...
+
+
+def open_backend(settings) -> "Backend":
+    """The engine ``settings.backend`` names."""
+    if settings.backend == "embedded":
+        from qa.index.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(settings)
+    if settings.backend == "milvus":
+        from qa.index.milvus import MilvusBackend
+
+        return MilvusBackend(settings)
+    raise ValueError(f"unknown backend {settings.backend!r} (embedded or milvus)")
+
+
+class Backend(Protocol):
+    """Opening views and committing changes."""
+
+    def exists(self) -> bool: ...
+
+    def current_name(self) -> str | None: ...
+
+    def open(self, model: str | None = None, reuse: Archive | None = None) -> Archive: ...
+
+    def lock(self): ...
+
+    def commit(self, base: Archive | None, new: list[SegmentData], remove: list[str],
+               *, model: str, dim: int, fresh: bool = False) -> str:
+        """Under ``lock()``: make ``new`` (whole pages) visible and the pages ``remove`` (page
+        ids) invisible, in one atomic step; ``fresh`` starts from an empty index. Returns the
+        new view's name."""
+        ...

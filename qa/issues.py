@@ -1,0 +1,206 @@
+"""Issues: what the newsroom adds, corrects and removes. The one service behind ``qa add``,
+``qa build``, ``qa remove``, ``qa issues`` and ``/api/issues``, so the CLI and the API follow
+one rule for every file and every id.
+
+An issue (期) holds pages; a page is one file (its id is the file stem, or ``name=`` on upload)
+or one record of a JSON Lines corpus (its id). Files added without ``issue`` are each an issue of
+their own, as the bundled seeds are. Named into an issue, a page's id is ``<issue>.<stem>``, so
+the same file name in another day's issue is another page. Metadata (date, paper, number, page
+number) is optional and never invented.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date as Date
+from pathlib import Path
+
+from qa.config import Settings
+from qa.errors import BadIssueFile, BadRequest
+from qa.index.builder import Builder, BuildReport, Page
+from qa.ingest import Skipped, expand, ingest_bytes, issue_id
+from qa.types import Article
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class IssueMeta:
+    """What the caller says about the issue being added; all optional."""
+
+    issue: str | None = None
+    date: str | None = None
+    paper: str | None = None
+    number: str | None = None
+    page: int | None = None
+
+    @classmethod
+    def parse(cls, issue=None, date=None, paper=None, number=None, page=None) -> "IssueMeta":
+        """Checked values; a wrong one is a ``BadRequest`` naming the parameter."""
+        def text(value, name: str, limit: int = 100) -> str | None:
+            if value is None:
+                return None
+            value = " ".join(str(value).split())
+            if len(value) > limit:
+                raise BadRequest(f"参数 {name} 过长（最多 {limit} 字）")
+            return value or None
+
+        issue = text(issue, "issue")
+        if issue is not None:
+            safe = issue_id(issue + ".x")
+            if safe != issue.replace(" ", "_"):
+                raise BadRequest(f"参数 issue 只能由字母、数字、汉字、- 和 _ 组成：{issue}")
+        date = text(date, "date")
+        if date is not None:
+            try:
+                if not _DATE.fullmatch(date):
+                    raise ValueError
+                Date.fromisoformat(date)
+            except ValueError:
+                raise BadRequest(f"参数 date 必须是 YYYY-MM-DD 格式的日期：{date}") from None
+        if page is not None:
+            try:
+                page = int(str(page).strip())
+            except ValueError:
+                page = 0
+            if not 1 <= page <= 9999:
+                raise BadRequest("参数 page 必须是 1 到 9999 之间的整数（版次）")
+        return cls(issue, date, text(paper, "paper"), text(number, "number"), page)
+
+
+@dataclass
+class AddResult:
+    report: BuildReport
+    skipped: list[Skipped] = field(default_factory=list)
+    files: int = 0
+
+    def to_dict(self) -> dict:
+        r = self.report
+        return {
+            "generation": r.generation,
+            "added": len(r.articles),
+            "articles": [summary(a) for a in r.articles],
+            "unchanged": len(r.unchanged),
+            "pages": {"added": r.added, "replaced": r.replaced, "unchanged": r.unchanged},
+            "replaced": r.replaced,
+            "skipped": [{"name": s.name, "reason": s.reason} for s in self.skipped],
+        }
+
+    def summary(self) -> str:
+        r = self.report
+        if not r.changed:
+            head = f"nothing new; index unchanged ({r.generation})"
+        else:
+            head = (f"{r.generation}: {len(r.added)} page(s) added, {len(r.replaced)} replaced, "
+                    f"{len(r.unchanged)} unchanged; {len(r.articles)} article(s), "
+                    f"{r.chunks} chunk(s), {r.embedded} embedded")
+        t = r.totals
+        if t:
+            head += (f"; total {t['issues']} issue(s), {t['pages']} page(s), "
+                     f"{t['articles']} article(s), {t['chunks']} chunk(s)")
+        return head
+
+
+def summary(a: Article) -> dict:
+    return {"id": a.id, "issue": a.issue, "page_id": a.page_id, "title": a.title,
+            "source": a.source, "paper": a.paper, "date": a.date, "page": a.page}
+
+
+def article_id(page_id: str, title: str | None, text: str) -> str:
+    """The id ``qa.ingest`` gives an article, for the page id it ends up under."""
+    digest = hashlib.sha1(f"{page_id}\n{title or ''}\n{text}".encode()).hexdigest()[:10]
+    return f"{page_id}-{digest}"
+
+
+def pages_of(articles: list[Article], meta: IssueMeta = IssueMeta()) -> list[Page]:
+    """Articles (as ``qa.ingest`` gives them) grouped into pages, with ``meta`` applied. A page
+    file's articles share its stem as issue and page id; a corpus record is a page of its own."""
+    grouped: dict[str, list[Article]] = {}
+    for a in articles:
+        grouped.setdefault(a.page_id, []).append(a)
+    pages = []
+    for page_id, arts in grouped.items():
+        record = len(arts) == 1 and arts[0].id == page_id       # a corpus record
+        issue = meta.issue or arts[0].issue
+        new_id = page_id
+        if not record and meta.issue and meta.issue != page_id:
+            new_id = f"{meta.issue}.{page_id}"
+        out = []
+        for a in arts:
+            a = replace(a, issue=issue, page_id=new_id,
+                        paper=a.paper or meta.paper, date=a.date or meta.date,
+                        page=a.page or meta.page)
+            if not record and new_id != page_id:
+                a.id = article_id(new_id, a.title, a.text)
+            out.append(a)
+        numbers = {a.page for a in out}
+        # The page carries the issue's metadata as given; a corpus record's own date or paper
+        # stays on its article, so one record's date is never taken for its whole issue's.
+        pages.append(Page(new_id, issue, out, page=numbers.pop() if len(numbers) == 1 else None,
+                          paper=meta.paper, date=meta.date, number=meta.number))
+    return pages
+
+
+class IssueService:
+    """Ingest and index in one step, for the CLI and the API alike."""
+
+    def __init__(self, settings: Settings, encoder, backend=None):
+        self.settings = settings
+        self.builder = Builder(settings, encoder, backend)
+
+    # -- reading files --------------------------------------------------------------------
+
+    def read(self, files: list[tuple[str, bytes]], meta: IssueMeta
+             ) -> tuple[list[Page], list[Skipped]]:
+        """Named contents → pages. A file that cannot be read is skipped with its reason; the
+        others are kept."""
+        articles: list[Article] = []
+        skipped: list[Skipped] = []
+        for name, data in files:
+            try:
+                articles.extend(ingest_bytes(data, name, self.settings.max_page_bytes))
+            except BadIssueFile as e:
+                skipped.append(Skipped(name, e.reason))
+        return pages_of(articles, meta), skipped
+
+    def read_paths(self, paths: list[Path], meta: IssueMeta
+                   ) -> tuple[list[Page], list[Skipped], int]:
+        files, skipped = [], []
+        found = expand([Path(p) for p in paths])
+        for f in found:
+            try:
+                files.append((str(f), f.read_bytes()))
+            except OSError as e:
+                skipped.append(Skipped(str(f), f"无法读取：{e.strerror}"))
+        pages, bad = self.read(files, meta)
+        return pages, skipped + bad, len(found)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def add(self, pages: list[Page], skipped: list[Skipped] = (), files: int = 0,
+            progress: bool = False) -> AddResult:
+        """Add (or replace) the pages. With nothing readable at all, ``BadIssueFile``: the
+        caller gets an error, not an empty success."""
+        if not pages:
+            reasons = "；".join(f"{Path(s.name).name}：{s.reason}" for s in skipped) or "没有文件"
+            raise BadIssueFile(f"没有可以收录的文章（{reasons}）")
+        report = self.builder.add(pages, progress=progress)
+        return AddResult(report, list(skipped), files)
+
+    def build(self, pages: list[Page], skipped: list[Skipped] = (), files: int = 0,
+              progress: bool = False) -> AddResult:
+        if not pages:
+            reasons = "；".join(f"{Path(s.name).name}：{s.reason}" for s in skipped) or "没有文件"
+            raise BadIssueFile(f"没有可以收录的文章（{reasons}）")
+        return AddResult(self.builder.build(pages, progress=progress), list(skipped), files)
+
+    def remove(self, ids: list[str]) -> BuildReport:
+        ids = [i.strip() for i in ids if i and i.strip()]
+        if not ids:
+            raise BadRequest("请给出要删除的期号或版面编号")
+        return self.builder.remove(ids)
+
+    def compact(self) -> list[str]:
+        return self.builder.compact()
