@@ -61,50 +61,121 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
-def _builder(settings: Settings):
-    from qa.index.builder import Builder
-    from qa.search.service import SearchService
+def _issues(settings: Settings):
+    from qa.issues import IssueService
 
-    return Builder(settings, SearchService(settings).encoder)
+    return IssueService(settings, None)      # the model is loaded only if something is embedded
 
 
-def _ingest_or_fail(paths: list[Path], settings: Settings):
-    from qa.ingest import ingest_paths
-
-    result = ingest_paths(paths, settings.max_page_bytes)
-    for s in result.skipped:
+def _report_skipped(skipped) -> None:
+    for s in skipped:
         click.echo(f"skipped {s.name}: {s.reason}", err=True)
-    return result
+
+
+def issue_options(fn):
+    """Issue metadata for ``add`` (and ``build``): all optional, never invented."""
+    for option in reversed([
+        click.option("--issue", help="Issue id the files belong to (default: each file is "
+                                     "an issue of its own)."),
+        click.option("--date", help="Issue date, YYYY-MM-DD."),
+        click.option("--paper", help="Newspaper name, e.g. 中国社会报."),
+        click.option("--number", help="Issue number (期号)."),
+        click.option("--page", type=int, help="Page number (版次) of a single page file."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def _meta(issue, date, paper, number, page):
+    from qa.issues import IssueMeta
+
+    return IssueMeta.parse(issue, date, paper, number, page)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@issue_options
 @click.pass_context
 @handle_errors
-def build(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def build(ctx: click.Context, paths: tuple[Path, ...], issue, date, paper, number,
+          page) -> None:
     """Build a new index from scratch (default: seeds/) and switch to it."""
-    settings = _settings(ctx)
-    result = _ingest_or_fail(list(paths) or [Path("seeds")], settings)
-    if not result.articles:
-        raise click.ClickException("no articles to index")
-    report = _builder(settings).build(result, progress=True)
-    click.echo(report.summary())
-    if result.skipped:
+    meta = _meta(issue, date, paper, number, page)
+    service = _issues(_settings(ctx))
+    pages, skipped, files = service.read_paths(list(paths) or [Path("seeds")], meta)
+    _report_skipped(skipped)
+    result = service.build(pages, skipped, files, progress=True)
+    click.echo(result.summary())
+    if skipped:
         sys.exit(1)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@issue_options
 @click.pass_context
 @handle_errors
-def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
-    """Add new issues to the live index, embedding only new chunks."""
-    settings = _settings(ctx)
-    result = _ingest_or_fail(list(paths), settings)
-    report = _builder(settings).add(result, progress=True)
-    click.echo(report.summary())
-    if result.skipped:
+def add(ctx: click.Context, paths: tuple[Path, ...], issue, date, paper, number, page) -> None:
+    """Add issues to the live index: new pages are added, changed ones replaced, identical
+    ones left alone; only text the index has never embedded is embedded."""
+    meta = _meta(issue, date, paper, number, page)
+    service = _issues(_settings(ctx))
+    pages, skipped, files = service.read_paths(list(paths), meta)
+    _report_skipped(skipped)
+    result = service.add(pages, skipped, files, progress=True)
+    click.echo(result.summary())
+    if skipped:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.pass_context
+@handle_errors
+def remove(ctx: click.Context, ids: tuple[str, ...]) -> None:
+    """Remove issues or pages by id (see qa issues); their text is never answered again."""
+    report = _issues(_settings(ctx)).remove(list(ids))
+    t = report.totals
+    click.echo(f"{report.generation}: removed {len(report.removed)} page(s): "
+               f"{', '.join(report.removed)}; total {t.get('issues', 0)} issue(s), "
+               f"{t.get('pages', 0)} page(s), {t.get('articles', 0)} article(s)")
+
+
+@main.command(name="issues")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def issues_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the issues and pages held, with dates and article counts."""
+    from qa.search.service import SearchService
+
+    issues = SearchService(_settings(ctx)).issues()
+    if as_json:
+        click.echo(json.dumps(issues, ensure_ascii=False, indent=1))
+        return
+    for i in issues:
+        meta = " ".join(x for x in (i["paper"], i["date"], i["number"] and f"第{i['number']}期")
+                        if x)
+        click.echo(f"{i['id']}  {meta or '-'}  {len(i['pages'])} page(s), "
+                   f"{i['articles']} article(s)")
+        for p in i["pages"]:
+            click.echo(f"    {p['id']}" + (f"  第{p['page']}版" if p["page"] else "")
+                       + f"  {p['articles']} article(s)")
+
+
+@main.command()
+@click.option("--all", "everything", is_flag=True,
+              help="Merge the whole index into one segment.")
+@click.pass_context
+@handle_errors
+def compact(ctx: click.Context, everything: bool) -> None:
+    """Merge the index's segments as the merge policy calls for (or --all into one),
+    dropping removed and replaced text. Queries and writes go on meanwhile."""
+    from qa.index.backend import open_backend
+
+    settings = _settings(ctx)
+    merged = open_backend(settings).compact(everything=everything, model=settings.model)
+    click.echo(f"merged into {', '.join(merged)}" if merged else "nothing to merge")
 
 
 @main.command()
@@ -142,7 +213,7 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
     """Score question sets: seed questions against --index, bench sets against an index
     built (and cached) from the passages.jsonl beside them."""
     from qa.evaluation import bench_settings, evaluate, read_questions
-    from qa.index.store import IndexStore
+    from qa.index.backend import open_backend
     from qa.search.service import SearchService
 
     settings = _settings(ctx)
@@ -155,13 +226,15 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
         passages = path.parent / "passages.jsonl"
         if questions and questions[0].gold and passages.exists():
             run_settings = bench_settings(settings, passages)
-            if not IndexStore(run_settings.index_dir).exists():
-                from qa.index.builder import Builder
+            if not open_backend(run_settings).exists():
+                from qa.issues import IssueMeta, IssueService
 
                 encoder = encoder or SearchService(settings).encoder
                 click.echo(f"building bench index for {passages} …", err=True)
-                Builder(run_settings, encoder).build(_ingest_or_fail([passages], settings),
-                                                    progress=True)
+                bench = IssueService(run_settings, encoder)
+                pages, skipped, files = bench.read_paths([passages], IssueMeta())
+                _report_skipped(skipped)
+                bench.build(pages, skipped, files, progress=True)
         service = SearchService(run_settings, encoder)
         encoder = service.encoder
         report = evaluate(service, questions, k, str(path))

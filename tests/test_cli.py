@@ -47,3 +47,36 @@ def test_errors_are_one_line_without_traceback(tmp_path, seed_index):
     assert run.returncode == 2 and run.stderr.startswith("error: ") and "Traceback" not in run.stderr
     run = qa("--index", str(seed_index), "ask", "   ")
     assert run.returncode == 2 and "请输入问题" in run.stderr
+
+
+def test_add_with_metadata_list_remove_and_compact(tmp_path, seed_index):
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    page = tmp_path / "A03.txt"
+    page.write_bytes((ROOT / "seeds" / "002_ebf6d75d4c563302.txt").read_bytes())
+    run = qa("--index", str(index), "add", str(page), "--issue", "2024-08-15", "--date",
+             "2024-08-15", "--paper", "中国社会报", "--page", "3")
+    assert run.returncode == 0, run.stderr
+    assert "1 page(s) added" in run.stdout and "0 embedded" in run.stdout   # known text
+    listing = json.loads(qa("--index", str(index), "issues", "--json").stdout)
+    issue = next(i for i in listing if i["id"] == "2024-08-15")
+    assert issue["date"] == "2024-08-15" and issue["pages"][0] == {
+        "id": "2024-08-15.A03", "page": 3, "articles": 4}
+    text = qa("--index", str(index), "issues").stdout
+    assert "2024-08-15  中国社会报 2024-08-15  1 page(s), 4 article(s)" in text
+
+    run = qa("--index", str(index), "remove", "2024-08-15", "nope")
+    assert run.returncode == 2 and "nope" in run.stderr and "Traceback" not in run.stderr
+    run = qa("--index", str(index), "remove", "2024-08-15", "000_31cc67d840a6dd88")
+    assert run.returncode == 0, run.stderr
+    assert "removed 2 page(s): 2024-08-15.A03, 000_31cc67d840a6dd88" in run.stdout
+    run = qa("--index", str(index), "compact", "--all")      # drops the removed seed page
+    assert run.returncode == 0 and "merged into seg-" in run.stdout
+    assert len(json.loads(qa("--index", str(index), "issues", "--json").stdout)) == 4
+
+
+def test_bad_date_is_a_one_line_error(tmp_path):
+    run = qa("--index", str(tmp_path / "i"), "add", "seeds/", "--date", "2024-02-30")
+    assert run.returncode == 2 and "date" in run.stderr and "Traceback" not in run.stderr

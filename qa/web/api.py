@@ -40,7 +40,8 @@ def articles():
                                       20 if per_page is None else per_page))
 
 
-ARTICLE_FIELDS = ("id", "issue", "title", "source", "text", "paragraphs", "offsets", "captions")
+ARTICLE_FIELDS = ("id", "issue", "page_id", "title", "source", "paper", "date", "page", "url",
+                  "text", "paragraphs", "offsets", "captions")
 
 
 @bp.get("/articles/<article_id>")
@@ -59,11 +60,23 @@ def health():
     return jsonify({"status": "unavailable", "error": error}), 503
 
 
+@bp.get("/issues")
+def list_issues():
+    return jsonify({"issues": service().issues()})
+
+
 @bp.post("/issues")
 def add_issue():
     uploads.authorise(request.headers.get("Authorization"), settings().admin_token)
-    result = uploads.add(uploads.files_from_request(), service())
+    meta = uploads.meta_from_request()
+    result = uploads.add(uploads.files_from_request(), meta, service())
     return jsonify(result), 201 if result["added"] else 200
+
+
+@bp.delete("/issues/<ident>")
+def remove_issue(ident: str):
+    uploads.authorise(request.headers.get("Authorization"), settings().admin_token)
+    return jsonify(uploads.remove(ident, service()))
 
 
 @bp.get("/openapi.json")

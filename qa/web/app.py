@@ -12,6 +12,7 @@ from flask import Flask
 
 from qa.config import Settings
 from qa.search.service import SearchService
+from qa.types import chinese_date
 from qa.web import api, errors, pages
 
 # No inline script or style anywhere, so the policy can forbid both: an injected <script> or
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.ensure_ascii = False       # readable Chinese in curl output and logs
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.jinja_env.filters["chinese_date"] = chinese_date
     app.extensions["qa.settings"] = settings
     app.extensions["qa.service"] = service or SearchService(settings)
     app.register_blueprint(api.bp, url_prefix="/api")

@@ -33,6 +33,12 @@ def _errors(*statuses: int) -> dict:
 
 
 _STR_OR_NULL = {"type": "string", "nullable": True}
+_PAGE_META = {
+    "page_id": {"type": "string", "description": "版面编号：更正（重新上传）或删除的单位"},
+    "paper": {**_STR_OR_NULL, "description": "报纸名称"},
+    "date": {**_STR_OR_NULL, "description": "出版日期 YYYY-MM-DD"},
+    "page": {"type": "integer", "nullable": True, "minimum": 1, "description": "版次"},
+}
 _SPAN = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}
 
 
@@ -40,14 +46,16 @@ def _schemas(s: Settings) -> dict:
     question = _question(s)
     citation = {
         "type": "object",
-        "required": ["issue", "article_id", "title", "source", "start", "end"],
+        "required": ["issue", "article_id", "title", "source", "start", "end", "page_id",
+                     "paper", "date", "page"],
         "properties": {
-            "issue": {"type": "string", "description": "版面编号"},
+            "issue": {"type": "string", "description": "期号（未指定时即版面编号）"},
             "article_id": {"type": "string"},
             "title": _STR_OR_NULL,
             "source": {**_STR_OR_NULL, "description": "来源媒体（据…）"},
             "start": {"type": "integer", "description": "段落在文章正文中的起始字符位置"},
             "end": {"type": "integer"},
+            **_PAGE_META,
         },
     }
     return {
@@ -92,9 +100,10 @@ def _schemas(s: Settings) -> dict:
                            "took_ms": {"type": "number"}},
         },
         "ArticleSummary": {
-            "type": "object", "required": ["id", "issue", "title", "source"],
+            "type": "object", "required": ["id", "issue", "title", "source", "page_id", "paper",
+                                           "date", "page"],
             "properties": {"id": {"type": "string"}, "issue": {"type": "string"},
-                           "title": _STR_OR_NULL, "source": _STR_OR_NULL},
+                           "title": _STR_OR_NULL, "source": _STR_OR_NULL, **_PAGE_META},
         },
         "ArticleList": {
             "type": "object", "required": ["page", "per_page", "total", "articles"],
@@ -105,10 +114,11 @@ def _schemas(s: Settings) -> dict:
         "Article": {
             "type": "object",
             "required": ["id", "issue", "title", "source", "text", "paragraphs", "offsets",
-                         "captions"],
+                         "captions", "page_id", "paper", "date", "page", "url"],
             "properties": {
                 "id": {"type": "string"}, "issue": {"type": "string"},
                 "title": _STR_OR_NULL, "source": _STR_OR_NULL, "text": {"type": "string"},
+                "url": _STR_OR_NULL, **_PAGE_META,
                 "paragraphs": {"type": "array", "items": {"type": "string"}},
                 "offsets": {"type": "array", "items": _SPAN},
                 "captions": {"type": "array", "items": {"type": "string"}},
@@ -121,10 +131,30 @@ def _schemas(s: Settings) -> dict:
                 "status": {"type": "string", "enum": ["ok"]},
                 "generation": {"type": "string"}, "model": {"type": "string"},
                 "articles": {"type": "integer"}, "chunks": {"type": "integer"},
-                "issues": {"type": "integer"}, "dense_index": {"type": "string"},
+                "issues": {"type": "integer"}, "pages": {"type": "integer"},
+                "segments": {"type": "integer"}, "dense_index": {"type": "string"},
                 "created": {"type": "string"},
             },
         },
+        "Issue": {
+            "type": "object",
+            "required": ["id", "paper", "date", "number", "articles", "pages"],
+            "properties": {
+                "id": {"type": "string"}, "paper": _STR_OR_NULL,
+                "date": _STR_OR_NULL, "number": _STR_OR_NULL,
+                "articles": {"type": "integer"},
+                "pages": {"type": "array", "items": {
+                    "type": "object", "required": ["id", "page", "articles"],
+                    "properties": {"id": {"type": "string"},
+                                   "page": {"type": "integer", "nullable": True},
+                                   "articles": {"type": "integer"}}}},
+            },
+        },
+        "IssueList": {"type": "object", "required": ["issues"],
+                      "properties": {"issues": {"type": "array", "items": _ref("Issue")}}},
+        "Removed": {"type": "object", "required": ["generation", "removed"],
+                    "properties": {"generation": _STR_OR_NULL,
+                                   "removed": {"type": "array", "items": {"type": "string"}}}},
         "Unavailable": {
             "type": "object", "required": ["status", "error"],
             "properties": {"status": {"type": "string", "enum": ["unavailable"]},
@@ -132,18 +162,34 @@ def _schemas(s: Settings) -> dict:
         },
         "IssueResult": {
             "type": "object",
-            "required": ["generation", "added", "articles", "unchanged", "skipped"],
+            "required": ["generation", "added", "articles", "unchanged", "skipped", "pages",
+                         "replaced"],
             "properties": {
                 "generation": _STR_OR_NULL,
-                "added": {"type": "integer", "description": "新收录的文章数"},
+                "added": {"type": "integer", "description": "写入的文章数（新增和替换）"},
                 "articles": {"type": "array", "items": _ref("ArticleSummary")},
-                "unchanged": {"type": "integer", "description": "已收录过、未重复添加的文章数"},
+                "unchanged": {"type": "integer", "description": "内容未变、未重复添加的版面数"},
+                "replaced": {"type": "array", "items": {"type": "string"},
+                             "description": "被新内容替换的版面编号"},
+                "pages": {"type": "object", "required": ["added", "replaced", "unchanged"],
+                          "properties": {k: {"type": "array", "items": {"type": "string"}}
+                                         for k in ("added", "replaced", "unchanged")}},
                 "skipped": {"type": "array", "items": {
                     "type": "object", "required": ["name", "reason"],
                     "properties": {"name": {"type": "string"}, "reason": {"type": "string"}}}},
             },
         },
     }
+
+
+_META_PARAMS = [
+    ("issue", {"type": "string", "maxLength": 100, "pattern": r"^[\w-]+$"},
+     "期号（不填时每个文件自成一期）"),
+    ("date", {"type": "string", "format": "date"}, "出版日期 YYYY-MM-DD"),
+    ("paper", {"type": "string", "maxLength": 100}, "报纸名称"),
+    ("number", {"type": "string", "maxLength": 100}, "期号文字，如“第5000期”"),
+    ("page", {"type": "integer", "minimum": 1, "maximum": 9999}, "版次（单个版面时）"),
+]
 
 
 def _query(name: str, schema: dict, description: str, required: bool = False) -> dict:
@@ -201,23 +247,41 @@ def _paths(s: Settings) -> dict:
             },
         },
         "/api/issues": {
+            "get": {
+                "summary": "已收录的各期报纸及其版面", "operationId": "listIssues",
+                "responses": {"200": _json(_ref("IssueList"), "各期报纸"),
+                              **_errors(500, 503)},
+            },
             "post": {
                 "summary": "添加一期报纸（一个或多个版面文件）", "operationId": "addIssue",
                 "description": "multipart 上传（字段 files），或以 text/plain 上传单个版面并用 "
                                "?name= 指明版面编号。未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
                 "security": [{"adminToken": []}],
                 "parameters": [_query("name", {"type": "string"},
-                                      "版面编号（仅 text/plain 上传时必填）")],
+                                      "版面编号（仅 text/plain 上传时必填）"),
+                               *[_query(n, schema, d) for n, schema, d in _META_PARAMS]],
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {
                         "type": "object", "required": ["files"],
                         "properties": {"files": {"type": "array", "minItems": 1, "items": {
-                            "type": "string", "format": "binary"}}}}},
+                            "type": "string", "format": "binary"}},
+                            **{n: schema for n, schema, _ in _META_PARAMS}}}},
                     "text/plain": {"schema": {"type": "string"}},
                 }},
-                "responses": {"201": _json(_ref("IssueResult"), "已收录新文章"),
+                "responses": {"201": _json(_ref("IssueResult"), "已收录新文章（或替换了版面）"),
                               "200": _json(_ref("IssueResult"), "没有新内容，索引未变"),
                               **_errors(400, 401, 403, 409, 413, 415, 422, 500, 503)},
+            },
+        },
+        "/api/issues/{ident}": {
+            "delete": {
+                "summary": "删除一期报纸或一个版面", "operationId": "removeIssue",
+                "security": [{"adminToken": []}],
+                "parameters": [{"name": "ident", "in": "path", "required": True,
+                                "schema": {"type": "string"},
+                                "description": "期号或版面编号（见 GET /api/issues）"}],
+                "responses": {"200": _json(_ref("Removed"), "已删除"),
+                              **_errors(401, 403, 404, 409, 500, 503)},
             },
         },
         "/api/openapi.json": {

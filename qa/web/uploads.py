@@ -1,6 +1,6 @@
-"""``POST /api/issues``: who may write, reading the uploaded pages, and handing them to
-``add_files``. Upload names are only ever passed on as names; ``add_files`` derives a safe page id
-from them and nothing here touches the filesystem."""
+"""``/api/issues`` writes: who may write, reading the uploaded pages and the issue's metadata,
+and handing them to ``IssueService``. Upload names are only ever passed on as names; ingest derives
+a safe page id from them and nothing here touches the filesystem."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import hmac
 from flask import request
 
 from qa.errors import BadRequest, Forbidden, Unauthorized
-from qa.index.builder import Builder, add_files
+from qa.issues import IssueMeta, IssueService
 from qa.search.service import SearchService
 from qa.web.errors import UnsupportedMediaType
+
+META_FIELDS = ("issue", "date", "paper", "number", "page")
 
 
 def authorise(header: str | None, token: str | None) -> None:
@@ -40,11 +42,31 @@ def files_from_request() -> list[tuple[str, bytes]]:
         "请用 multipart/form-data（字段 files）或 text/plain; charset=utf-8 上传版面")
 
 
-def add(files: list[tuple[str, bytes]], service: SearchService) -> dict:
-    result = add_files(Builder(service.settings, service.encoder), files,
-                       service.settings.max_page_bytes)
+def meta_from_request() -> IssueMeta:
+    """Issue metadata from form fields or query parameters (a form field wins)."""
+    values = {}
+    for name in META_FIELDS:
+        value = request.form.get(name) if request.mimetype == "multipart/form-data" else None
+        values[name] = value if value not in (None, "") else (request.args.get(name) or None)
+    return IssueMeta.parse(**values)
+
+
+def issues(service: SearchService) -> IssueService:
+    return IssueService(service.settings, service.encoder, service.backend)
+
+
+def add(files: list[tuple[str, bytes]], meta: IssueMeta, service: SearchService) -> dict:
+    issue_service = issues(service)
+    pages, skipped = issue_service.read(files, meta)
+    result = issue_service.add(pages, skipped, len(files)).to_dict()
     if result["added"]:
         # Other workers pick the new generation up on their next reload check; this one must
         # see it on the uploader's very next request.
         service.reload()
     return result
+
+
+def remove(ident: str, service: SearchService) -> dict:
+    report = issues(service).remove([ident])
+    service.reload()
+    return {"generation": report.generation, "removed": report.removed}

@@ -23,7 +23,8 @@ UPLOAD_LIMIT = 256 * 1024
 
 def make_settings(index_dir: Path, **overrides) -> Settings:
     base = replace(Settings.from_env(), index_dir=Path(index_dir), admin_token=TOKEN,
-                   max_upload_bytes=UPLOAD_LIMIT, max_page_bytes=128 * 1024)
+                   max_upload_bytes=UPLOAD_LIMIT, max_page_bytes=128 * 1024,
+                   background_merge=False)
     return replace(base, **overrides)
 
 

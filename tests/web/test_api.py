@@ -20,7 +20,8 @@ def check_answer(body: dict, k: int) -> None:
         for ts, te in hit["highlight"]["terms"]:
             assert 0 <= ts < te <= len(hit["text"])
         c = hit["citation"]
-        assert set(c) == {"issue", "article_id", "title", "source", "start", "end"}
+        assert set(c) == {"issue", "article_id", "title", "source", "start", "end", "page_id",
+                          "paper", "date", "page"}
         assert 0 <= c["start"] < c["end"]
         assert isinstance(hit["also_in"], list)
 
@@ -128,7 +129,7 @@ def test_articles_list_and_paging(client):
     assert body["page"] == 1 and body["per_page"] == 20 and body["total"] == 19
     assert len(body["articles"]) == 19
     for a in body["articles"]:
-        assert set(a) == {"id", "issue", "title", "source"}
+        assert set(a) == {"id", "issue", "title", "source", "page_id", "paper", "date", "page"}
     page = client.get("/api/articles?page=4&per_page=5").get_json()
     assert [a["id"] for a in page["articles"]] == [a["id"] for a in body["articles"][15:]]
     assert client.get("/api/articles?page=9").get_json()["articles"] == []
@@ -147,7 +148,7 @@ def test_article_full(client):
     assert r.status_code == 200
     a = r.get_json()
     assert set(a) == {"id", "issue", "title", "source", "text", "paragraphs", "offsets",
-                      "captions"}
+                      "captions", "page_id", "paper", "date", "page", "url"}
     assert a["id"] == cite["article_id"] and a["title"] == SEED_TITLE
     assert a["source"] == SEED_SOURCE and a["issue"] == cite["issue"]
     assert a["text"][cite["start"]:cite["end"]] == top["results"][0]["text"]
@@ -185,7 +186,7 @@ def test_unknown_api_path(client, path):
 
 
 @pytest.mark.parametrize("method, path", [("put", "/api/ask"), ("delete", "/api/ask"),
-                                          ("post", "/api/health"), ("get", "/api/issues"),
+                                          ("post", "/api/health"), ("put", "/api/issues"),
                                           ("post", "/api/articles/x")])
 def test_wrong_method(client, method, path):
     r = getattr(client, method)(path)

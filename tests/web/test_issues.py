@@ -158,7 +158,7 @@ def test_mixed_upload_indexes_good_and_reports_bad(writable):
                                         ("bad.txt", b"\x00\x01\x02" * 50)])
     assert r.status_code == 201
     body = r.get_json()
-    assert body["added"] == 1 and [s["name"] for s in body["skipped"]] == ["bad"]
+    assert body["added"] == 1 and [s["name"] for s in body["skipped"]] == ["bad.txt"]
 
 
 def test_multipart_without_files_field(writable):
@@ -172,3 +172,57 @@ def test_issue_wrong_content_type(writable, ctype):
     headers = dict(AUTH, **({"Content-Type": ctype} if ctype else {}))
     r = writable.test_client().post("/api/issues", data=b'{"x": 1}', headers=headers)
     error_of(r, 415, "unsupported_media_type")
+
+
+# -- issues as records: metadata, listing, correction, removal --------------------------------
+
+def test_metadata_from_form_fields_reaches_citations_listing_and_page(writable):
+    client = writable.test_client()
+    data = {"files": [(io.BytesIO(NEW_PAGE.encode()), "A03.txt")], "issue": "2024-08-15",
+            "date": "2024-08-15", "paper": "中国社会报", "page": "3"}
+    r = client.post("/api/issues?number=5000", data=data, headers=AUTH,
+                    content_type="multipart/form-data")
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["pages"]["added"] == ["2024-08-15.A03"]
+    c = ask(client)["results"][0]["citation"]
+    assert (c["paper"], c["date"], c["page"], c["issue"], c["page_id"]) == \
+        ("中国社会报", "2024-08-15", 3, "2024-08-15", "2024-08-15.A03")
+    issues = {i["id"]: i for i in client.get("/api/issues").get_json()["issues"]}
+    assert issues["2024-08-15"]["number"] == "5000" and issues["2024-08-15"]["articles"] == 1
+    assert issues["2024-08-15"]["pages"] == [{"id": "2024-08-15.A03", "page": 3, "articles": 1}]
+    assert len(issues) == 6           # the five seed pages are issues of their own
+    html = client.get("/", query_string={"q": NEW_QUESTION, "k": 1}).get_data(as_text=True)
+    assert f"《{NEW_TITLE}》，据{NEW_SOURCE}；中国社会报 2024年8月15日 第3版" in html
+
+
+@pytest.mark.parametrize("field, value", [("date", "2024-13-01"), ("date", "15/08/2024"),
+                                          ("page", "0"), ("page", "三"),
+                                          ("issue", "a/b"), ("issue", "2024.08.15")])
+def test_bad_metadata_is_a_400_naming_the_parameter(writable, field, value):
+    r = writable.test_client().post(f"/api/issues?{field}={value}",
+                                    data={"files": [(io.BytesIO(NEW_PAGE.encode()), "p.txt")]},
+                                    headers=AUTH, content_type="multipart/form-data")
+    assert field in error_of(r, 400, "bad_request")["message"]
+
+
+def test_reupload_of_a_corrected_page_replaces_it(writable):
+    client = writable.test_client()
+    assert upload(client, [("p.txt", NEW_PAGE.encode())]).status_code == 201
+    fixed = NEW_PAGE.replace("科研人员48名", "科研人员52名")
+    r = upload(client, [("p.txt", fixed.encode())])
+    assert r.status_code == 201 and r.get_json()["replaced"] == ["p"]
+    results = ask(client)["results"]
+    assert "52名" in results[0]["text"] and not any("48名" in h["text"] for h in results)
+    assert client.get("/api/health").get_json()["articles"] == 20
+
+
+def test_delete_an_issue_needs_the_token_and_unknown_ids_are_404(writable):
+    client = writable.test_client()
+    assert upload(client, [("p.txt", NEW_PAGE.encode())]).status_code == 201
+    error_of(client.delete("/api/issues/p"), 401, "unauthorized")
+    error_of(client.delete("/api/issues/nope", headers=AUTH), 404, "not_found")
+    r = client.delete("/api/issues/p", headers=AUTH)
+    assert r.status_code == 200 and r.get_json()["removed"] == ["p"]
+    assert not answers(ask(client))
+    assert client.get("/api/health").get_json()["articles"] == 19
+    assert "p" not in {i["id"] for i in client.get("/api/issues").get_json()["issues"]}

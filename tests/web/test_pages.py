@@ -44,7 +44,10 @@ def test_results_show_citation_highlight_and_timing(client):
     assert body.count('<li class="result">') == 3
     first = body.split('<li class="result">')[1]
     assert html.escape(SEED_TITLE, quote=False) in first
-    assert f"据{SEED_SOURCE}" in first and "版面 001_5e68e9660a63f3de" in first
+    assert f"据{SEED_SOURCE}" in first
+    # The citation a reader copies: what is known of the seeds is the title and the outlet.
+    reference = html.escape(f"《{SEED_TITLE}》，据{SEED_SOURCE}", quote=False)
+    assert f'<p class="reference" title="引用格式">{reference}</p>' in first
     assert re.search(r"相关度 \d\.\d{3}", first)
     sentence = text_of(MARK.search(first).group(1))
     assert SEED_ANSWER in sentence
