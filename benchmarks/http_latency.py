@@ -48,11 +48,9 @@ def question_pool() -> list[str]:
 
 
 def snapshot_index(index: Path, dest: Path) -> Path:
-    """A private copy of the live generation, so nobody's rebuild switches it mid-run."""
-    name = (index / "CURRENT").read_text().strip()
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(index / name, dest / name)
-    (dest / "CURRENT").write_text(name + "\n")
+    """A private copy of the index, so nobody's add or rebuild switches it mid-run."""
+    shutil.copytree(index, dest, ignore=shutil.ignore_patterns("LOCK", "MERGE", "*.tmp-*"),
+                    dirs_exist_ok=True)
     return dest
 
 
