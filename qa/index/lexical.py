@@ -107,6 +107,8 @@ def tokenize(text: str) -> list[str]:
     return get_tokenizer()(text)
 
 
+# Below this many postings in a query's lists, scoring them all is cheaper than pruning.
+PRUNE_MIN = 100_000
 # Below this many texts, starting worker processes costs more than it saves.
 PARALLEL_MIN = 20_000
 
@@ -311,19 +313,21 @@ class Postings:
         if not merged or len(self.lengths) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         terms = sorted(merged.items(), key=lambda tw: -tw[1])
+        postings = sum(int(self.offsets[p + 1] - self.offsets[p]) for p, _ in terms)
+        prune = k is not None and postings > PRUNE_MIN
         acc = np.zeros(len(self.lengths), np.float32)
         remaining = float(sum(w for _, w in terms))
         best = np.zeros(0, np.int64)
         theta = 0.0
         done = 0
         for pos, w in terms:
-            if k is not None and len(best) >= k and remaining < theta:
+            if prune and len(best) >= k and remaining < theta:
                 break
             docs, tfc = self._tfc(pos, None, avgdl)
             acc[docs] += np.float32(w) * tfc
             remaining -= w
             done += 1
-            if k is not None:
+            if prune:
                 # The k best of the old best and this term's best: a lower bound on the k-th
                 # best score (scores only grow), found without sorting a long posting list.
                 new = docs if allowed is None else docs[allowed[docs]]
