@@ -51,9 +51,7 @@ def main(ctx: click.Context, index_dir: Path | None, verbose: bool) -> None:
 @handle_errors
 def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Parse page files or folders and print one JSON article per line."""
-    from qa.ingest import ingest_paths
-
-    result = ingest_paths(list(paths), _settings(ctx).max_page_bytes)
+    result = _ingest_or_fail(list(paths), _settings(ctx))
     for a in result.articles:
         click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
     click.echo(result.summary(), err=True)
@@ -69,11 +67,19 @@ def _builder(settings: Settings):
 
 
 def _ingest_or_fail(paths: list[Path], settings: Settings):
+    """Ingest, naming each skipped file once with its reason; exit status 1 when nothing at all
+    could be read, so a folder of .pdf or .docx files is no silent success."""
     from qa.ingest import ingest_paths
 
     result = ingest_paths(paths, settings.max_page_bytes)
     for s in result.skipped:
         click.echo(f"skipped {s.name}: {s.reason}", err=True)
+    if not result.articles:
+        where = "、".join(str(p) for p in paths)
+        reason = (f"{result.files} 个文件全部被跳过，没有收录任何文章" if result.files
+                  else f"{where} 中没有文件，没有收录任何文章")
+        click.echo(f"error: {reason}", err=True)
+        sys.exit(1)
     return result
 
 
@@ -85,8 +91,6 @@ def build(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Build a new index from scratch (default: seeds/) and switch to it."""
     settings = _settings(ctx)
     result = _ingest_or_fail(list(paths) or [Path("seeds")], settings)
-    if not result.articles:
-        raise click.ClickException("no articles to index")
     report = _builder(settings).build(result, progress=True)
     click.echo(report.summary())
     if result.skipped:

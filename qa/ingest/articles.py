@@ -329,10 +329,10 @@ def _merge_orphans(parts: list[Part], page_width: float) -> list[Part]:
 
 def _single_article(run: Run, issue: str) -> list[Article]:
     """A page without outlet lines is one article; its title is the title zone, else its
-    first line."""
+    first line — unless that line is a sentence, the body's start."""
     paras = [paragraph_text(p) for p in run.body]
     title = run.titles[0] if run.titles else None
-    if title is None and paras:
+    if title is None and paras and _plain(run.body[0][0].text):
         first = run.body[0][0].text
         title = clean_title(first)
         rest = join_body("".join(l.text for l in run.body[0][1:]))

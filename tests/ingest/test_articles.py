@@ -270,12 +270,13 @@ def test_page_without_outlet_lines_with_a_two_line_title():
 
 
 def test_page_without_outlet_lines_whose_first_line_is_body_text():
-    """No title at all: the first line stands in for it, and the body is not lost."""
+    """No title at all: a line with sentence marks is the body's start, not a title (it used
+    to become the title `近日，天府新区青龙街道社`, and a one-sentence page a title without body)."""
     page = render([wrap("近日，天府新区青龙街道社工站组织开展各类活动60余次，服务居民3000余人次。", 13)])
     got = parse(page)
     assert len(got) == 1 and got[0].source is None
-    assert got[0].title and "近日" in got[0].title
-    assert (got[0].title + got[0].text).replace("\n", "") == \
+    assert got[0].title is None
+    assert got[0].text.replace("\n", "") == \
         "近日，天府新区青龙街道社工站组织开展各类活动60余次，服务居民3000余人次。"
 
 
