@@ -2,7 +2,8 @@
 
 The articles come from ``data/seed_parsed.jsonl``: the seed pages as parsed, frozen, with the
 parser's known mistakes on them corrected by hand (two false punctuation repairs, a few paragraphs
-cut in two), so a change in the parser does not change the test's input.
+cut in two, the space inside three names of two phrases), so a change in the parser does not
+change the test's input.
 
 A generated page mimics what the seed pages show:
 
