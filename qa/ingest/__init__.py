@@ -14,7 +14,7 @@ from pathlib import Path
 from qa.errors import BadIssueFile
 from qa.ingest.articles import assemble
 from qa.ingest.corpus import read_corpus
-from qa.ingest.decode import decode
+from qa.ingest.decode import SAVE_AS_TEXT, decode
 from qa.ingest.repair import repair
 from qa.types import Article
 
@@ -55,7 +55,7 @@ def issue_id(name: str) -> str:
 def _read_page(data: bytes, name: str, max_bytes: int | None) -> list[Article]:
     text = decode(data, name, max_bytes)
     if _is_html(text):
-        raise BadIssueFile(f"{name}: 这是 HTML 网页，不是版面文本；请另存为 UTF-8 纯文本（.txt）再上传")
+        raise BadIssueFile(f"{name}: 这是 HTML 网页，不是版面文本；{SAVE_AS_TEXT}")
     articles = assemble(repair(text), issue_id(name))
     with_body = [a for a in articles if a.paragraphs]
     if not with_body:
@@ -71,6 +71,8 @@ def _read_corpus(data: bytes, name: str, max_bytes: int | None) -> list[Article]
 
 
 # What a file is read as, by its type; a file of any other type is refused, naming the type.
+# A reader takes (bytes, file name, page size limit) and returns articles or raises
+# BadIssueFile; a PDF reader joins as ".pdf".
 READERS = {
     ".txt": _read_page,
     ".jsonl": _read_corpus,
@@ -100,8 +102,7 @@ def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     reader = READERS.get(kind)
     if reader is None:
         accepted = "、".join(READERS)
-        raise BadIssueFile(f"{name}: 不支持的文件类型 {kind}（只接受 {accepted}）；"
-                           f"请另存为 UTF-8 纯文本（.txt）再上传")
+        raise BadIssueFile(f"{name}: 不支持的文件类型 {kind}（只接受 {accepted}）；{SAVE_AS_TEXT}")
     return reader(data, name, max_bytes)
 
 

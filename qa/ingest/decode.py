@@ -55,10 +55,10 @@ _SIGNATURES = (
 )
 _UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_SAVE_AS = "请另存为 UTF-8 纯文本（.txt）再上传"
+SAVE_AS_TEXT = "请先另存为 UTF-8 纯文本（.txt）"
 
 
-def file_kind(data: bytes) -> str | None:
+def _file_kind(data: bytes) -> str | None:
     """What a file is by its signature, if it has one of a format that is not text."""
     return next((kind for sig, kind in _SIGNATURES if data.startswith(sig)), None)
 
@@ -132,14 +132,14 @@ def _unicode_text(data: bytes, name: str) -> str | None:
     "Unicode text", PowerShell 5's redirection) write it, and the mark says exactly what it is.
     Without the mark, or in UTF-32, the file is refused with a message that says so."""
     if data.startswith(_UTF32_BOMS):
-        raise BadIssueFile(f"{name}: 不支持 UTF-32 编码的文本，{_SAVE_AS}")
+        raise BadIssueFile(f"{name}: 不支持 UTF-32 编码的文本，{SAVE_AS_TEXT}")
     if data.startswith(_UTF16_BOMS):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise BadIssueFile(f"{name}: UTF-16 文本已损坏，无法解码，{_SAVE_AS}") from None
+            raise BadIssueFile(f"{name}: UTF-16 文本已损坏，无法解码，{SAVE_AS_TEXT}") from None
     if _utf16_without_bom(data):
-        raise BadIssueFile(f"{name}: 像是没有字节顺序标记（BOM）的 UTF-16 文本，无法可靠解码，{_SAVE_AS}")
+        raise BadIssueFile(f"{name}: 像是没有字节顺序标记（BOM）的 UTF-16 文本，无法可靠解码，{SAVE_AS_TEXT}")
     return None
 
 
@@ -153,9 +153,9 @@ def decode(data: bytes, name: str, max_bytes: int | None = None) -> str:
         raise BadIssueFile(f"{name}: 文件过大（{len(data):,} 字节，上限 {max_bytes:,} 字节）")
     if not data.strip():
         raise BadIssueFile(f"{name}: 文件为空")
-    kind = file_kind(data)
+    kind = _file_kind(data)
     if kind:
-        raise BadIssueFile(f"{name}: 这是 {kind}，不是文本文件；{_SAVE_AS}")
+        raise BadIssueFile(f"{name}: 这是 {kind}，不是文本文件；{SAVE_AS_TEXT}")
     text = _unicode_text(data, name)
     if text is None:
         text = _bytes_text(data, name)
@@ -180,7 +180,7 @@ def _bytes_text(data: bytes, name: str) -> str:
     if encoding == "gb18030":
         if _odd_for_chinese(text) and _decodes_as(data, "cp950", 0.01):
             raise BadIssueFile(f"{name}: 无法识别的编码（像是繁体中文的 Big5 编码，只接受 UTF-8 或 "
-                               f"GB18030）；{_SAVE_AS}")
+                               f"GB18030）；{SAVE_AS_TEXT}")
         if not _plausible_gb(text) and _decodes_as_other(data):
             raise BadIssueFile(f"{name}: 无法识别的编码（像是 Big5 或其他编码，只接受 UTF-8 或 GB18030）")
     return text

@@ -352,7 +352,8 @@ class Measure:
     misses: list[Miss] = field(default_factory=list)
     damaged: int = 0               # recovered articles that were wholly mis-encoded
     damaged_clean: int = 0         # …with no mark left unrepaired
-    left: list[tuple[int, int, str, str]] = field(default_factory=list)  # page, article, mark, context
+    # (page, article key, mark, context) of each mark left unrepaired
+    left: list[tuple[int, int, str, str]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:

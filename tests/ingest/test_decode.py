@@ -161,7 +161,8 @@ def test_binary_file():
 
 @pytest.mark.parametrize("data, kind", [
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "PNG"),
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\x00\x00stream\x01\x02\x03", "PDF"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\x00\x00stream\x01\x02",
+     "PDF"),
     # a PDF can be all ASCII: it used to be read as a page titled `%PDF-1.4`
     (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n"
      b"%%EOF\n", "PDF"),
