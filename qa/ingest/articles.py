@@ -67,6 +67,10 @@ def _inline_kicker(text: str) -> bool:
     return 0 < pos <= 10 and pos < len(text) - 1 and _plain(text)
 
 
+def _title_mark(text: str) -> bool:
+    return is_kicker(text) or _inline_kicker(text)
+
+
 def _anchor(line: Line, width: float, final: bool) -> bool:
     """A line that can only be a title: wider than the column, or `地名：标题`."""
     t = line.text
@@ -80,31 +84,35 @@ def _joins(first: str, second: str) -> str:
     return clean_title(first + sep + second)
 
 
-def _starts_body(lines: list[Line], i: int, flush: bool = False) -> bool:
+def _starts_body(lines: list[Line], i: int, width: float, flush: bool = False) -> bool:
     """A line that runs on into a full column line, set 2 em in from the column's edge, is a
     paragraph's first line even when it has no mark (`四川省成都市武侯区玉林街道` /
     `设立社区发展基金以来，…`): a title's last line stands over such an indented line. With
     ``flush``, for the line under a title, also a line as full as the next: paragraphs that are
     not indented (a title line may be as wide as a column, so this is no test for any line)."""
-    if i + 1 >= len(lines) or ends_sentence(lines[i].text):
+    if i + 1 >= len(lines) or ends_sentence(lines[i].text) or _title_mark(lines[i + 1].text):
         return False
-    col = column_width(lines, i + 1)
-    width, after = lines[i].width, lines[i + 1].width
-    indented = abs(after - col) <= 1 and col - 3.5 <= width <= col - 1
-    return indented or flush and abs(width - col) <= 0.5 and abs(after - col) <= 0.5
+    local = column_width(lines, i + 1)
+    if local > width + 1.5:
+        return False        # lines wider than the column: stacked titles, a lead
+    # Near a title the lines around are few and partly titles: the run's column is a floor.
+    col = max(width, local)
+    here, after = lines[i].width, lines[i + 1].width
+    indented = abs(after - col) <= 1 and col - 3.5 <= here <= col - 1
+    return indented or flush and abs(here - col) <= 0.5 and abs(after - col) <= 0.5
 
 
 def take_titles(lines: list[Line], width: float, final: bool) -> tuple[list[str], int]:
     """Title groups at the head of a run (kicker + main title, or a single title line)."""
     titles, i, n = [], 0, len(lines)
-    while i < n and not _starts_body(lines, i):
+    while i < n and not _starts_body(lines, i, width):
         line = lines[i]
         nxt = lines[i + 1] if i + 1 < n else None
         # A line wrapped into the one after it (国 / 家) is body text, not a title's end.
         pairable = nxt is not None and _plain(nxt.text) and not is_kicker(nxt.text) \
             and not _inline_kicker(nxt.text) \
             and not (i + 2 < n and split_crosses(nxt.text, lines[i + 2].text)) \
-            and not _starts_body(lines, i + 1, flush=True)
+            and not _starts_body(lines, i + 1, width, flush=True)
         if is_kicker(line.text) and nxt is not None and not ends_sentence(nxt.text):
             titles.append(_joins(line.text, nxt.text))
             i += 2
