@@ -109,8 +109,7 @@ def take_titles(lines: list[Line], width: float, final: bool) -> tuple[list[str]
         line = lines[i]
         nxt = lines[i + 1] if i + 1 < n else None
         # A line wrapped into the one after it (国 / 家) is body text, not a title's end.
-        pairable = nxt is not None and _plain(nxt.text) and not is_kicker(nxt.text) \
-            and not _inline_kicker(nxt.text) \
+        pairable = nxt is not None and _plain(nxt.text) and not _title_mark(nxt.text) \
             and not (i + 2 < n and split_crosses(nxt.text, lines[i + 2].text)) \
             and not _starts_body(lines, i + 1, width, flush=True)
         if is_kicker(line.text) and nxt is not None and not ends_sentence(nxt.text):
@@ -315,7 +314,6 @@ def assemble(text: str, issue: str) -> list[Article]:
         if k not in assigned and part is not None and not part.title and \
                 any(p is part for p in parts):
             part.title = title
-            assigned[k] = next(j for j, p in enumerate(parts) if p is part)
 
     for caption in (c for run in runs for c in run.captions):
         best = max(range(len(parts)), key=lambda j: sim(caption, j)) if parts else None
