@@ -54,6 +54,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     from qa.ingest import ingest_paths
 
     result = ingest_paths(list(paths), _settings(ctx).max_page_bytes)
+    _report_skipped(result.skipped, bool(result.articles), result.files, list(paths))
     for a in result.articles:
         click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
     click.echo(result.summary(), err=True)
@@ -67,9 +68,24 @@ def _issues(settings: Settings):
     return IssueService(settings, None)      # the model is loaded only if something is embedded
 
 
-def _report_skipped(skipped) -> None:
+def _report_skipped(skipped, read_anything: bool, files: int, paths: list[Path]) -> None:
+    """Name each skipped file once with its reason; exit status 1 when nothing at all could be
+    read, so a folder of .pdf or .docx files is no silent success."""
     for s in skipped:
         click.echo(f"skipped {s.name}: {s.reason}", err=True)
+    if not read_anything:
+        where = "、".join(str(p) for p in paths)
+        reason = (f"{files} 个文件全部被跳过，没有收录任何文章" if files
+                  else f"{where} 中没有文件，没有收录任何文章")
+        click.echo(f"error: {reason}", err=True)
+        sys.exit(1)
+
+
+def _read(service, paths: list[Path], meta):
+    """Pages from files and folders (the model is not loaded for a batch of unreadable files)."""
+    pages, skipped, files = service.read_paths(paths, meta)
+    _report_skipped(skipped, bool(pages), files, paths)
+    return pages, skipped, files
 
 
 def issue_options(fn):
@@ -102,8 +118,7 @@ def build(ctx: click.Context, paths: tuple[Path, ...], issue, date, paper, numbe
     """Build a new index from scratch (default: seeds/) and switch to it."""
     meta = _meta(issue, date, paper, number, page)
     service = _issues(_settings(ctx))
-    pages, skipped, files = service.read_paths(list(paths) or [Path("seeds")], meta)
-    _report_skipped(skipped)
+    pages, skipped, files = _read(service, list(paths) or [Path("seeds")], meta)
     result = service.build(pages, skipped, files, progress=True)
     click.echo(result.summary())
     if skipped:
@@ -120,8 +135,7 @@ def add(ctx: click.Context, paths: tuple[Path, ...], issue, date, paper, number,
     ones left alone; only text the index has never embedded is embedded."""
     meta = _meta(issue, date, paper, number, page)
     service = _issues(_settings(ctx))
-    pages, skipped, files = service.read_paths(list(paths), meta)
-    _report_skipped(skipped)
+    pages, skipped, files = _read(service, list(paths), meta)
     result = service.add(pages, skipped, files, progress=True)
     click.echo(result.summary())
     if skipped:
@@ -232,8 +246,7 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
                 encoder = encoder or SearchService(settings).encoder
                 click.echo(f"building bench index for {passages} …", err=True)
                 bench = IssueService(run_settings, encoder)
-                pages, skipped, files = bench.read_paths([passages], IssueMeta())
-                _report_skipped(skipped)
+                pages, skipped, files = _read(bench, [passages], IssueMeta())
                 bench.build(pages, skipped, files, progress=True)
         service = SearchService(run_settings, encoder)
         encoder = service.encoder

@@ -232,9 +232,9 @@ class Postings:
     def save(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
-        for name, array in zip(FILES, (self.terms, self.offsets, self.docs, self.tfs,
+        for name, values in zip(FILES, (self.terms, self.offsets, self.docs, self.tfs,
                                        self.lengths)):
-            np.save(directory / name, np.ascontiguousarray(array))
+            np.save(directory / name, np.ascontiguousarray(values))
             paths.append(directory / name)
         return paths
 

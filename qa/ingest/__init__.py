@@ -7,19 +7,18 @@ lets one bad file stop the batch: it is reported in ``IngestResult.skipped``.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import BadIssueFile
 from qa.ingest.articles import assemble
 from qa.ingest.corpus import read_corpus
-from qa.ingest.decode import decode
+from qa.ingest.decode import SAVE_AS_TEXT, decode
 from qa.ingest.repair import repair
 from qa.types import Article
 
 log = logging.getLogger(__name__)
-PAGE_SUFFIXES = {".txt"}
-CORPUS_SUFFIXES = {".jsonl"}
 DEFAULT_MAX_BYTES = 1_000_000
 
 
@@ -40,8 +39,7 @@ class IngestResult:
         line = f"ingested {self.files - len(self.skipped)} file(s), {issues} issue(s), " \
                f"{len(self.articles)} article(s)"
         if self.skipped:
-            line += f"; skipped {len(self.skipped)}: " + "; ".join(
-                f"{s.name} ({s.reason})" for s in self.skipped)
+            line += f"; skipped {len(self.skipped)} file(s)"
         return line
 
 
@@ -54,24 +52,71 @@ def issue_id(name: str) -> str:
     return safe[:100] or "page"
 
 
-def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
-    """One file → its articles; raises ``BadIssueFile`` with a message naming the file."""
-    is_corpus = Path(name).suffix.lower() in CORPUS_SUFFIXES
-    text = decode(data, name, None if is_corpus else max_bytes)
-    if is_corpus:
-        return read_corpus(text, name)
+def _read_page(data: bytes, name: str, max_bytes: int | None) -> list[Article]:
+    text = decode(data, name, max_bytes)
+    if _is_html(text):
+        raise BadIssueFile(name, f"这是 HTML 网页，不是版面文本；{SAVE_AS_TEXT}")
     articles = assemble(repair(text), issue_id(name))
-    if not articles:
-        raise BadIssueFile(f"{name}: 没有找到正文")
-    return articles
+    with_body = [a for a in articles if a.paragraphs]
+    if not with_body:
+        if articles and articles[0].title:
+            raise BadIssueFile(name, f"只有标题（{articles[0].title[:30]}），没有正文")
+        raise BadIssueFile(name, "没有找到正文")
+    return with_body
+
+
+def _read_corpus(data: bytes, name: str, max_bytes: int | None) -> list[Article]:
+    """Corpora are held to no page size limit: a bench's passages run to megabytes."""
+    return read_corpus(decode(data, name), name)
+
+
+# What a file is read as, by its type; a file of any other type is refused, naming the type.
+# A reader takes (bytes, file name, page size limit) and returns articles or raises
+# BadIssueFile; a PDF reader joins as ".pdf".
+READERS = {
+    ".txt": _read_page,
+    ".jsonl": _read_corpus,
+}
+# A name without a file type is a page: the API's plain-text uploads are named by page id
+# (`?name=2024-06-02_B01`), and the content is checked all the same.
+_FILE_TYPE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")
+_MARKUP = re.compile(r"<\s*/?\s*(?:!doctype\s+html|html|head|body|meta|title|div|p|br|span|table|"
+                     r"script|style|a)\b[^<>]*>", re.I)
+
+
+def file_type(name: str) -> str:
+    m = _FILE_TYPE.search(Path(name.replace("\\", "/")).name)
+    return m.group().lower() if m else ".txt"
+
+
+def _is_html(text: str) -> bool:
+    """A web page saved as is: it starts with a doctype or <html>, or is tagged throughout."""
+    head = text.lstrip()[:15].lower()
+    return head.startswith(("<!doctype html", "<html")) or len(_MARKUP.findall(text[:20_000])) >= 3
+
+
+def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
+    """One file → its articles; raises ``BadIssueFile`` with a message naming the file. The
+    command line and the upload API both come here, so they accept and refuse the same files."""
+    kind = file_type(name)
+    reader = READERS.get(kind)
+    if reader is None:
+        accepted = "、".join(READERS)
+        raise BadIssueFile(name, f"不支持的文件类型 {kind}（只接受 {accepted}）；{SAVE_AS_TEXT}")
+    return reader(data, name, max_bytes)
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def expand(paths: list[Path]) -> list[Path]:
+    """Files named, and every file in folders named, except hidden ones (.DS_Store, .git):
+    files of a type that cannot be read are reported, not passed over in silence."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file()
-                                and f.suffix.lower() in PAGE_SUFFIXES | CORPUS_SUFFIXES))
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and not _hidden(f, p)))
         else:
             files.append(p)
     return files
@@ -85,8 +130,9 @@ def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Inges
             data = f.read_bytes()
             result.articles.extend(ingest_bytes(data, f.name, max_bytes))
         except BadIssueFile as e:
-            log.warning("skipped %s", e.message)
-            result.skipped.append(Skipped(str(f), e.message.split(": ", 1)[-1]))
+            # Reported by the caller from result.skipped; a log line too would say it twice.
+            log.debug("skipped %s", e.message)
+            result.skipped.append(Skipped(str(f), e.reason))
         except OSError as e:
             result.skipped.append(Skipped(str(f), f"无法读取：{e.strerror}"))
     return result
