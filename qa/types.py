@@ -18,6 +18,7 @@ class Article:
     captions: list[str] = field(default_factory=list)
     date: str | None = None
     url: str | None = None
+    page: int | None = None      # page of the issue (1-based) for articles from a PDF
 
     def to_dict(self) -> dict:
         return asdict(self)

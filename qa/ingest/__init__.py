@@ -1,7 +1,8 @@
-"""Ingest: newspaper page files (or JSON Lines corpora) → clean, citable articles.
+"""Ingest: newspaper page files (text or PDF, or JSON Lines corpora) → clean, citable articles.
 
 ``ingest_bytes`` handles one file's content; ``ingest_paths`` walks files and folders and never
-lets one bad file stop the batch: it is reported in ``IngestResult.skipped``.
+lets one bad file stop the batch: it is reported in ``IngestResult.skipped``, and so is a bad page
+of a PDF whose other pages were read.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from qa.errors import BadIssueFile
 from qa.ingest.articles import assemble
 from qa.ingest.corpus import read_corpus
 from qa.ingest.decode import decode
+from qa.ingest.pdf import read_pdf
 from qa.ingest.repair import repair
 from qa.types import Article
 
 log = logging.getLogger(__name__)
-PAGE_SUFFIXES = {".txt"}
+PAGE_SUFFIXES = {".txt", ".pdf"}
 CORPUS_SUFFIXES = {".jsonl"}
 DEFAULT_MAX_BYTES = 1_000_000
 
@@ -27,6 +29,9 @@ DEFAULT_MAX_BYTES = 1_000_000
 class Skipped:
     name: str
     reason: str
+    page: int | None = None     # a page of a PDF whose other pages were read
+
+
 
 
 @dataclass
@@ -37,7 +42,8 @@ class IngestResult:
 
     def summary(self) -> str:
         issues = len({a.issue for a in self.articles})
-        line = f"ingested {self.files - len(self.skipped)} file(s), {issues} issue(s), " \
+        whole = sum(1 for s in self.skipped if s.page is None)
+        line = f"ingested {self.files - whole} file(s), {issues} issue(s), " \
                f"{len(self.articles)} article(s)"
         if self.skipped:
             line += f"; skipped {len(self.skipped)}: " + "; ".join(
@@ -54,8 +60,20 @@ def issue_id(name: str) -> str:
     return safe[:100] or "page"
 
 
-def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
-    """One file → its articles; raises ``BadIssueFile`` with a message naming the file."""
+def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES,
+                 skipped: list[Skipped] | None = None) -> list[Article]:
+    """One file → its articles; raises ``BadIssueFile`` with a message naming the file.
+
+    A PDF's pages that cannot be read are appended to ``skipped`` (and logged); ``max_bytes``
+    bounds the text of each of its pages, not the file, which pictures make large.
+    """
+    if Path(name).suffix.lower() == ".pdf":
+        articles, bad_pages = read_pdf(data, name, issue_id(name), max_bytes)
+        for page, reason in bad_pages:
+            log.warning("skipped %s page %d: %s", name, page, reason)
+            if skipped is not None:
+                skipped.append(Skipped(name, reason, page))
+        return articles
     is_corpus = Path(name).suffix.lower() in CORPUS_SUFFIXES
     text = decode(data, name, None if is_corpus else max_bytes)
     if is_corpus:
@@ -83,7 +101,9 @@ def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Inges
         result.files += 1
         try:
             data = f.read_bytes()
-            result.articles.extend(ingest_bytes(data, f.name, max_bytes))
+            pages: list[Skipped] = []
+            result.articles.extend(ingest_bytes(data, f.name, max_bytes, pages))
+            result.skipped += [Skipped(str(f), s.reason, s.page) for s in pages]
         except BadIssueFile as e:
             log.warning("skipped %s", e.message)
             result.skipped.append(Skipped(str(f), e.message.split(": ", 1)[-1]))
