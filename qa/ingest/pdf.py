@@ -109,7 +109,7 @@ def _page_articles(doc, n: int, issue: str, max_bytes: int | None) -> list[Artic
 
 def _glyphs(page) -> tuple[list[Glyph], int]:
     """The page's characters, top-down coordinates; rotated ones (a vertical caption, a stamp)
-    are left out, and so are those PDFium made up (its spaces and line ends)."""
+    are left out, and so are the line ends PDFium made up."""
     import pypdfium2.raw as c
 
     height = page.get_height()
@@ -121,9 +121,16 @@ def _glyphs(page) -> tuple[list[Glyph], int]:
         name, flags = ctypes.create_string_buffer(128), ctypes.c_int()
         glyphs, unmapped = [], 0
         for i in range(c.FPDFText_CountChars(raw)):
-            if c.FPDFText_IsGenerated(raw, i):
-                continue
             code = c.FPDFText_GetUnicode(raw, i)
+            if c.FPDFText_IsGenerated(raw, i):
+                # PDFium's own line ends go; its spaces stay, in the type of the glyph before:
+                # it also puts one for a space the PDF drew on its own (a title's parts set
+                # glyph by glyph), which it does not report otherwise
+                if code == 0x20 and glyphs and glyphs[-1].seq == i - 1:
+                    last = glyphs[-1]
+                    glyphs.append(Glyph(" ", last.x1, last.x1, last.top, last.bottom, last.base,
+                                        last.size, last.bold, i))
+                continue
             if c.FPDFText_HasUnicodeMapError(raw, i):
                 unmapped += 1
                 continue

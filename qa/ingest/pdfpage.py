@@ -241,9 +241,10 @@ def _between(a: Line, b: Line, col: Box, obstacles: list[Box]) -> bool:
                for o in obstacles)
 
 
-def body_blocks(lines: list[Line], size: float, obstacles: list[Box]) -> list[Block]:
+def body_blocks(lines: list[Line], size: float,
+                obstacles: list[Box]) -> tuple[list[Block], float]:
     """Runs of lines down one column, cut where the gap is wider than a line or something else
-    (a title, a picture) stands between them."""
+    (a title, a picture) stands between them; and the line pitch."""
     _columns(lines, size)
     lines = sorted(lines, key=lambda l: l.top)
     pitch = _pitch(lines, size)
@@ -259,7 +260,7 @@ def body_blocks(lines: list[Line], size: float, obstacles: list[Box]) -> list[Bl
                 current = []
             current.append(b)
         blocks.append(Block.of("body", current))
-    return blocks
+    return blocks, pitch
 
 
 def rows(lines: list[Line]) -> list[list[Line]]:
@@ -396,22 +397,24 @@ class Page:
                             b.top, b.bottom = min(b.top, l.top), max(b.bottom, l.bottom)
                             break
         smalls = stacked_blocks([l for l in self.lines if l.kind == "small"], "small", 0.8)
-        main = [l for l in self.lines if l.kind != "small"]
+        main = [l for l in self.lines if l.kind != "small"] + self.images
         top = min((l.top for l in main), default=0.0)
         bottom = max((l.bottom for l in main), default=0.0)
         kept = []
         for b in smalls:
+            text = "".join(l.text for l in b.lines)
+            if (b.bottom <= top + 0.5 * size or b.top >= bottom - 0.5 * size) and \
+                    not CAPTION.search(text):
+                continue                      # running head or foot, above or below it all
             if _is_caption(b, self.images, size):
                 b.kind = "caption"
                 kept.append(b)
-            elif b.bottom <= top + 0.5 * size or b.top >= bottom - 0.5 * size:
-                continue                      # running head or foot
             else:
                 for l in b.lines:             # small type of its own: a brief, a note
                     l.kind = "body"
         body = [l for l in self.lines if l.kind == "body"]
         obstacles = [*heads, *kept, *self.images]
-        blocks = body_blocks(body, size, obstacles) if body else []
+        blocks, self.pitch = body_blocks(body, size, obstacles) if body else ([], 1.5 * size)
         pictures = [Block(im.x0, im.x1, im.top, im.bottom, "image") for im in self.images]
         return reading_order([*blocks, *heads, *kept, *pictures])
 
@@ -456,17 +459,8 @@ class Page:
         heads: list[tuple[Block, int]] = []       # (title block, how many runs came before)
         captions: list[Block] = []
         body: list[tuple[Line, bool]] = []        # (line, first in its block)
-        starts: set[int] = set()                  # ids of lines right under a title
         current: Run | None = None
-        heads_all = [b for b in order if b.kind == "head"]
-        for i, h in enumerate(order):       # where the body under each title begins
-            if h.kind == "head":
-                first = next((b for b in order[i + 1:] if b.kind == "body" and
-                              _below(b, h, self.size)), None)
-                if first is not None and not any(o is not h and o.x_overlap(first) > 0 and
-                                                 h.bottom <= o.top < first.top
-                                                 for o in heads_all):
-                    starts.add(id(first.lines[0]))
+        starts = _title_starts(order, self.size)
         for block in order + [Block(0, 0, 0, 0, "end")]:
             if block.kind == "body":
                 body += [(l, i == 0) for i, l in enumerate(block.lines)]
@@ -483,7 +477,7 @@ class Page:
                     if current is None:
                         current = Run()
                         runs.append(current)
-                    self._add(current, line, first, self.size)
+                    self._add(current, line, first)
                 if m and current is not None:
                     current.source, current.closed = _source(m), True
                     current = None
@@ -504,14 +498,16 @@ class Page:
         full = last.col is None or last.x1 >= last.col.x1 - 0.6 * self.size
         return runs[-1] if full and not ends_sentence(last.text) else None
 
-    @staticmethod
-    def _add(run: Run, line: Line, first_in_block: bool, size: float) -> None:
+    def _add(self, run: Run, line: Line, first_in_block: bool) -> None:
+        """A line starts a paragraph when it is indented, follows a short line that ends a
+        sentence, or stands apart by more than a line's usual spacing."""
+        size = self.size
         prev = run.paragraphs[-1][-1] if run.paragraphs else None
         new = prev is None or _indented(line, size)
         if prev is not None and not new:
             short = prev.col is not None and prev.x1 < prev.col.x1 - 1.0 * size
             same_col = prev.col is line.col and not first_in_block
-            gap = same_col and line.top - prev.bottom > 1.0 * size
+            gap = same_col and line.top - prev.top > 1.3 * self.pitch
             new = (short and ends_sentence(prev.text)) or gap
         if new:
             run.paragraphs.append([line])
@@ -590,9 +586,24 @@ def _repair(lines: list[Line]) -> None:
         l.text = t
 
 
-def _below(block: Box, head: Box, size: float) -> bool:
-    """Under a title (a centred title may overlap its first column only a little)."""
-    return head.x_overlap(block) >= size and block.top >= head.bottom - 0.5 * size
+def _title_starts(order: list[Block], size: float) -> set[int]:
+    """The first line of each title's body: of the columns whose nearest title above is this
+    one (no text between, pictures and captions aside; the closest, and of titles on one row
+    the one across or nearest beside it), the first read. A centred or short title may stand
+    over none of its first column."""
+    heads = [b for b in order if b.kind == "head"]
+    text = [b for b in order if b.kind in ("head", "body")]
+    territory: dict[int, list[Block]] = {}
+    for b in (b for b in order if b.kind == "body"):
+        above = [h for h in heads if h.bottom <= b.top + 0.5 * size and not any(
+            o is not h and o is not b and o.x_overlap(b) > 0 and h.bottom <= o.top < b.top
+            for o in text)]
+        if above:
+            nearest = min(b.top - h.bottom for h in above)
+            row = [h for h in above if b.top - h.bottom <= nearest + 2 * size]
+            best = min(row, key=lambda h: (max(0.0, h.x0 - b.x1, b.x0 - h.x1), b.top - h.bottom))
+            territory.setdefault(id(best), []).append(b)
+    return {id(blocks[0].lines[0]) for blocks in territory.values()}
 
 
 def _stacked(a: Block, b: Block) -> bool:

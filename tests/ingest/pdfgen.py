@@ -14,8 +14,11 @@ readers report as weight 600+. A page has:
   or broken at their space, or wrapped; a `地名：` kicker or a first part sometimes on its own line
   in smaller type;
 * the outlet line `（据…）` after the body's last line or on a line of its own, left or right;
-* captions in small type under a picture (a raster image) at the top of the module or of its
-  first column;
+* captions in small type under (sometimes over) a picture (a raster image) at the top of the
+  module or of its first column;
+* what layout programs differ in: paragraphs marked by an indent or by extra space, text drawn
+  a line at a time or glyph by glyph, at its size or at size 1 scaled by the text matrix, rules
+  between columns and modules or none.
 * for damaged articles, every mark printed as the character 0x31 GB2312 rows on, as a font with a
   wrong encoding shows it (``relayout.misencode``; the lines are set first, then printed).
 
@@ -116,6 +119,7 @@ class Op:
     font: str = BODY_FONT
     size: float = 0.0
     char_space: float = 0.0
+    measure: float = 0.0       # justified to this width, glyph by glyph
     w: float = 0.0
     h: float = 0.0
     color: tuple = (0.5, 0.5, 0.5)
@@ -134,6 +138,11 @@ class Style:
     centred_titles: bool
     space_as_char: bool        # a title's space printed as a character, else as a gap
     indent_as_char: bool
+    para_space: bool           # paragraphs set apart by half a line instead of an indent
+    by_glyph: bool             # each glyph placed on its own, as some layout programs write
+    scaled: bool               # text at size 1, scaled by the text matrix
+    rules: bool                # rules between columns and around modules
+    caption_above: bool
 
     @property
     def colw(self) -> float:
@@ -151,7 +160,10 @@ class Style:
                    leading=rng.uniform(1.3, 1.7), gutter=rng.uniform(1.0, 2.0),
                    title_scale=rng.uniform(1.6, 2.6), kicker_scale=rng.uniform(1.25, 1.5),
                    caption_scale=rng.uniform(0.72, 0.85), centred_titles=rng.random() < 0.5,
-                   space_as_char=rng.random() < 0.5, indent_as_char=rng.random() < 0.3)
+                   space_as_char=rng.random() < 0.5, indent_as_char=rng.random() < 0.3,
+                   para_space=rng.random() < 0.2, by_glyph=rng.random() < 0.25,
+                   scaled=rng.random() < 0.3, rules=rng.random() < 0.4,
+                   caption_above=rng.random() < 0.2)
 
 
 @dataclass
@@ -261,10 +273,13 @@ def _module(a: SeedArticle, x: float, ncols: int, style: Style, rng: random.Rand
 
     # the body: (text, indent, justified) per line, set before it is printed in the wrong font
     body: list[tuple[str, float, bool]] = []
-    for par in a.paragraphs:
-        lines = set_lines(par, colw, size, first_indent=2 * size)
+    first_indent = 0.0 if style.para_space else 2 * size
+    for n, par in enumerate(a.paragraphs):
+        lines = set_lines(par, colw, size, first_indent=first_indent)
+        if style.para_space and n:
+            body.append(("", 0.0, False))     # half a line: two blank entries make one row
         for i, line in enumerate(lines):
-            indent = 2 * size if i == 0 else 0.0
+            indent = first_indent if i == 0 else 0.0
             body.append((line, indent, i < len(lines) - 1))
     inline = False
     if a.source:
@@ -288,13 +303,15 @@ def _module(a: SeedArticle, x: float, ncols: int, style: Style, rng: random.Rand
         ih = iw * rng.uniform(0.45, 0.65)
         csize = size * style.caption_scale
         cap = [l for c in a.captions for l in set_lines(c, iw, csize)]
-        ops.append(Op("image", x, y, w=iw, h=ih,
+        cap_h = len(cap) * csize * 1.3 + csize * 0.4
+        img_y = y + cap_h if style.caption_above else y
+        ops.append(Op("image", x, img_y, w=iw, h=ih,
                       color=(rng.random(), rng.random(), rng.random())))
-        cy = y + ih + csize * 0.4
+        cy = y if style.caption_above else y + ih + csize * 0.4
         for line in cap:
             cy += csize * 1.3
             ops.append(Op("text", x, cy, enc(line), size=csize))
-        used = cy - y + size * 1.0
+        used = ih + cap_h + size * 1.0
         for j in range(ncols if image == "wide" else 1):
             obstacle[j] = used
 
@@ -306,20 +323,26 @@ def _module(a: SeedArticle, x: float, ncols: int, style: Style, rng: random.Rand
     k = 0
     for j in range(ncols):
         cx = x + j * (colw + gutter)
+        shift = 0.0                   # a paragraph's space is half a row: the rest moves up
         for r in range(skip[j], rows):
             if k == len(body):
                 break
             text, indent, justified = body[k]
             k += 1
+            if not text:
+                shift += pitch / 2 if r > skip[j] else pitch   # none at a column's top
+                continue
             if indent and style.indent_as_char and indent == 2 * size:
                 text, indent = "\u3000\u3000" + text, 0.0
             printed = enc(text)
             natural = width(printed, size)
             # justified to the column; a line with closing marks hanging past it is squeezed
-            cs = (colw - indent - natural) / (len(printed) - 1) \
-                if (justified or natural + indent > colw) and len(printed) > 1 else 0.0
-            ops.append(Op("text", cx + indent, y + r * pitch + size, printed, size=size,
-                          char_space=cs))
+            squeeze = (justified or natural + indent > colw) and len(printed) > 1
+            cs = (colw - indent - natural) / (len(printed) - 1) if squeeze else 0.0
+            ops.append(Op("text", cx + indent, y + r * pitch + size - shift, printed, size=size,
+                          char_space=cs, measure=colw - indent if squeeze else 0.0))
+        if style.rules and j:
+            ops.append(Op("vrule", cx - gutter / 2, y, h=rows * pitch))
     y += rows * pitch
     if title_pos == "below":
         y += size * 0.8
@@ -371,22 +394,49 @@ def _page_ops(articles: list[SeedArticle], style: Style, rng: random.Random, pag
     return ops, page_w, y + margin, places
 
 
-def _draw(c, ops: list[Op], page_h: float, rng: random.Random) -> None:
+def _draw_glyphs(c, op: Op, y: float, style: Style) -> None:
+    """One text object per glyph at its place, as some layout programs write a page."""
+    x = op.x
+    for ch in op.text:
+        t = c.beginText()
+        if style.scaled:
+            t.setTextTransform(op.size, 0, 0, op.size, x, y)
+            t.setFont(op.font, 1)
+        else:
+            t.setTextOrigin(x, y)
+            t.setFont(op.font, op.size)
+        t.textOut(ch)
+        c.drawText(t)
+        x += width(ch, op.size, op.font) + op.char_space
+
+
+def _draw(c, ops: list[Op], page_h: float, rng: random.Random, style: Style) -> None:
     from PIL import Image
     from reportlab.lib.utils import ImageReader
 
     for op in ops:
         y = page_h - op.y
         if op.kind == "text":
+            if style.by_glyph:
+                _draw_glyphs(c, op, y, style)
+                continue
             t = c.beginText()
-            t.setTextOrigin(op.x, y)
-            t.setFont(op.font, op.size)
-            t.setCharSpace(op.char_space)
+            if style.scaled:
+                t.setTextTransform(op.size, 0, 0, op.size, op.x, y)
+                t.setFont(op.font, 1)
+                t.setCharSpace(op.char_space / op.size)
+            else:
+                t.setTextOrigin(op.x, y)
+                t.setFont(op.font, op.size)
+                t.setCharSpace(op.char_space)
             t.textOut(op.text)
             c.drawText(t)
         elif op.kind == "rule":
             c.setLineWidth(0.5)
             c.line(op.x, y, op.x + op.w, y)
+        elif op.kind == "vrule":
+            c.setLineWidth(0.3)
+            c.line(op.x, y, op.x, y - op.h)
         else:
             shade = tuple(int(255 * v) for v in op.color)
             img = Image.new("RGB", (48, 32), shade)
@@ -415,7 +465,7 @@ def make_pdf(pages: list[list[SeedArticle]], seed: int, p_damage: float = 0.25,
         style = Style.draw(rng, columns)
         ops, w, h, places = _page_ops(arts, style, rng, n, p_damage, p_below)
         c.setPageSize((w, h))
-        _draw(c, ops, h, rng)
+        _draw(c, ops, h, rng, style)
         c.showPage()
         issue.placements += places
     c.save()
