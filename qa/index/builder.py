@@ -153,7 +153,9 @@ def add_files(builder: Builder, files: list[tuple[str, bytes]], max_bytes: int) 
     for name, data in files:
         result.files += 1
         try:
-            result.articles.extend(ingest_bytes(data, name, max_bytes))
+            pages: list[Skipped] = []         # unreadable pages of a PDF whose others were read
+            result.articles.extend(ingest_bytes(data, name, max_bytes, pages))
+            result.skipped += [Skipped(issue_id(name), s.reason, s.page) for s in pages]
         except BadIssueFile as e:
             result.skipped.append(Skipped(issue_id(name), e.message.split(": ", 1)[-1]))
     if not result.articles:

@@ -13,6 +13,7 @@ mapping) is reported and skipped, and the other pages are kept.
 from __future__ import annotations
 
 import ctypes
+import logging
 import math
 import re
 import threading
@@ -22,6 +23,7 @@ from qa.ingest.decode import normalise
 from qa.ingest.pdfpage import BOLD_WEIGHT, Box, Glyph, Page
 from qa.types import Article
 
+log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 MIN_GLYPHS = 20          # fewer characters than this on a page with pictures: a scan
 MAX_UNMAPPED = 0.3       # share of characters without a Unicode mapping that makes a page unreadable
@@ -31,7 +33,7 @@ _BOLD_NAME = re.compile(r"bold|heavy|black|semibold|demi|hei|黑", re.I)
 
 
 class PageError(Exception):
-    """A page that cannot be read; its message is for readers."""
+    """A page that cannot be read; its message, for readers, says why."""
 
 
 def read_pdf(data: bytes, name: str, issue: str,
@@ -50,28 +52,34 @@ def read_pdf(data: bytes, name: str, issue: str,
             if len(doc) == 0:
                 raise BadIssueFile(f"{name}: PDF 中没有页面")
             articles: list[Article] = []
-            skipped: list[tuple[int, str]] = []
+            bad: list[tuple[int, str]] = []
             for n in range(1, len(doc) + 1):
                 try:
                     found = _page_articles(doc, n, issue, max_bytes)
                 except PageError as e:
-                    skipped.append((n, str(e)))
+                    bad.append((n, str(e)))
                     continue
                 except pdfium.PdfiumError:
-                    skipped.append((n, f"第 {n} 页已损坏，无法读取"))
+                    bad.append((n, "已损坏，无法读取"))
+                    continue
+                except Exception:   # a layout this reader trips on: lose the page, not the file
+                    log.exception("%s page %d: layout not understood", name, n)
+                    bad.append((n, "版面无法解析"))
                     continue
                 if not found:
-                    skipped.append((n, f"第 {n} 页没有找到正文"))
+                    bad.append((n, "没有找到正文"))
                 articles += found
         finally:
             doc.close()
     if not articles:
-        reasons = {r.split("页", 1)[-1] for _, r in skipped}
-        reason = skipped[0][1] if len(skipped) == 1 else \
-            "每一页都" + next(iter(reasons)) if len(reasons) == 1 else \
-            "没有一页能读出正文（" + "；".join(r for _, r in skipped[:5]) + "）"
+        if len(bad) == 1:
+            reason = bad[0][1]
+        elif len({r for _, r in bad}) == 1:
+            reason = f"{bad[0][1]}（全部 {len(bad)} 页）"
+        else:
+            reason = "没有一页能读出正文（" + "；".join(f"第 {n} 页：{r}" for n, r in bad[:5]) + "）"
         raise BadIssueFile(f"{name}: {reason}")
-    return articles, skipped
+    return articles, [(n, f"第 {n} 页：{r}") for n, r in bad]
 
 
 def _open_error(e) -> str:
@@ -94,15 +102,15 @@ def _page_articles(doc, n: int, issue: str, max_bytes: int | None) -> list[Artic
         page.close()
     ink = sum(1 for g in glyphs if g.text.strip())
     if unmapped > MAX_UNMAPPED * max(1, ink + unmapped):
-        raise PageError(f"第 {n} 页的字体没有文字映射，无法提取文字")
+        raise PageError("字体缺少文字映射，无法提取文字")
     if ink < MIN_GLYPHS:
         if images:
-            raise PageError(f"第 {n} 页没有文字层（像是扫描件），暂不支持识别图片中的文字")
+            raise PageError("没有文字层（像是扫描件），暂不支持识别图片中的文字")
         if not ink:
-            raise PageError(f"第 {n} 页是空白页")
+            raise PageError("空白页")
     laid = Page(glyphs, images)
     if max_bytes is not None and laid.text_bytes() > max_bytes:
-        raise PageError(f"第 {n} 页文字过多（{laid.text_bytes():,} 字节，上限 {max_bytes:,} 字节），"
+        raise PageError(f"文字过多（{laid.text_bytes():,} 字节，上限 {max_bytes:,} 字节），"
                         "不像报纸版面")
     return laid.articles(issue, n)
 

@@ -227,7 +227,23 @@ def _columns(lines: list[Line], size: float) -> None:
                 key = (round(near / size), col.width)
                 if best_key is None or key < best_key:
                     best, best_key = col, key
-        l.col = best or Box(l.x0, l.x1, 0, 0)
+        l.col = best
+    # Lines in no column (a short article, a few lines beside a picture) make their own, from
+    # the lines stacked with them: their indents and short last lines still show.
+    groups: list[list[Line]] = []
+    for l in sorted((l for l in lines if l.col is None), key=lambda l: l.top):
+        for g in reversed(groups):
+            last = g[-1]
+            if 0 <= l.top - last.top <= 2.5 * size and abs(l.x0 - last.x0) <= 3 * size and \
+                    last.x_overlap(l) >= 0.5 * min(last.width, l.width):
+                g.append(l)
+                break
+        else:
+            groups.append([l])
+    for g in groups:
+        col = Box(min(l.x0 for l in g), max(l.x1 for l in g), 0, 0)
+        for l in g:
+            l.col = col
 
 
 def _pitch(lines: list[Line], size: float) -> float:

@@ -203,17 +203,20 @@ def _paths(s: Settings) -> dict:
         "/api/issues": {
             "post": {
                 "summary": "添加一期报纸（一个或多个版面文件）", "operationId": "addIssue",
-                "description": "multipart 上传（字段 files），或以 text/plain 上传单个版面并用 "
-                               "?name= 指明版面编号。未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
+                "description": "multipart 上传（字段 files，文本版面 .txt 或 PDF 版面 .pdf），"
+                               "或以 text/plain 或 application/pdf 上传单个文件并用 ?name= 指明"
+                               "版面编号。PDF 的每一页是这一期的一个版面。"
+                               "未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
                 "security": [{"adminToken": []}],
                 "parameters": [_query("name", {"type": "string"},
-                                      "版面编号（仅 text/plain 上传时必填）")],
+                                      "版面编号（仅 text/plain 或 application/pdf 上传时必填）")],
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {
                         "type": "object", "required": ["files"],
                         "properties": {"files": {"type": "array", "minItems": 1, "items": {
                             "type": "string", "format": "binary"}}}}},
                     "text/plain": {"schema": {"type": "string"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 }},
                 "responses": {"201": _json(_ref("IssueResult"), "已收录新文章"),
                               "200": _json(_ref("IssueResult"), "没有新内容，索引未变"),

@@ -451,17 +451,40 @@ class Issue:
     placements: list[Placement] = field(default_factory=list)
 
 
-def make_pdf(pages: list[list[SeedArticle]], seed: int, p_damage: float = 0.25,
-             p_below: float = 0.35, columns: int | None = None) -> Issue:
-    """A PDF with one page per list of articles, in a style drawn per page from ``seed``."""
+SCAN, BLANK = "scan", "blank"
+
+
+def _scan(c, rng: random.Random) -> None:
+    """A scanned page: one picture over the whole page, no text."""
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+
+    c.setPageSize((595, 842))
+    img = Image.effect_noise((120, 170), 60).convert("RGB")
+    c.drawImage(ImageReader(img), 0, 0, 595, 842)
+
+
+def make_pdf(pages: list[list[SeedArticle] | str], seed: int, p_damage: float = 0.25,
+             p_below: float = 0.35, columns: int | None = None,
+             password: str | None = None) -> Issue:
+    """A PDF with one page per list of articles, in a style drawn per page from ``seed``; a
+    page given as SCAN is a scanned page without text, BLANK an empty one. With ``password``
+    the file is encrypted and needs it to be opened."""
+    from reportlab.lib import pdfencrypt
     from reportlab.pdfgen import canvas
 
     _register_fonts()
     rng = random.Random(seed)
     buf = io.BytesIO()
-    c = canvas.Canvas(buf, invariant=1, pageCompression=1)
+    encrypt = pdfencrypt.StandardEncryption(password) if password else None
+    c = canvas.Canvas(buf, invariant=1, pageCompression=1, encrypt=encrypt)
     issue = Issue(b"")
     for n, arts in enumerate(pages, 1):
+        if arts in (SCAN, BLANK):
+            if arts == SCAN:
+                _scan(c, rng)
+            c.showPage()
+            continue
         style = Style.draw(rng, columns)
         ops, w, h, places = _page_ops(arts, style, rng, n, p_damage, p_below)
         c.setPageSize((w, h))
