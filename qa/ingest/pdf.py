@@ -137,7 +137,7 @@ def _glyphs(page) -> tuple[list[Glyph], int]:
                 if code == 0x20 and glyphs and glyphs[-1].seq == i - 1:
                     last = glyphs[-1]
                     glyphs.append(Glyph(" ", last.x1, last.x1, last.top, last.bottom, last.base,
-                                        last.size, last.bold, i))
+                                        last.size, last.bold, i, made=True))
                 continue
             if c.FPDFText_HasUnicodeMapError(raw, i):
                 unmapped += 1

@@ -54,6 +54,7 @@ class Glyph:
     size: float         # type size in points, scaled as drawn
     bold: bool
     seq: int = 0        # position in the page's content: a line's glyphs are written together
+    made: bool = False  # a space PDFium put in: kept only where the glyphs stand apart
 
 
 @dataclass
@@ -165,6 +166,8 @@ def make_lines(glyphs: list[Glyph]) -> list[Line]:
 
 
 def _line(glyphs: list[Glyph]) -> Line:
+    glyphs = [g for i, g in enumerate(glyphs) if not g.made or 0 < i < len(glyphs) - 1 and
+              glyphs[i + 1].x0 - glyphs[i - 1].x1 > 0.15 * g.size]
     gaps = [b.x0 - a.x1 for a, b in zip(glyphs, glyphs[1:])]
     usual = statistics.median(gaps) if gaps else 0.0
     size = statistics.median(g.size for g in glyphs)
