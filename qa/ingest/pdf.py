@@ -26,7 +26,7 @@ from qa.types import Article
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 MIN_GLYPHS = 20          # fewer characters than this on a page with pictures: a scan
-MAX_UNMAPPED = 0.3       # share of characters without a Unicode mapping that makes a page unreadable
+MAX_UNMAPPED = 0.3       # share of characters without a Unicode mapping: the page is unreadable
 # Bold by name where the font does not state its weight (方正 and other CJK faces: 黑体 is the
 # usual title face).
 _BOLD_NAME = re.compile(r"bold|heavy|black|semibold|demi|hei|黑", re.I)

@@ -134,7 +134,7 @@ class Run:
         return [join_body("".join(l.text for l in p)) for p in self.paragraphs]
 
 
-# -- glyphs → lines -------------------------------------------------------------------------------
+# -- glyphs → lines ----------------------------------------------------------------------------
 
 def make_lines(glyphs: list[Glyph]) -> list[Line]:
     """Rows of glyphs on one baseline, cut where a gap is wider than ~2/3 of a character (a
@@ -196,7 +196,7 @@ def body_size(lines: list[Line]) -> float:
     return counts.most_common(1)[0][0] if counts else 0.0
 
 
-# -- lines → blocks ---------------------------------------------------------------------------------
+# -- lines → blocks ----------------------------------------------------------------------------
 
 def _columns(lines: list[Line], size: float) -> None:
     """Give each body line the column it stands in: the extent shared by at least three lines
@@ -317,7 +317,7 @@ def stacked_blocks(lines: list[Line], kind: str, gap: float) -> list[Block]:
     return blocks
 
 
-# -- reading order ----------------------------------------------------------------------------------
+# -- reading order -----------------------------------------------------------------------------
 
 def reading_order(blocks: list[Block]) -> list[Block]:
     """Recursive XY cut: split at white space running across the whole region, rows first,
@@ -337,7 +337,7 @@ def reading_order(blocks: list[Block]) -> list[Block]:
     return sorted(blocks, key=lambda b: (b.top, b.x0))
 
 
-# -- the page -----------------------------------------------------------------------------------------
+# -- the page ----------------------------------------------------------------------------------
 
 def _by_picture(block: Box, im: Box, size: float) -> bool:
     """Right under a picture (or right over it), across it."""

@@ -9,6 +9,7 @@ seed the parser was not developed on.
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 from pathlib import Path
@@ -71,7 +72,7 @@ def test_generator_is_deterministic():
 
 def test_generator_varies_what_the_parser_must_handle(seed_pdf_dirs):
     placements = [p for _, ps in seed_pdf_dirs.values() for p in ps]
-    pages = pdfgen.random_pages(20, __import__("random").Random(UNSEEN))
+    pages = pdfgen.random_pages(20, random.Random(UNSEEN))
     placements += pdfgen.make_pdf(pages, seed=UNSEEN).placements
     assert {p.title_pos for p in placements} == {"above", "below", "none"}
     assert {p.columns for p in placements} >= {1, 2, 3, 4}
@@ -169,8 +170,6 @@ def test_the_same_article_on_two_pages_keeps_two_ids():
 
 def test_recovery_on_unseen_layouts():
     """20 pages of 3–5 articles drawn from the 19, in layouts from a seed not developed on."""
-    import random
-
     pages = pdfgen.random_pages(20, random.Random(UNSEEN))
     issue = pdfgen.make_pdf(pages, seed=UNSEEN)
     arts = ingest_bytes(issue.data, "unseen.pdf")
