@@ -31,10 +31,9 @@ from __future__ import annotations
 import copy
 import io
 import random
-import re
 from dataclasses import dataclass, field
 
-from .relayout import NO_END, NO_START, SeedArticle, _order, load_articles, misencode, outlet_line
+from .relayout import SeedArticle, _order, break_lines, load_articles, misencode, outlet_line
 
 BODY_FONT = "STSong-Light"
 BOLD_FONT = "STSong-Light,Bold"
@@ -79,33 +78,13 @@ def width(text: str, size: float, font: str = BODY_FONT) -> float:
     return stringWidth(text, font, size)
 
 
-def _tokens(text: str) -> list[str]:
-    """Characters, but an ASCII word or number stays one token."""
-    return re.findall(r"[0-9A-Za-z][0-9A-Za-z.%+]*|.", text, flags=re.S)
-
-
 def set_lines(text: str, measure: float, size: float, first_indent: float = 0.0,
               font: str = BODY_FONT) -> list[str]:
     """Break ``text`` into lines of at most ``measure`` points, by the typesetter's rules: no
     closing mark starts a line (it hangs at the end of the one before), no opening mark ends one
     (it moves down), numbers and Latin words stay whole."""
-    lines: list[str] = []
-    cur, limit = "", measure - first_indent
-    for tok in _tokens(text):
-        if cur and width(cur + tok, size, font) > limit + 0.01:
-            if tok[0] in NO_START:
-                cur += tok
-                continue
-            carry = ""
-            while cur and cur[-1] in NO_END:
-                carry, cur = cur[-1] + carry, cur[:-1]
-            if cur:
-                lines.append(cur)
-            cur, limit = carry, measure
-        cur += tok
-    if cur:
-        lines.append(cur)
-    return lines
+    return break_lines(text, measure - first_indent + 0.01, measure + 0.01,
+                       lambda s: width(s, size, font))
 
 
 # -- a page, as drawing operations -------------------------------------------------------------
