@@ -3,8 +3,9 @@
 Plain page text has lost where things were; a PDF page still knows, so this reads the layout
 instead of guessing it from line widths (``layout``):
 
-* **lines**: glyphs on one baseline, split where a gap is wider than a character or the type
-  size changes (two columns, a title beside a column);
+* **lines**: glyphs on one baseline, split where a gap is wider than ~2/3 of a character, or
+  the glyphs were not written one after another, or the type size changes (two columns, two
+  neighbouring titles, a title beside a column);
 * **kinds**, by type size relative to the page's body size (the size most characters are set
   in): larger is a title or kicker, smaller a caption or page furniture; a body-size bold line
   touching a title belongs to it;
@@ -16,9 +17,10 @@ instead of guessing it from line widths (``layout``):
 * **captions**: small type under (or over) a picture, or with a `（图片来源：…）` marker;
   small type above or below everything else is the running head or foot, and is dropped.
 
-Then the text in reading order goes through the same ``repair`` as text pages, and the same
-rules as text pages end an article (its outlet line ``（据…）``) and match titles and captions
-to articles (shared rare bigrams, ``articles._Similarity``), here helped by where they stand.
+The same rules as on text pages then end an article (its outlet line ``（据…）``) and match
+titles and captions to articles (shared rare bigrams, ``articles._Similarity``), here helped by
+where they stand; and the same ``repair`` runs, over the page in reading order (so damaged
+outlet lines are found) and then over each article's own text.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from qa.types import Article
 # Type sizes relative to the body size: a kicker is set at least ~1.25 times the body, captions
 # and running heads at most ~0.9 times.
 LARGE, SMALL = 1.18, 0.92
+BOLD_LARGE = 1.05        # …or bold and at least this much larger
 BOLD_WEIGHT = 550
 MIN_TITLE_SCORE = 0.25   # similarity (0–1) plus the bonus for standing next to the article
 NEAR_BONUS = 0.3
@@ -92,6 +95,11 @@ class Block(Box):
     def of(cls, kind: str, lines: list[Line]) -> "Block":
         return cls(min(l.x0 for l in lines), max(l.x1 for l in lines),
                    min(l.top for l in lines), max(l.bottom for l in lines), kind, lines)
+
+    def add(self, line: Line) -> None:
+        self.lines.append(line)
+        self.x0, self.x1 = min(self.x0, line.x0), max(self.x1, line.x1)
+        self.top, self.bottom = min(self.top, line.top), max(self.bottom, line.bottom)
 
 
 @dataclass
@@ -308,9 +316,7 @@ def stacked_blocks(lines: list[Line], kind: str, gap: float) -> list[Block]:
             below = 0 <= l.top - last.bottom <= gap * max(l.size, last.size) and \
                 any(o.x_overlap(l) > 0 for o in b.lines if o.bottom >= last.top)
             if beside or below:
-                b.lines.append(l)
-                b.x0, b.x1 = min(b.x0, l.x0), max(b.x1, l.x1)
-                b.top, b.bottom = min(b.top, l.top), max(b.bottom, l.bottom)
+                b.add(l)
                 break
         else:
             blocks.append(Block.of(kind, [l]))
@@ -392,8 +398,10 @@ class Page:
         body_weight_bold = sum(len(l.text) for l in self.lines if l.bold) * 2 > \
             sum(len(l.text) for l in self.lines)
         for l in self.lines:
-            l.kind = "head" if l.size >= LARGE * size else "small" if l.size <= SMALL * size \
-                else "body"
+            # a title set barely larger than the body stands out by its weight
+            large = l.size >= LARGE * size or \
+                l.size >= BOLD_LARGE * size and l.bold and not body_weight_bold
+            l.kind = "head" if large else "small" if l.size <= SMALL * size else "body"
         heads = stacked_blocks([l for l in self.lines if l.kind == "head"], "head", 0.6)
         # A title is no paragraph: a large block holding full stops or many lines is a lead
         # set large, read as body text.
@@ -411,9 +419,7 @@ class Page:
                         if b.x_overlap(l) > 0 and (0 <= l.top - b.bottom <= 1.2 * l.size or
                                                    0 <= b.top - l.bottom <= 1.2 * l.size):
                             l.kind = "head"
-                            b.lines.append(l)
-                            b.x0, b.x1 = min(b.x0, l.x0), max(b.x1, l.x1)
-                            b.top, b.bottom = min(b.top, l.top), max(b.bottom, l.bottom)
+                            b.add(l)
                             break
         smalls = stacked_blocks([l for l in self.lines if l.kind == "small"], "small", 0.8)
         main = [l for l in self.lines if l.kind != "small"] + self.images

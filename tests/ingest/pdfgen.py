@@ -122,6 +122,7 @@ class Style:
     scaled: bool               # text at size 1, scaled by the text matrix
     rules: bool                # rules between columns and around modules
     caption_above: bool
+    min_title: float = 1.4     # the smallest title, in body sizes
 
     @property
     def colw(self) -> float:
@@ -164,9 +165,6 @@ class Placement:
                 f"image={self.image} outlet_inline={self.outlet_inline} damaged={self.damaged}")
 
 
-MIN_TITLE = 1.4
-
-
 def _widest_part(title: str) -> float:
     """The width of a title's longest part (between spaces) at 1 pt."""
     return max(width(p, 1.0, BOLD_FONT) for p in title.split(" ") if p)
@@ -176,7 +174,7 @@ def _span_needed(a: SeedArticle, style: Style) -> int:
     """The fewest columns whose width holds the title's longest part at its smallest size."""
     if not a.title:
         return 1
-    need = _widest_part(a.title) * style.size * MIN_TITLE / 0.85
+    need = _widest_part(a.title) * style.size * style.min_title / 0.85
     for k in range(1, style.columns + 1):
         if k * style.colw + (k - 1) * style.gutter * style.size >= need:
             return k
@@ -210,10 +208,10 @@ def _title_lines(title: str, measure: float, style: Style,
     elif " " in title and rng.random() < 0.25:
         kicker, rest = title.split(" ", 1)
     # An editor sets a title so that its longest part fits on a line with room to spare, but
-    # not below MIN_TITLE times the body; a longer part is wrapped.
+    # not below style.min_title times the body; a longer part is wrapped.
     size = max(min(style.size * style.title_scale, 0.85 * measure / _widest_part(rest)),
-               style.size * MIN_TITLE)
-    ksize = min(style.size * style.kicker_scale, size * 0.8)
+               style.size * style.min_title)
+    ksize = max(min(style.size * style.kicker_scale, size * 0.8), style.size)   # not below body
     lines = [(l, ksize) for l in _fit(kicker, measure, ksize)] if kicker else []
     lines += [(l, size) for l in _fit(rest, measure, size)]
     return lines, bool(kicker)
@@ -445,10 +443,11 @@ def _scan(c, rng: random.Random) -> None:
 
 def make_pdf(pages: list[list[SeedArticle] | str], seed: int, p_damage: float = 0.25,
              p_below: float = 0.35, columns: int | None = None,
-             password: str | None = None) -> Issue:
+             password: str | None = None, title_scale: float | None = None) -> Issue:
     """A PDF with one page per list of articles, in a style drawn per page from ``seed``; a
     page given as SCAN is a scanned page without text, BLANK an empty one. With ``password``
-    the file is encrypted and needs it to be opened."""
+    the file is encrypted and needs it to be opened; with ``title_scale`` every title and
+    kicker is set that many times the body size."""
     from reportlab.lib import pdfencrypt
     from reportlab.pdfgen import canvas
 
@@ -465,6 +464,8 @@ def make_pdf(pages: list[list[SeedArticle] | str], seed: int, p_damage: float = 
             c.showPage()
             continue
         style = Style.draw(rng, columns)
+        if title_scale:
+            style.title_scale = style.kicker_scale = style.min_title = title_scale
         ops, w, h, places = _page_ops(arts, style, rng, n, p_damage, p_below)
         c.setPageSize((w, h))
         _draw(c, ops, h, rng, style)

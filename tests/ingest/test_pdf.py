@@ -22,6 +22,7 @@ from qa.errors import BadIssueFile
 from qa.ingest import PAGE_SUFFIXES, Skipped, expand, ingest_bytes, ingest_paths
 
 from . import pdfgen
+from .bugs import bug
 from .relayout import BEGINS, begins, load_articles
 from .test_seeds import LEFTOVER, QUANJIAO_CAPTION, TIANJIN_CAPTION
 
@@ -264,3 +265,28 @@ def test_titles_read_from_type_size_not_position():
     [a] = ingest_bytes(issue.data, "one.pdf")
     assert key(a) == (arts[0].title, arts[0].source, begins(arts[0].text))
     assert re.match(r"近年来", a.text)
+
+
+def test_titles_barely_larger_than_the_body_are_told_by_their_weight():
+    """Titles and kickers in bold at 1.1 times the body size (as over news in brief)."""
+    pages = pdfgen.random_pages(10, random.Random(UNSEEN + 1))
+    issue = pdfgen.make_pdf(pages, seed=UNSEEN + 1, title_scale=1.1)
+    got = {(a.page, *key(a)) for a in ingest_bytes(issue.data, "brief.pdf")}
+    missed = [str(p) for p in issue.placements
+              if (p.page, p.article.title, p.article.source, begins(p.article.text)) not in got]
+    print(f"\nbold titles at 1.1x: {len(issue.placements) - len(missed)} of "
+          f"{len(issue.placements)} recovered", *missed, sep="\n  ")
+    # measured when written: 45 of 46; the miss is the case below
+    assert len(missed) <= 1
+
+
+@bug("a title below its article, narrower than its columns, is read in the middle of it: the "
+     "cut between the columns the title does not overlap puts it after the second column, and "
+     "the third begins a paragraph, so it is taken for another article")
+def test_narrow_title_below_its_columns():
+    pages = pdfgen.random_pages(10, random.Random(UNSEEN + 1))
+    issue = pdfgen.make_pdf(pages[:1], seed=UNSEEN + 1, title_scale=1.1)
+    [p] = [p for p in issue.placements if p.article.title and p.article.title.startswith("贵州：")]
+    assert p.title_pos == "below"
+    got = [key(a) for a in ingest_bytes(issue.data, "brief.pdf")]
+    assert (p.article.title, p.article.source, begins(p.article.text)) in got
