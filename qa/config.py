@@ -67,7 +67,8 @@ class Settings:
     port: int = 8000
     workers: int = 2
     admin_token: str | None = None
-    max_upload_bytes: int = 5 * 1024 * 1024
+    # A page PDF with photographs runs to several MB; a whole issue in one PDF to tens.
+    max_upload_bytes: int = 32 * 1024 * 1024
     max_page_bytes: int = 1_000_000     # a real page is 10–50 KB; far more is not a page
     # How stale a worker may be after another worker added an issue. Checking costs one small
     # file read, so by default every request checks and an upload is visible everywhere at once.

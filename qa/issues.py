@@ -85,7 +85,8 @@ class AddResult:
             "unchanged": len(r.unchanged),
             "pages": {"added": r.added, "replaced": r.replaced, "unchanged": r.unchanged},
             "replaced": r.replaced,
-            "skipped": [{"name": s.name, "reason": s.reason} for s in self.skipped],
+            "skipped": [{"name": s.name, "reason": s.reason, "page": s.page}
+                        for s in self.skipped],
         }
 
     def summary(self) -> str:
@@ -160,7 +161,7 @@ class IssueService:
         skipped: list[Skipped] = []
         for name, data in files:
             try:
-                articles.extend(ingest_bytes(data, name, self.settings.max_page_bytes))
+                articles.extend(ingest_bytes(data, name, self.settings.max_page_bytes, skipped))
             except BadIssueFile as e:
                 skipped.append(Skipped(name, e.reason))
         return pages_of(articles, meta), skipped

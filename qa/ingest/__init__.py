@@ -1,7 +1,8 @@
-"""Ingest: newspaper page files (or JSON Lines corpora) → clean, citable articles.
+"""Ingest: newspaper page files (text or PDF, or JSON Lines corpora) → clean, citable articles.
 
 ``ingest_bytes`` handles one file's content; ``ingest_paths`` walks files and folders and never
-lets one bad file stop the batch: it is reported in ``IngestResult.skipped``.
+lets one bad file stop the batch: it is reported in ``IngestResult.skipped``, and so is a bad page
+of a PDF whose other pages were read.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from qa.errors import BadIssueFile
 from qa.ingest.articles import assemble
 from qa.ingest.corpus import read_corpus
 from qa.ingest.decode import SAVE_AS_TEXT, decode
+from qa.ingest.pdf import read_pdf
 from qa.ingest.repair import repair
 from qa.types import Article
 
@@ -26,6 +28,9 @@ DEFAULT_MAX_BYTES = 1_000_000
 class Skipped:
     name: str
     reason: str
+    page: int | None = None     # a page of a PDF whose other pages were read
+
+
 
 
 @dataclass
@@ -36,10 +41,14 @@ class IngestResult:
 
     def summary(self) -> str:
         issues = len({a.issue for a in self.articles})
-        line = f"ingested {self.files - len(self.skipped)} file(s), {issues} issue(s), " \
+        whole = sum(1 for s in self.skipped if s.page is None)
+        line = f"ingested {self.files - whole} file(s), {issues} issue(s), " \
                f"{len(self.articles)} article(s)"
-        if self.skipped:
-            line += f"; skipped {len(self.skipped)} file(s)"
+        pages = len(self.skipped) - whole
+        if whole:
+            line += f"; skipped {whole} file(s)"
+        if pages:
+            line += f"; skipped {pages} page(s) of PDF files"
         return line
 
 
@@ -52,7 +61,8 @@ def issue_id(name: str) -> str:
     return safe[:100] or "page"
 
 
-def _read_page(data: bytes, name: str, max_bytes: int | None) -> list[Article]:
+def _read_page(data: bytes, name: str, max_bytes: int | None,
+               skipped: list[Skipped]) -> list[Article]:
     text = decode(data, name, max_bytes)
     if _is_html(text):
         raise BadIssueFile(name, f"这是 HTML 网页，不是版面文本；{SAVE_AS_TEXT}")
@@ -65,17 +75,31 @@ def _read_page(data: bytes, name: str, max_bytes: int | None) -> list[Article]:
     return with_body
 
 
-def _read_corpus(data: bytes, name: str, max_bytes: int | None) -> list[Article]:
+def _read_corpus(data: bytes, name: str, max_bytes: int | None,
+                 skipped: list[Skipped]) -> list[Article]:
     """Corpora are held to no page size limit: a bench's passages run to megabytes."""
     return read_corpus(decode(data, name), name)
 
 
+def _read_pdf(data: bytes, name: str, max_bytes: int | None,
+              skipped: list[Skipped]) -> list[Article]:
+    """Each PDF page is a page of the issue; one that cannot be read is reported in ``skipped``
+    and the others kept. ``max_bytes`` bounds each page's text, not the file, which pictures
+    make large."""
+    articles, bad_pages = read_pdf(data, name, issue_id(name), max_bytes)
+    for page, reason in bad_pages:
+        log.warning("skipped %s page %d: %s", name, page, reason)
+        skipped.append(Skipped(name, reason, page))
+    return articles
+
+
 # What a file is read as, by its type; a file of any other type is refused, naming the type.
-# A reader takes (bytes, file name, page size limit) and returns articles or raises
-# BadIssueFile; a PDF reader joins as ".pdf".
+# A reader takes (bytes, file name, page size limit, list for skipped pages) and returns
+# articles or raises BadIssueFile.
 READERS = {
     ".txt": _read_page,
     ".jsonl": _read_corpus,
+    ".pdf": _read_pdf,
 }
 # A name without a file type is a page: the API's plain-text uploads are named by page id
 # (`?name=2024-06-02_B01`), and the content is checked all the same.
@@ -95,15 +119,17 @@ def _is_html(text: str) -> bool:
     return head.startswith(("<!doctype html", "<html")) or len(_MARKUP.findall(text[:20_000])) >= 3
 
 
-def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
+def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES,
+                 skipped: list[Skipped] | None = None) -> list[Article]:
     """One file → its articles; raises ``BadIssueFile`` with a message naming the file. The
-    command line and the upload API both come here, so they accept and refuse the same files."""
+    command line and the upload API both come here, so they accept and refuse the same files.
+    Pages of a PDF that cannot be read are appended to ``skipped``."""
     kind = file_type(name)
     reader = READERS.get(kind)
     if reader is None:
         accepted = "、".join(READERS)
         raise BadIssueFile(name, f"不支持的文件类型 {kind}（只接受 {accepted}）；{SAVE_AS_TEXT}")
-    return reader(data, name, max_bytes)
+    return reader(data, name, max_bytes, [] if skipped is None else skipped)
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -128,7 +154,9 @@ def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Inges
         result.files += 1
         try:
             data = f.read_bytes()
-            result.articles.extend(ingest_bytes(data, f.name, max_bytes))
+            pages: list[Skipped] = []
+            result.articles.extend(ingest_bytes(data, f.name, max_bytes, pages))
+            result.skipped += [Skipped(str(f), s.reason, s.page) for s in pages]
         except BadIssueFile as e:
             # Reported by the caller from result.skipped; a log line too would say it twice.
             log.debug("skipped %s", e.message)

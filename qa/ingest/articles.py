@@ -379,16 +379,19 @@ def _single_article(run: Run, issue: str) -> list[Article]:
     return [_article(part, issue)] if part.paragraphs or part.title else []
 
 
-def _article(part: Part, issue: str) -> Article:
+def _article(part: Part, issue: str, page: int | None = None) -> Article:
     paras = [p for p in part.paragraphs if p]
     offsets, pos = [], 0
     for p in paras:
         offsets.append((pos, pos + len(p)))
         pos += len(p) + 1
     text = "\n".join(paras)
-    digest = hashlib.sha1(f"{issue}\n{part.title or ''}\n{text}".encode()).hexdigest()[:10]
+    # A PDF's page number counts too: the same article may be printed on two of its pages.
+    where = issue if page is None else f"{issue}\n{page}"
+    digest = hashlib.sha1(f"{where}\n{part.title or ''}\n{text}".encode()).hexdigest()[:10]
     return Article(id=f"{issue}-{digest}", issue=issue, title=part.title, source=part.source,
-                   text=text, paragraphs=paras, offsets=offsets, captions=part.captions)
+                   text=text, paragraphs=paras, offsets=offsets, captions=part.captions,
+                   page=page)
 
 
 __all__ = ["assemble", "take_titles", "display_width"]

@@ -175,8 +175,10 @@ def _schemas(s: Settings) -> dict:
                           "properties": {k: {"type": "array", "items": {"type": "string"}}
                                          for k in ("added", "replaced", "unchanged")}},
                 "skipped": {"type": "array", "items": {
-                    "type": "object", "required": ["name", "reason"],
-                    "properties": {"name": {"type": "string"}, "reason": {"type": "string"}}}},
+                    "type": "object", "required": ["name", "reason", "page"],
+                    "properties": {"name": {"type": "string"}, "reason": {"type": "string"},
+                                   "page": {"type": "integer", "nullable": True,
+                                            "description": "PDF 中无法读取的那一页；整个文件被跳过时为 null"}}}},
             },
         },
     }
@@ -254,11 +256,13 @@ def _paths(s: Settings) -> dict:
             },
             "post": {
                 "summary": "添加一期报纸（一个或多个版面文件）", "operationId": "addIssue",
-                "description": "multipart 上传（字段 files），或以 text/plain 上传单个版面并用 "
-                               "?name= 指明版面编号。未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
+                "description": "multipart 上传（字段 files，文本版面 .txt 或 PDF 版面 .pdf），"
+                               "或以 text/plain 或 application/pdf 上传单个文件并用 ?name= 指明"
+                               "版面编号。PDF 的每一页是这一期的一个版面。"
+                               "未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
                 "security": [{"adminToken": []}],
                 "parameters": [_query("name", {"type": "string"},
-                                      "版面编号（仅 text/plain 上传时必填）"),
+                                      "版面编号（仅 text/plain 或 application/pdf 上传时必填）"),
                                *[_query(n, schema, d) for n, schema, d in _META_PARAMS]],
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {
@@ -267,6 +271,7 @@ def _paths(s: Settings) -> dict:
                             "type": "string", "format": "binary"}},
                             **{n: schema for n, schema, _ in _META_PARAMS}}}},
                     "text/plain": {"schema": {"type": "string"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 }},
                 "responses": {"201": _json(_ref("IssueResult"), "已收录新文章（或替换了版面）"),
                               "200": _json(_ref("IssueResult"), "没有新内容，索引未变"),

@@ -94,6 +94,14 @@ def test_txtai_compare(tmp_path, tiny):
     assert r["rows"][0]["qa"]["R@5"] == 1.0
 
 
+def test_pdf_ingest(tmp_path):
+    r = run("pdf_ingest.py", "--pages", "2", "--layouts", "1", "--repeats", "1", out=tmp_path)
+    assert r["pdf"]["pages"] == 5 + 2 and r["pdf"]["pages_per_s"] > 0
+    assert r["text"]["pages"] == 5
+    assert r["memory"]["peak_rss_mb"] >= r["memory"]["rss_after_warmup_mb"] > 0
+    assert r["quality"]["articles_laid_out"] >= 19 + 6
+
+
 def test_run_all_lists_every_script():
     text = (BENCH / "run_all.py").read_text(encoding="utf-8")
     scripts = {p.name for p in BENCH.glob("*.py")} - {"run_all.py", "_common.py"}

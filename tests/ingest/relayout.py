@@ -103,11 +103,13 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[0-9A-Za-z][0-9A-Za-z.%+]*|.", text, flags=re.S)
 
 
-def wrap(text: str, width: int, indent: int = 2, short_end: bool = True) -> list[str]:
+def break_lines(text: str, first: float, rest: float, measure) -> list[str]:
+    """The typesetter's line breaks: the first line at most ``first`` wide, the others ``rest``,
+    as ``measure`` (str → width) counts; numbers and Latin words stay whole."""
     lines: list[str] = []
-    cur, limit = "", width - indent
+    cur, limit = "", first
     for tok in _tokens(text):
-        if cur and em(cur + tok) > limit:
+        if cur and measure(cur + tok) > limit:
             if tok[0] in NO_START:            # a closing mark hangs at the line end
                 cur += tok
                 continue
@@ -116,10 +118,15 @@ def wrap(text: str, width: int, indent: int = 2, short_end: bool = True) -> list
                 carry, cur = cur[-1] + carry, cur[:-1]
             if cur:
                 lines.append(cur)
-            cur, limit = carry, width
+            cur, limit = carry, rest
         cur += tok
     if cur:
         lines.append(cur)
+    return lines
+
+
+def wrap(text: str, width: int, indent: int = 2, short_end: bool = True) -> list[str]:
+    lines = break_lines(text, width - indent, width, em)
     if short_end and len(lines) >= 2 and em(lines[-1]) > width - 2:
         # a paragraph's last line is short: move its tail to a line of its own
         toks = _tokens(lines[-1])

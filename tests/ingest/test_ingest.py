@@ -104,8 +104,8 @@ PAGE = "四川天府新区青龙街道用社工力量服务居民\n\n今年以�
 REFUSED = [
     # (name, content, what the message must say) — each of these was accepted once
     ("page.html", HTML.encode(), ".html"),
-    ("page.pdf", ASCII_PDF, ".pdf"),
-    ("page.pdf", PAGE.encode(), ".pdf"),            # a text file named .pdf
+    ("page.pdf", ASCII_PDF, "PDF"),                 # a PDF with no page
+    ("page.pdf", PAGE.encode(), "PDF"),             # a text file named .pdf
     ("page.docx", b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), ".docx"),
     ("page.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200), ".doc"),
     ("scan.PNG", b"\x89PNG\r\n\x1a\n" + bytes(200), ".png"),
@@ -213,10 +213,10 @@ def test_cli_folder_of_unreadable_files_fails_naming_each_once(tmp_path, command
     r = _run(command, str(folder), cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     assert r.stdout == ""
-    for name, kind in (("第1版.pdf", ".pdf"), ("第2版.docx", ".docx")):
+    for name, reason in (("第1版.pdf", "不是有效的 PDF 文件"), ("第2版.docx", "不支持的文件类型 .docx")):
         lines = [l for l in r.stderr.splitlines() if name in l]
         assert len(lines) == 1, r.stderr                 # once, not once more as a log line
-        assert kind in lines[0] and "不支持的文件类型" in lines[0]
+        assert reason in lines[0]
     assert "2 个文件全部被跳过" in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "index").exists()            # nothing was written
