@@ -135,22 +135,28 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
 @click.option("-k", "k", type=int, default=5, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N questions.")
 @click.option("--misses", type=int, default=10, show_default=True, help="Misses to print.")
+@click.option("--unanswerable", "unanswerable", multiple=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="A question set asked of --index as questions it cannot answer (e.g. a "
+                   "bench set's questions asked of the seed index); repeatable.")
 @click.pass_context
 @handle_errors
 def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int | None,
-                 misses: int) -> None:
+                 misses: int, unanswerable: tuple[Path, ...]) -> None:
     """Score question sets: seed questions against --index, bench sets against an index
-    built (and cached) from the passages.jsonl beside them."""
-    from qa.evaluation import bench_settings, evaluate, read_questions
+    built (and cached) from the passages.jsonl beside them; a table of all sets at the end."""
+    from qa.evaluation import bench_settings, evaluate, read_questions, table
     from qa.index.store import IndexStore
     from qa.search.service import SearchService
 
     settings = _settings(ctx)
     encoder = None
-    for path in files:
+    reports = []
+    runs = [(p, False) for p in files] + [(p, True) for p in unanswerable]
+    for path, refused in runs:
         if path.is_dir():
             path = path / "questions.jsonl"
-        questions = read_questions(path)[:limit]
+        questions = read_questions(path, unanswerable=refused)[:limit]
         run_settings = settings
         passages = path.parent / "passages.jsonl"
         if questions and questions[0].gold and passages.exists():
@@ -164,8 +170,11 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
                                                     progress=True)
         service = SearchService(run_settings, encoder)
         encoder = service.encoder
-        report = evaluate(service, questions, k, str(path))
+        name = str(path) + (" (asked of --index)" if refused else "")
+        report = evaluate(service, questions, k, name)
+        reports.append(report)
         click.echo(report.text(misses))
+    click.echo("\n" + table(reports))
 
 
 @main.command()

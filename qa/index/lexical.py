@@ -103,6 +103,10 @@ class LexicalIndex(Protocol):
         """Share of the query's idf mass that document ``doc_id`` contains, in [0, 1]."""
         ...
 
+    def idf(self, text: str) -> dict[str, float]:
+        """Each distinct token of ``text`` with its idf."""
+        ...
+
     def __len__(self) -> int: ...
 
     def save(self, directory: Path) -> None: ...
@@ -176,15 +180,20 @@ class BM25Index:
         """How much of what the query says lexically this document says too: the idf-weighted
         share of the query's distinct tokens found in it. Tokens the corpus never uses count
         against it (with the highest idf), which is what a paraphrase looks like to BM25."""
-        terms = set(self.tokenizer(query))
-        positions, df = self._stats()
-        pos = positions.get(int(doc_id))
-        if not terms or pos is None:
+        idf = self.idf(query)
+        pos = self._stats()[0].get(int(doc_id))
+        if not idf or pos is None:
             return 0.0
-        n = len(self._tokens)
-        idf = {t: float(np.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))) for t in terms}
         doc = set(self._tokens[pos])
         return sum(w for t, w in idf.items() if t in doc) / sum(idf.values())
+
+    def idf(self, text: str) -> dict[str, float]:
+        """Each distinct token of ``text`` with its idf over the indexed chunks (a token the
+        corpus never uses gets the highest)."""
+        df = self._stats()[1]
+        n = len(self._tokens)
+        return {t: float(np.log1p((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)))
+                for t in set(self.tokenizer(text))}
 
     def _stats(self) -> tuple[dict[int, int], dict[str, int]]:
         if self._doc_stats is None:

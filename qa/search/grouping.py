@@ -1,0 +1,98 @@
+"""No repeats: one result per article, overlapping passages merged, reprints folded in.
+
+A pure stage over ranked candidates (best first), each a passage span of an article with its
+text. The first candidate of an article opens a result; a later one from the same article is
+merged into it when the two overlap or nearly touch and the union stays readable
+(``max_chars``), and otherwise counted as a further hit of that article (``more``: the web page
+says 本文还有 N 处相关内容). A candidate from another article whose text largely repeats a result's
+(a reprint with small edits) becomes one more citation of that result (``also``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+Span = tuple[int, int]
+
+# Two passages overlapping by more than this share of the shorter are one passage twice.
+REDUNDANT = 0.3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    article: Hashable
+    span: Span
+    text: str
+    ref: object = None          # the caller's handle (chunk id, fused score, …)
+
+
+@dataclass
+class Group:
+    first: Candidate                       # the best-ranked candidate: its score is the result's
+    span: Span                             # the passage shown: first's span, merged with others
+    more: list[Candidate] = field(default_factory=list)    # further hits in the same article
+    also: list[Candidate] = field(default_factory=list)    # reprints in other articles
+
+
+def overlap_share(a: Span, b: Span) -> float:
+    """Overlap of two spans of one text as a share of the shorter."""
+    inter = min(a[1], b[1]) - max(a[0], b[0])
+    shorter = min(a[1] - a[0], b[1] - b[0])
+    return max(inter, 0) / shorter if shorter > 0 else 0.0
+
+
+_CLAUSE = re.compile(r"[^。！？；!?;，,\n]{8,}")
+
+
+def text_share(a: str, b: str) -> float:
+    """Share of the shorter text's clauses (8+ characters) found verbatim in the other: how
+    much of a reprint repeats its original."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    clauses = _CLAUSE.findall(short)
+    if not clauses:
+        return 0.0
+    return sum(len(c) for c in clauses if c in long_) / sum(len(c) for c in clauses)
+
+
+def group(candidates: Sequence[Candidate], k: int, max_chars: int,
+          gap: int = 0) -> list[Group]:
+    """At most ``k`` results, best first. ``gap``: candidates this close merge (characters)."""
+    groups: list[Group] = []
+    by_article: dict[Hashable, Group] = {}
+    for c in candidates:
+        g = by_article.get(c.article)
+        if g is not None:
+            s, e = min(g.span[0], c.span[0]), max(g.span[1], c.span[1])
+            near = c.span[0] <= g.span[1] + gap and g.span[0] <= c.span[1] + gap
+            if near and e - s <= max_chars:
+                g.span = (s, e)
+            elif overlap_share(g.span, c.span) <= REDUNDANT and not _inside_more(g, c):
+                g.more.append(c)
+            continue
+        twin = next((g for g in groups if text_share(g.first.text, c.text) > REDUNDANT), None)
+        if twin is not None:
+            if all(a.article != c.article for a in twin.also):
+                twin.also.append(c)
+            continue
+        if len(groups) < k:
+            g = Group(first=c, span=c.span)
+            groups.append(g)
+            by_article[c.article] = g
+    return groups
+
+
+def _inside_more(g: Group, c: Candidate) -> bool:
+    return any(overlap_share(m.span, c.span) > REDUNDANT for m in g.more)
+
+
+def redundant_pairs(results: Sequence[tuple[Hashable, Span, str]]) -> int:
+    """Pairs of results that repeat each other by more than ``REDUNDANT`` of the shorter: same
+    article and overlapping spans, or different articles and shared text (a reprint)."""
+    n = 0
+    for i, (a1, s1, t1) in enumerate(results):
+        for a2, s2, t2 in results[i + 1:]:
+            share = overlap_share(s1, s2) if a1 == a2 else text_share(t1, t2)
+            n += share > REDUNDANT
+    return n
