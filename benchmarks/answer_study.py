@@ -27,47 +27,102 @@ from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
-from qa.search.answer import Scoring, pick  # noqa: E402
-from qa.search.highlight import highlight  # noqa: E402
-from qa.search.service import SearchService  # noqa: E402
+from qa.search.answer import FEATURES, Scoring, pick, sentence_features  # noqa: E402
+from qa.search.highlight import term_spans  # noqa: E402
+from qa.search.grouping import group  # noqa: E402
+from qa.search.service import SearchService, passage_sentences  # noqa: E402
 
 
-def variants(dense: bool) -> dict:
-    out = {
-        "overlap(old)": None,
-        "idf": Scoring(neighbour=0, typed=0),
-        "idf+nb": Scoring(typed=0),
-        "idf+type": Scoring(neighbour=0),
-        "idf+nb+type": Scoring(),
-        "nb.15+type.2": Scoring(neighbour=0.15, typed=0.2),
-        "nb.3+type.5": Scoring(neighbour=0.3, typed=0.5),
-    }
+def old_overlap(text: str, question: str) -> tuple[int, int]:
+    """The sentence picker shipped before issue 12: most question-term characters, +0.5 per
+    distinct term, +0.5 for holding a digit."""
+    spans = term_spans(text, question, tokenize)
+    best, best_w = (0, len(text)), float("-inf")
+    for s, e in split_sentences(text) or [(0, len(text))]:
+        inside = [(a, b) for a, b in spans if a >= s and b <= e]
+        w = (sum(b - a for a, b in inside) + 0.5 * len({text[a:b] for a, b in inside})
+             + (0.5 if any(c.isdigit() for c in text[s:e]) else 0))
+        if w > best_w:
+            best, best_w = (s, e), w
+    return best
+
+
+def variants(dense: bool, fitted: dict) -> dict:
+    out = {"overlap(old)": None, "hand": Scoring((1.0, 0.3, 0.35, 0.3, 0, 0, 0, 0)),
+           "shipped": Scoring()}
+    out.update(fitted)
     if dense:
-        for w in (0.5, 1.0, 2.0, 4.0):
-            out[f"all+dense{w}"] = Scoring(dense=w)
         out["dense only"] = "dense"
     return out
 
 
+def fit(rows, use_dense: bool) -> tuple[float, ...]:
+    """Conditional logit: each passage's sentences compete, the one holding an answer wins."""
+    from scipy.optimize import minimize
+
+    groups = []
+    for r in rows:
+        X, *_ = sentence_features(r["q"].text, r["text"], r["sents"], r["idf"], tokenize,
+                                  r.get("dense") if use_dense else None)
+        y = [any(a in r["text"][s:e] for a in r["q"].answers) for s, e in r["sents"]]
+        if any(y) and not all(y):
+            groups.append((np.array(X), np.array(y, dtype=float)))
+
+    def loss(w):
+        total, grad = 0.0, np.zeros_like(w)
+        for X, y in groups:
+            z = X @ w
+            z -= z.max()
+            p = np.exp(z) / np.exp(z).sum()
+            target = y / y.sum()
+            total -= float(np.log((p * y).sum() + 1e-12))
+            # gradient of -log sum_{pos} p
+            pos = p * y / max((p * y).sum(), 1e-12)
+            grad -= X.T @ (pos - p)
+        return total + 0.01 * w @ w, grad + 0.02 * w
+
+    w0 = np.array(Scoring().weights, dtype=float)
+    if not use_dense:
+        w0[FEATURES.index("dense")] = 0.0
+    res = minimize(loss, w0, jac=True, method="L-BFGS-B")
+    w = res.x
+    if not use_dense:
+        w[FEATURES.index("dense")] = 0.0
+    return tuple(round(float(v), 3) for v in w)
+
+
 def collect(service: SearchService, questions, want_dense: bool):
+    """The served top passage of each question (as ``SearchService.answer`` builds it)."""
     snap = service.snapshot()
     rows = []
-    for q in questions:
-        results = service.ask(q.text, 1).results
-        if not results:
+    vecs = service.encoder.encode_queries([q.text for q in questions])
+    for q, v in zip(questions, vecs):
+        n = service.settings.candidates
+        scores, ids = snap.dense.search(v[None, :], n)
+        dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+        ls, li = snap.lexical.search(q.text, n)
+        groups = group([service._candidate(f, snap) for f in service._rank(
+            q.text, dense, {int(i): float(s) for s, i in zip(ls, li)}, snap)], 1,
+            service.settings.paragraph_max_chars)
+        if not groups:
             continue
-        text = results[0].text
-        sents = split_sentences(text) or [(0, len(text))]
-        rows.append({"q": q, "text": text, "sents": sents, "idf": snap.lexical.idf(q.text),
-                     "in_passage": any(a in text for a in q.answers)})
+        g = groups[0]
+        a = snap.articles[g.first.article]
+        start, end = g.span
+        text = a.text[start:end]
+        rows.append({"q": q, "text": text, "sents": passage_sentences(a.text, start, end),
+                     "idf": snap.lexical.idf(q.text), "title": a.title,
+                     "in_passage": any(x in text for x in q.answers)})
     if want_dense:
         t0 = time.perf_counter()
         qv = service.encoder.encode_queries([r["q"].text for r in rows])
-        uniq = sorted({r["text"][s:e] for r in rows for s, e in r["sents"]})
+        # embedded as the chunks are: under the article's title
+        key = lambda r, s, e: f"{r['title']}\n{r['text'][s:e]}" if r["title"] else r["text"][s:e]  # noqa: E731
+        uniq = sorted({key(r, s, e) for r in rows for s, e in r["sents"]})
         vecs = service.encoder.encode_passages(uniq)
         index = {t: i for i, t in enumerate(uniq)}
         for r, v in zip(rows, qv):
-            r["dense"] = [float(vecs[index[r["text"][s:e]]] @ v) for s, e in r["sents"]]
+            r["dense"] = [float(vecs[index[key(r, s, e)]] @ v) for s, e in r["sents"]]
         print(f"  encoded {len(uniq)} sentences in {time.perf_counter() - t0:.0f} s",
               file=sys.stderr)
     return rows
@@ -78,7 +133,7 @@ def score(rows, variant) -> tuple[float, float]:
     for r in rows:
         text, q = r["text"], r["q"]
         if variant is None:
-            s, e = highlight(text, q.text, tokenize).sentence
+            s, e = old_overlap(text, q.text)
         elif variant == "dense":
             s, e = r["sents"][int(np.argmax(r["dense"]))]
         else:
@@ -95,27 +150,46 @@ def main() -> None:
     ap.add_argument("sets", nargs="+", type=Path)
     ap.add_argument("--index", type=Path, default=Path("index"))
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--offset", type=int, default=0, help="skip the first N questions")
     ap.add_argument("--dense", action="store_true", help="also score with sentence vectors")
+    ap.add_argument("--fit", type=Path, default=None,
+                    help="bench set to fit weights on (its first --fit-n questions); they are "
+                         "then scored on its remaining questions and on the other sets")
+    ap.add_argument("--fit-n", type=int, default=600)
     args = ap.parse_args()
     base = Settings.from_env(index_dir=args.index)
     encoder = None
-    names = list(variants(args.dense))
-    print("set".ljust(22) + "".join(n.rjust(15) for n in names) + "   (sentence@1 / cond)")
-    for path in args.sets:
+    fitted: dict = {}
+
+    def load(path: Path, lo: int, hi: int | None):
+        nonlocal encoder
         qfile = path / "questions.jsonl" if path.is_dir() else path
-        questions = read_questions(qfile)[args.offset:]
-        questions = questions[: args.limit]
+        questions = read_questions(qfile)[lo:hi]
         settings = base
         if questions[0].gold:
             settings = bench_settings(base, qfile.parent / "passages.jsonl")
         service = SearchService(replace(settings), encoder)
         encoder = service.encoder
-        rows = collect(service, questions, args.dense)
-        cells = [score(rows, v) for v in variants(args.dense).values()]
-        row = qfile.parent.name if questions[0].gold else qfile.stem
-        print(row[:21].ljust(22) + "".join(f"{a:.3f}/{c:.3f}".rjust(15) for a, c in cells),
-              flush=True)
+        name = qfile.parent.name if questions[0].gold else qfile.stem
+        return name, collect(service, questions, args.dense)
+
+    todo = []
+    if args.fit:
+        name, rows = load(args.fit, 0, args.fit_n)
+        fitted["fit-lex"] = Scoring(fit(rows, False))
+        if args.dense:
+            fitted["fit-dense"] = Scoring(fit(rows, True))
+        for k, v in fitted.items():
+            print(f"{k}: weights {v.weights}  ({', '.join(FEATURES)})")
+        print(f"(fitted on the first {args.fit_n} questions of {name})")
+        todo.append((f"{name} held-out", args.fit, args.fit_n, None))
+    todo += [(None, p, 0, None) for p in args.sets]
+    names = list(variants(args.dense, fitted))
+    print("set".ljust(22) + "".join(n.rjust(15) for n in names) + "   (sentence@1 / cond)")
+    for label, path, lo, hi in todo:
+        name, rows = load(path, lo, hi if args.limit is None else lo + args.limit)
+        cells = [score(rows, v) for v in variants(args.dense, fitted).values()]
+        print((label or name)[:21].ljust(22)
+              + "".join(f"{a:.3f}/{c:.3f}".rjust(15) for a, c in cells), flush=True)
 
 
 if __name__ == "__main__":

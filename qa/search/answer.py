@@ -20,6 +20,7 @@ A sentence is scored by what classic QA sentence selection uses:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ QUESTION_WORDS = frozenset(
     "什么 多少 哪些 哪个 哪里 哪儿 哪 怎么 怎样 如何 为什么 为何 是否 谁 何时 何地 何处 几 几个 吗 呢 啥 "
     "多少名 多少个 多少项 多少人 多久 多大 多高 多长 哪一年 哪年 哪位 哪座 哪家 什么样 什么时候".split())
 
+_QUESTION_CHARS = frozenset("什么哪些个里儿怎样如何为是否谁何时几吗呢啥多少的了在有")
 _TIME_Q = re.compile(r"何时|什么时候|什么时间|哪一?年|哪个?月|哪一?天|几月|几号|何年|哪个时期|哪个朝代|年份|日期")
 _PLACE_Q = re.compile(r"哪里|哪儿|在哪|何地|何处|什么地方|哪个?(?:国家|城市|省|市|县|地区|地方)|哪座|位于哪")
 _PERSON_Q = re.compile(r"谁|哪位|何人|什么人|哪个人")
@@ -110,14 +112,61 @@ class Pick:
     score: float                # what the sentence was chosen by
 
 
+FEATURES = ("own", "neighbour", "typed", "chars", "bigrams", "first", "length", "dense")
+
+
 @dataclass(frozen=True)
 class Scoring:
-    """Weights of the sentence score, chosen on part of CMRC 2018 and checked on the rest of
-    the bench and on the seed questions (benchmarks/answer_study.py)."""
+    """A sentence's score is ``weights · sentence_features``; the weights were fitted (a
+    conditional logit over each passage's sentences) on part of CMRC 2018 and checked on the
+    rest of the bench and on the seed questions (benchmarks/answer_study.py)."""
 
-    neighbour: float = 0.3      # credit for question terms found only next door
-    typed: float = 0.35         # bonus for holding a span of the asked type
-    dense: float = 0.0          # weight of (sentence cosine − best cosine in the passage)
+    weights: tuple[float, ...] = (1.0, 0.3, 0.35, 0.3, 0.0, 0.0, 0.0, 0.0)
+    local: float = 1.0          # discount for words in many of the passage's sentences
+
+
+def sentence_features(question: str, text: str, sentences: Sequence[Span],
+                      idf: Mapping[str, float], tokenize: Callable[[str], list[str]],
+                      dense: Sequence[float] | None = None, local: float = 1.0
+                      ) -> tuple[list[list[float]], list[float], list[list[Span]], list[set]]:
+    """Per sentence: the feature vector (``FEATURES``), the plain evidence (idf share of the
+    question's words it holds), its typed candidate spans, the question words it holds."""
+    terms = question_terms(question, tokenize)
+    top = max(idf.values(), default=1.0)
+    w = {t: idf.get(t, top) for t in terms}
+    total = sum(w.values()) or 1.0
+    q_norm = question.replace(" ", "")
+    texts = [text[s:e] for s, e in sentences]
+    lowered = [t.lower() for t in texts]
+    found = [{t for t in terms if t.lower() in low} for low in lowered]
+    evidence = [sum(w[t] for t in f) / total for f in found]
+    # The article's subject (司马晏, 环氧氯丙烷) is in nearly every sentence: it tells the
+    # passage from others, not one of its sentences from another.
+    lw = dict(w)
+    if local and len(sentences) > 1:
+        for t in terms:
+            df = sum(t in f for f in found)
+            if df:
+                lw[t] = w[t] / (1.0 + local * math.log(df))
+    ltotal = sum(lw.values()) or 1.0
+    chars = {c for c in q_norm if "\u4e00" <= c <= "\u9fff"} - _QUESTION_CHARS
+    bigrams = {q_norm[i:i + 2] for i in range(len(q_norm) - 1)
+               if not (set(q_norm[i:i + 2]) & _QUESTION_CHARS)}
+    qtype = question_type(question)
+    cands = [[sp for sp in typed_spans(t, qtype) if t[sp[0]:sp[1]].replace(" ", "") not in q_norm]
+             for t in texts]
+    best_dense = max(dense) if dense else 0.0
+    rows = []
+    for i, t in enumerate(texts):
+        own = sum(lw[x] for x in found[i]) / ltotal
+        near = set().union(*(found[j] for j in (i - 1, i + 1) if 0 <= j < len(texts)))
+        extra = sum(lw[x] for x in near - found[i]) / ltotal
+        rows.append([own, extra, float(bool(cands[i])),
+                     len(chars & set(t)) / len(chars) if chars else 0.0,
+                     sum(b in t for b in bigrams) / len(bigrams) if bigrams else 0.0,
+                     float(i == 0), math.log1p(len(t)) / 5.0,
+                     (dense[i] - best_dense) if dense else 0.0])
+    return rows, evidence, cands, found
 
 
 def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, float],
@@ -129,34 +178,16 @@ def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, 
     (terms it does not know count as the rarest); ``dense`` optionally each sentence's cosine
     to the question."""
     sentences = list(sentences) or [(0, len(text))]
-    terms = question_terms(question, tokenize)
-    top = max(idf.values(), default=1.0)
-    w = {t: idf.get(t, top) for t in terms}
-    total = sum(w.values()) or 1.0
-    qtype = question_type(question)
-    q_norm = question.replace(" ", "")
-
-    found = [{t for t in terms if t.lower() in text[s:e].lower()} for s, e in sentences]
-    cands = [[sp for sp in typed_spans(text[s:e], qtype)
-              if text[s + sp[0]:s + sp[1]].replace(" ", "") not in q_norm] for s, e in sentences]
-    best, best_score = 0, float("-inf")
-    evidence = []
-    for i in range(len(sentences)):
-        own = sum(w[t] for t in found[i]) / total
-        near = set().union(*(found[j] for j in (i - 1, i + 1) if 0 <= j < len(sentences)))
-        extra = sum(w[t] for t in near - found[i]) / total
-        evidence.append(own)
-        score = own + scoring.neighbour * extra + (scoring.typed if cands[i] else 0.0)
-        if dense is not None and scoring.dense:
-            score += scoring.dense * (dense[i] - max(dense))
-        if score > best_score + 1e-12:
-            best, best_score = i, score
+    rows, evidence, cands, found = sentence_features(question, text, sentences, idf, tokenize,
+                                                     dense, scoring.local)
+    scores = [sum(w * x for w, x in zip(scoring.weights, r)) for r in rows]
+    best = max(range(len(rows)), key=lambda i: (scores[i], -i))
     s, e = sentences[best]
     answer = None
     if cands[best]:
-        answer = _nearest(text[s:e], cands[best], found[best])
-        answer = (s + answer[0], s + answer[1])
-    return Pick((s, e), answer, evidence[best], bool(cands[best]), best_score)
+        a = _nearest(text[s:e], cands[best], found[best])
+        answer = (s + a[0], s + a[1])
+    return Pick((s, e), answer, evidence[best], bool(cands[best]), scores[best])
 
 
 def _nearest(sentence: str, spans: list[Span], terms: set[str]) -> Span:

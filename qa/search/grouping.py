@@ -23,7 +23,7 @@ REDUNDANT = 0.3
 @dataclass(frozen=True)
 class Candidate:
     article: Hashable
-    span: Span
+    span: Span                  # the passage it is shown in
     text: str
     ref: object = None          # the caller's handle (chunk id, fused score, …)
 
@@ -57,17 +57,18 @@ def text_share(a: str, b: str) -> float:
 
 
 def group(candidates: Sequence[Candidate], k: int, max_chars: int,
-          gap: int = 0) -> list[Group]:
-    """At most ``k`` results, best first. ``gap``: candidates this close merge (characters)."""
+          gap: int = 1) -> list[Group]:
+    """At most ``k`` results, best first. ``gap``: passages this close merge (characters; 1
+    joins neighbouring paragraphs)."""
     groups: list[Group] = []
     by_article: dict[Hashable, Group] = {}
     for c in candidates:
         g = by_article.get(c.article)
         if g is not None:
-            s, e = min(g.span[0], c.span[0]), max(g.span[1], c.span[1])
-            near = c.span[0] <= g.span[1] + gap and g.span[0] <= c.span[1] + gap
-            if near and e - s <= max_chars:
-                g.span = (s, e)
+            if _merge(g, c.span, max_chars, gap):
+                # the grown passage may now reach hits set aside before
+                for m in [m for m in g.more if _merge(g, m.span, max_chars, gap)]:
+                    g.more.remove(m)
             elif overlap_share(g.span, c.span) <= REDUNDANT and not _inside_more(g, c):
                 g.more.append(c)
             continue
@@ -81,6 +82,17 @@ def group(candidates: Sequence[Candidate], k: int, max_chars: int,
             groups.append(g)
             by_article[c.article] = g
     return groups
+
+
+def _merge(g: Group, span: Span, max_chars: int, gap: int) -> bool:
+    """Grow ``g``'s passage to take in ``span`` if they overlap or nearly touch and the union
+    stays within ``max_chars``."""
+    s, e = min(g.span[0], span[0]), max(g.span[1], span[1])
+    near = span[0] <= g.span[1] + gap and g.span[0] <= span[1] + gap
+    if near and e - s <= max_chars:
+        g.span = (s, e)
+        return True
+    return False
 
 
 def _inside_more(g: Group, c: Candidate) -> bool:
