@@ -29,7 +29,6 @@ from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
 from qa.search.answer import FEATURES, Scoring, pick, sentence_features  # noqa: E402
 from qa.search.highlight import term_spans  # noqa: E402
-from qa.search.grouping import group  # noqa: E402
 from qa.search.service import SearchService, passage_sentences  # noqa: E402
 
 
@@ -101,16 +100,14 @@ def collect(service: SearchService, questions, want_dense: bool):
         scores, ids = snap.dense.search(v[None, :], n)
         dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
         ls, li = snap.lexical.search(q.text, n)
-        groups = group([service._candidate(f, snap) for f in service._rank(
-            q.text, dense, {int(i): float(s) for s, i in zip(ls, li)}, snap)], 1,
-            service.settings.paragraph_max_chars)
-        if not groups:
+        hits = service.answer(q.text, 1, dense, {int(i): float(s) for s, i in zip(ls, li)},
+                              snap)
+        if not hits:
             continue
-        g = groups[0]
-        a = snap.articles[g.first.article]
-        start, end = g.span
-        text = a.text[start:end]
-        rows.append({"q": q, "text": text, "sents": passage_sentences(a.text, start, end),
+        c = hits[0].citation
+        a = snap.articles[c.article_id]
+        text = hits[0].text
+        rows.append({"q": q, "text": text, "sents": passage_sentences(a.text, c.start, c.end),
                      "idf": snap.lexical.idf(q.text), "title": a.title,
                      "in_passage": any(x in text for x in q.answers)})
     if want_dense:

@@ -122,12 +122,21 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
         click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=1))
         return
     click.echo(f"{answer.question}  ({len(answer.results)} results, {answer.took_ms} ms)")
+    if not answer.found:
+        click.echo("\n未找到可靠答案。以下是最接近的段落，可能答非所问，仅供参考：")
     for h in answer.results:
         c = h.citation
-        s0, s1 = h.highlight.sentence
-        click.echo(f"\n#{h.rank}  {h.score:.3f}  《{c.title or '（无标题）'}》"
-                   f"{'（据' + c.source + '）' if c.source else ''}  [{c.issue}]")
-        click.echo("   " + h.text[:s0] + click.style(h.text[s0:s1], bold=True) + h.text[s1:])
+        click.echo(f"\n#{h.rank}  可信度 {h.confidence:.0%}  《{c.title or '（无标题）'}》"
+                   f"{'（据' + c.source + '）' if c.source else ''}  [{c.issue}]"
+                   + (f"  本文还有 {len(h.more_in_article)} 处相关内容" if h.more_in_article else ""))
+        if answer.found:
+            s0, s1 = h.highlight.sentence
+            a = h.highlight.answer
+            sentence = h.text[s0:s1] if a is None else (
+                h.text[s0:a[0]] + click.style(h.text[a[0]:a[1]], bold=True, underline=True)
+                + h.text[a[1]:s1])
+            click.echo("   答：" + click.style(sentence, bold=True))
+        click.echo("   " + h.text.replace("\n", "\n   "))
 
 
 @main.command(name="eval")

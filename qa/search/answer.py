@@ -20,6 +20,7 @@ A sentence is scored by what classic QA sentence selection uses:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -93,14 +94,16 @@ def typed_spans(text: str, qtype: QuestionType) -> list[Span]:
     return [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
 
 
-def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> list[str]:
-    """The question's content words, distinct, longest first (so 社工站 is matched before 社工)."""
+@functools.lru_cache(maxsize=1024)
+def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple[str, ...]:
+    """The question's content words, distinct, longest first (so 社工站 is matched before 社工).
+    Cached: every result of one question asks for them."""
     seen: dict[str, None] = {}
     for t in tokenize(question):
         if t in QUESTION_WORDS or (len(t) < 2 and not t.isdigit()) or t in seen:
             continue
         seen[t] = None
-    return sorted(seen, key=len, reverse=True)
+    return tuple(sorted(seen, key=len, reverse=True))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ says 本文还有 N 处相关内容). A candidate from another article whose tex
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 Span = tuple[int, int]
@@ -49,21 +49,24 @@ _CLAUSE = re.compile(r"[^。！？；!?;，,\n]{8,}")
 def text_share(a: str, b: str) -> float:
     """Share of the shorter text's clauses (8+ characters) found verbatim in the other: how
     much of a reprint repeats its original."""
-    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    clauses = _CLAUSE.findall(short)
-    if not clauses:
-        return 0.0
-    return sum(len(c) for c in clauses if c in long_) / sum(len(c) for c in clauses)
+    return _shared(set(_CLAUSE.findall(a)), set(_CLAUSE.findall(b)), a, b)
 
 
-def group(candidates: Sequence[Candidate], k: int, max_chars: int,
-          gap: int = 1) -> list[Group]:
-    """At most ``k`` results, best first. ``gap``: passages this close merge (characters; 1
-    joins neighbouring paragraphs)."""
+def group(ranked: Iterable[tuple[Hashable, object]], resolve: Callable[[object], Candidate],
+          k: int, max_chars: int, gap: int = 1) -> list[Group]:
+    """At most ``k`` results, best first. ``ranked`` gives each candidate's article and handle
+    best first; ``resolve`` turns a handle into its :class:`Candidate` (passage and text),
+    called only for candidates that can still matter: those of an article already shown and
+    those that may open a result. ``gap``: passages this close merge (characters; 1 joins
+    neighbouring paragraphs)."""
     groups: list[Group] = []
     by_article: dict[Hashable, Group] = {}
-    for c in candidates:
-        g = by_article.get(c.article)
+    clauses: list[set[str]] = []
+    for article, ref in ranked:
+        g = by_article.get(article)
+        if g is None and len(groups) >= k:
+            continue
+        c = resolve(ref)
         if g is not None:
             if _merge(g, c.span, max_chars, gap):
                 # the grown passage may now reach hits set aside before
@@ -72,16 +75,26 @@ def group(candidates: Sequence[Candidate], k: int, max_chars: int,
             elif overlap_share(g.span, c.span) <= REDUNDANT and not _inside_more(g, c):
                 g.more.append(c)
             continue
-        twin = next((g for g in groups if text_share(g.first.text, c.text) > REDUNDANT), None)
+        mine = set(_CLAUSE.findall(c.text))
+        twin = next((g for g, theirs in zip(groups, clauses)
+                     if _shared(mine, theirs, c.text, g.first.text) > REDUNDANT), None)
         if twin is not None:
             if all(a.article != c.article for a in twin.also):
                 twin.also.append(c)
             continue
-        if len(groups) < k:
-            g = Group(first=c, span=c.span)
-            groups.append(g)
-            by_article[c.article] = g
+        g = Group(first=c, span=c.span)
+        groups.append(g)
+        clauses.append(mine)
+        by_article[article] = g
     return groups
+
+
+def _shared(a: set[str], b: set[str], text_a: str, text_b: str) -> float:
+    """``text_share`` from the two texts' clause sets, computed once per text."""
+    short, other = (a, text_b) if len(text_a) <= len(text_b) else (b, text_a)
+    if not short:
+        return 0.0
+    return sum(len(c) for c in short if c in other) / sum(len(c) for c in short)
 
 
 def _merge(g: Group, span: Span, max_chars: int, gap: int) -> bool:

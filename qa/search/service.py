@@ -153,8 +153,8 @@ class SearchService:
         """From the two candidate lists to results: fuse, group by article, pick the
         answering sentence, calibrate. Benchmarks call it with candidates they have edited."""
         ranked = self._rank(q, dense, lexical, snap)
-        groups = group([self._candidate(f, snap) for f in ranked], k,
-                       self.settings.paragraph_max_chars)
+        groups = group(((snap.chunks[f.id]["citations"][0]["article_id"], f) for f in ranked),
+                       lambda f: self._candidate(f, snap), k, self.settings.paragraph_max_chars)
         idf = snap.lexical.idf(q)
         return [self._hit(rank, g, q, idf, snap) for rank, g in enumerate(groups, 1)]
 

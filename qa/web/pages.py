@@ -33,16 +33,26 @@ def index():
         if context["question"].strip():
             answer = service().ask(context["question"], k)
             context["answer"] = answer
-            context["results"] = [_result(hit) for hit in answer.results]
+            context["results"] = [_result(hit, answer.found) for hit in answer.results]
     except QAError as e:
         context["error"] = e.message
         return render_template("index.html", **context), e.status
     return render_template("index.html", **context)
 
 
-def _result(hit) -> dict:
-    return {"hit": hit, "html": highlight(hit.text, tuple(hit.highlight.sentence),
-                                          [tuple(t) for t in hit.highlight.terms])}
+def _result(hit, found: bool) -> dict:
+    """The answering sentence on its own (question words and the short answer marked in it),
+    and the passage it stands in. When nothing was found the passage is shown plain: its
+    "answering" sentence answers nothing."""
+    s, e = hit.highlight.sentence
+    answer = hit.highlight.answer
+    return {
+        "hit": hit,
+        "sentence": highlight(hit.text[s:e], answer and (answer[0] - s, answer[1] - s),
+                              [(a - s, b - s) for a, b in hit.highlight.terms],
+                              mark_class="span"),
+        "passage": highlight(hit.text, (s, e) if found else None, mark_class="in-passage"),
+    }
 
 
 @bp.get("/articles/<article_id>")

@@ -35,8 +35,42 @@ def test_passages_are_paragraph_sized_and_do_not_repeat(service):
     hits = service.ask("社工站开展了哪些服务？", 10).results
     s = service.settings
     assert all(len(h.text) <= max(s.paragraph_max_chars, s.passage_min_chars) + 300 for h in hits)
-    spans = [(h.citation.article_id, h.citation.start, h.citation.end) for h in hits]
-    assert len(set(spans)) == len(spans)
+    # one result per article; the article's further hits are listed, not shown again
+    articles = [h.citation.article_id for h in hits]
+    assert len(set(articles)) == len(articles)
+    assert any(h.more_in_article for h in hits)
+    for h in hits:
+        a = service.article(h.citation.article_id)
+        for start, end in h.more_in_article:
+            assert 0 <= start < end <= len(a.text)
+            overlap = min(end, h.citation.end) - max(start, h.citation.start)
+            assert overlap <= 0.3 * min(end - start, h.citation.end - h.citation.start)
+
+
+def test_answering_sentence_and_answer_span(service):
+    top = service.ask("嘉定区现在一共有几个精神健康社工站？", 3).results[0]
+    s, e = top.highlight.sentence
+    assert "六个" in top.text[s:e]
+    a, b = top.highlight.answer
+    assert top.text[a:b] == "六个"
+    top = service.ask("济阳区配备了多少名驻站社工？", 1).results[0]
+    a, b = top.highlight.answer
+    assert top.text[a:b] == "26人"
+
+
+def test_found_and_confidence(service):
+    answered = service.ask("凤阳县打造了多少个品牌服务项目？", 3)
+    assert answered.found and answered.results[0].confidence >= 0.5
+    assert all(0.0 <= h.confidence <= 1.0 for h in answered.results)
+    for off_topic in ("红烧肉怎么做才好吃？", "李白是哪个朝代的诗人？"):
+        answer = service.ask(off_topic, 3)
+        assert not answer.found and answer.results     # the closest passages still come back
+
+
+def test_filters_are_refused_by_name_until_the_index_has_them(service):
+    with pytest.raises(BadRequest) as e:
+        service.ask("济阳区社工站", 3, source="大众网")
+    assert "source" in e.value.message
 
 
 def test_scores_are_ordered_and_per_path_scores_reported(service):
@@ -53,7 +87,7 @@ def test_quantity_question_prefers_the_passage_stating_the_number(service):
 
 def test_answer_dict_is_the_json_shape(service):
     d = answer_dict(service.ask("凤阳县打造了多少个品牌服务项目？", 2))
-    assert set(d) == {"question", "results", "took_ms"}
+    assert set(d) == {"question", "results", "took_ms", "found"}
     assert set(d["results"][0]["citation"]) == {"issue", "article_id", "title", "source",
                                                  "start", "end"}
 
