@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
@@ -83,8 +85,8 @@ def zfuse(d, l, w):
     return [fusion.Fused(i, sc[i], d.get(i), l.get(i)) for i in order]
 
 
-def adaptive(lo, hi):
-    return lambda d, l, c: fusion.fuse(d, l, lo + (hi - lo) * c)
+def adaptive(lo, hi, power=1.0):
+    return lambda d, l, c: fusion.fuse(d, l, lo + (hi - lo) * c ** power)
 
 
 def zadaptive(lo, hi):
@@ -106,6 +108,11 @@ METHODS = {
     "cov.3-.6": adaptive(0.3, 0.6),
     "cov0-.7": adaptive(0.0, 0.7),
     "zcov.2-.7": zadaptive(0.2, 0.7),
+    "cov.1-.5": adaptive(0.1, 0.5),
+    "cov.1-.6": adaptive(0.1, 0.6),
+    "cov.1-.8^2": adaptive(0.1, 0.8, 2.0),
+    "cov.1-.8^3": adaptive(0.1, 0.8, 3.0),
+    "cov0-.8^3": adaptive(0.0, 0.8, 3.0),
 }
 
 
@@ -119,6 +126,9 @@ def main() -> None:
                     help="score hits on chunks widened by up to N characters of whole sentences")
     ap.add_argument("--answer-type", type=float, default=0.0,
                     help="bonus for chunks stating a quantity in the unit the question asks")
+    ap.add_argument("--style", choices=("keywords", "colloquial", "typos", "traditional"),
+                    default=None, help="restyle every question first (benchmarks/query_styles.py)")
+    ap.add_argument("--methods", default=None, help="comma-separated subset of methods")
     ap.add_argument("--para", action="store_true",
                     help="whole paragraphs (up to 1000 characters), widened by sentences to "
                          "at least --expand characters")
@@ -129,17 +139,24 @@ def main() -> None:
     encoder = None
     extra = getattr(fusion, "STUDY_METHODS", {})
     methods = {**METHODS, **extra}
+    if args.methods:
+        methods = {m: methods[m] for m in args.methods.split(",")}
     print("set".ljust(28) + "".join(m.rjust(16) for m in methods))
     for path in args.sets:
         qfile = path / "questions.jsonl" if path.is_dir() else path
         questions = read_questions(qfile)[: args.limit]
+        if args.style:
+            from query_styles import restyle
+
+            questions = [replace(q, text=restyle(q.text, q.id, args.style)) for q in questions]
         settings = base
         if questions[0].gold:
             settings = bench_settings(base, qfile.parent / "passages.jsonl")
         service = SearchService(settings, encoder)
         encoder = service.encoder
         snap, cached = scores_for(service, questions, 50)
-        row = qfile.parent.name if questions[0].gold else qfile.stem
+        row = (qfile.parent.name if questions[0].gold else qfile.stem) + (
+            f" [{args.style}]" if args.style else "")
         cells, cache = [], {}
         for name, method in methods.items():
             h1 = hk = 0
