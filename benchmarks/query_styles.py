@@ -14,7 +14,8 @@ transformation (seeded by the question's id, so reruns write the same files):
 
 The seed sets (dev + our paraphrases) are transformed into ``eval/styles_<style>.jsonl``;
 ``benchmarks/fusion_study.py --style S`` applies the same transformation to bench questions
-on the fly. Needs ``opencc-purepy`` (the ``bench`` extra) for the traditional style only.
+on the fly. Needs ``opencc-purepy`` (``pip install -e '.[styles]'``) for the traditional
+style only.
 """
 
 from __future__ import annotations
