@@ -125,16 +125,36 @@ def report(data, w, threshold: float, split: int | None) -> None:
                   f"{fn:>10.3f}{brier:>8.3f}")
 
 
+def choose_threshold(data, w, split: int, want: float) -> float:
+    """The highest threshold at which at least ``want`` of the fit half's answerable
+    questions (top result holds an answer) are still found."""
+    tops = [rows[0] for rows in data[("cmrc2018", "own")][:split] if rows and rows[0][1]]
+    probs = sorted(prob(w, x) for x, _, _ in tops)
+    return probs[int((1 - want) * len(probs))]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=800, help="questions per bench set")
     ap.add_argument("--check", action="store_true", help="report the shipped weights only")
     ap.add_argument("--threshold", type=float, default=None)
+    ap.add_argument("--want-found", type=float, default=0.97,
+                    help="choose the threshold so that this share of the fit half's answered "
+                         "questions is found")
+    ap.add_argument("--cache", type=Path, default=None, help="pickle of the collected rows")
     args = ap.parse_args()
     base = Settings.from_env()
-    threshold = args.threshold if args.threshold is not None else base.found_confidence
     names = ["cmrc2018", "xquad_zh", "drcd_simplified"]
-    data = collect(base, names, args.limit)
+    if args.cache and args.cache.exists():
+        import pickle
+
+        data = pickle.loads(args.cache.read_bytes())
+    else:
+        data = collect(base, names, args.limit)
+        if args.cache:
+            import pickle
+
+            args.cache.write_bytes(pickle.dumps(data))
     split = len(data[("cmrc2018", "own")]) // 2
     if args.check:
         w = np.array(conf.WEIGHTS)
@@ -147,6 +167,11 @@ def main() -> None:
                     y.append(label)
         w = fit(np.array(X), np.array(y, dtype=float))
         print("fitted WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")")
+    threshold = args.threshold
+    if threshold is None:
+        threshold = base.found_confidence if args.check else choose_threshold(
+            data, w, split, args.want_found)
+    print(f"found: top confidence >= {threshold:.3f}")
     report(data, w, threshold, split)
 
 
