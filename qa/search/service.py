@@ -164,12 +164,14 @@ class SearchService:
         return boost(fused, q, lambda i: snap.chunks[i]["text"], self.settings.answer_type_bonus)
 
     def _candidate(self, f: Fused, snap: Snapshot) -> Candidate:
-        """A fused chunk as the passage it is shown in: its paragraph, widened."""
-        c = snap.chunks[f.id]["citations"][0]
-        a, s = snap.articles[c["article_id"]], self.settings
-        span = passage_span(a.text, _sentences(a.text), c["start"], c["end"],
-                            s.passage_min_chars, s.paragraph_max_chars)
+        a, span = self._passage(snap.chunks[f.id]["citations"][0], snap)
         return Candidate(a.id, span, a.text[span[0]:span[1]], f)
+
+    def _passage(self, c: dict, snap: Snapshot) -> tuple[Article, tuple[int, int]]:
+        """Where a chunk citation is shown: its paragraph, widened."""
+        a, s = snap.articles[c["article_id"]], self.settings
+        return a, passage_span(a.text, _sentences(a.text), c["start"], c["end"],
+                               s.passage_min_chars, s.paragraph_max_chars)
 
     def _hit(self, rank: int, g: Group, q: str, idf: dict[str, float], snap: Snapshot) -> Hit:
         a = snap.articles[g.first.article]
@@ -178,21 +180,21 @@ class SearchService:
         chosen = pick(q, text, passage_sentences(a.text, start, end), idf, tokenize)
         f: Fused = g.first.ref
         raw = snap.chunks[f.id]["citations"]
-        also = [self._cite(snap.articles[c["article_id"]], c["start"], c["end"]) for c in raw[1:]]
+        also = [self._cite(*self._passage(c, snap)) for c in raw[1:]]
         for o in g.also:
-            also.append(self._cite(snap.articles[o.article], *o.span))
+            also.append(self._cite(snap.articles[o.article], o.span))
         sure = confidence(features(q, a.title, text, chosen, f.dense, idf, tokenize))
         return Hit(rank=rank, score=round(f.score, 4), confidence=round(sure, 3),
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
                    text=text, highlight=Highlight(chosen.sentence, chosen.answer,
                                                   term_spans(text, q, tokenize, chosen.sentence)),
-                   citation=self._cite(a, start, end), also_in=also,
+                   citation=self._cite(a, g.span), also_in=also,
                    more_in_article=[list(m.span) for m in g.more])
 
     @staticmethod
-    def _cite(a: Article, start: int, end: int) -> Citation:
+    def _cite(a: Article, span: tuple[int, int]) -> Citation:
         return Citation(issue=a.issue, article_id=a.id, title=a.title, source=a.source,
-                        start=start, end=end)
+                        start=span[0], end=span[1])
 
     # -- articles and health ---------------------------------------------------------------
 
