@@ -60,7 +60,8 @@ def test_answering_sentence_and_answer_span(service):
 
 def test_found_and_confidence(service):
     answered = service.ask("凤阳县打造了多少个品牌服务项目？", 3)
-    assert answered.found and answered.results[0].confidence >= 0.5
+    assert answered.found
+    assert answered.results[0].confidence >= service.settings.found_confidence
     assert all(0.0 <= h.confidence <= 1.0 for h in answered.results)
     for off_topic in ("红烧肉怎么做才好吃？", "李白是哪个朝代的诗人？"):
         answer = service.ask(off_topic, 3)

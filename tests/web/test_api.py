@@ -87,13 +87,14 @@ def test_errors_name_the_parameter(client, method):
         assert "参数 q 必须是文本" in error_of(send({"q": 5}), 400)["message"]
 
 
-def test_found_is_false_for_a_question_the_archive_cannot_answer(client):
+def test_found_is_false_for_a_question_the_archive_cannot_answer(client, app):
+    cut = app.extensions["qa.settings"].found_confidence
     body = client.get("/api/ask", query_string={"q": "2022年世界杯冠军是哪支球队？"}).get_json()
     check_answer(body, 5)
     assert body["found"] is False
-    assert max(h["confidence"] for h in body["results"]) < 0.5
+    assert max(h["confidence"] for h in body["results"]) < cut
     body = client.get("/api/ask", query_string={"q": SEED_QUESTION}).get_json()
-    assert body["found"] is True and body["results"][0]["confidence"] >= 0.5
+    assert body["found"] is True and body["results"][0]["confidence"] >= cut
 
 
 def test_ask_default_k(client, app):
