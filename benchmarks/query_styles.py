@@ -21,6 +21,7 @@ style only.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import random
 import re
@@ -103,6 +104,10 @@ def main() -> None:
                 records.append(json.loads(line))
     for style in STYLES:
         out = ROOT / "eval" / f"styles_{style}.jsonl"
+        if style == "traditional" and importlib.util.find_spec("opencc_purepy") is None:
+            print(f"kept {out.relative_to(ROOT)}: opencc-purepy is not installed "
+                  "(pip install -e '.[styles]')", file=sys.stderr)
+            continue
         with open(out, "w", encoding="utf-8") as f:
             for r in records:
                 q = restyle(r["q"], r["id"], style)
