@@ -69,9 +69,9 @@ def group(ranked: Iterable[tuple[Hashable, object]], resolve: Callable[[object],
         c = resolve(ref)
         if g is not None:
             if _merge(g, c.span, max_chars, gap):
-                # the grown passage may now reach hits set aside before
-                for m in [m for m in g.more if _merge(g, m.span, max_chars, gap)]:
-                    g.more.remove(m)
+                # the grown passage may now reach hits set aside before, or mostly cover them
+                g.more = [m for m in g.more if not _merge(g, m.span, max_chars, gap)]
+                g.more = [m for m in g.more if overlap_share(g.span, m.span) <= REDUNDANT]
             elif overlap_share(g.span, c.span) <= REDUNDANT and not _inside_more(g, c):
                 g.more.append(c)
             continue

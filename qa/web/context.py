@@ -54,12 +54,10 @@ K_NAMES = ("k", "top_k")
 
 
 def _one_of(values, names: tuple[str, ...]):
-    """``(name, value)`` of whichever of ``names`` is given; two names with different values
-    is an error rather than a guess."""
-    given = [(n, values.get(n)) for n in names if values.get(n) is not None]
-    if len({repr(v) for _, v in given}) > 1:
-        raise BadRequest(f"参数 {' 和 '.join(n for n, _ in given)} 是同一个参数，只能给出一个值")
-    return given[0] if given else (names[0], None)
+    """``(name, value)`` of the first of ``names`` that is given (the short name wins when a
+    client sends both)."""
+    return next(((n, values.get(n)) for n in names if values.get(n) is not None),
+                (names[0], None))
 
 
 def ask_params(values, from_query: bool) -> tuple[str, int | None]:

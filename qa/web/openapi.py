@@ -65,7 +65,8 @@ def _schemas(s: Settings) -> dict:
                   "properties": {"error": _ref("ErrorDetail")}},
         "AskRequest": {
             "type": "object",
-            "description": "问题用 q 或 question，条数用 k 或 top_k（与 GET 相同的名字）。",
+            "description": "问题用 q 或 question，条数用 k 或 top_k（与 GET 相同的名字）；"
+                           "两个名字都给出时以 q、k 为准。",
             "anyOf": [{"required": ["q"]}, {"required": ["question"]}],
             "properties": {
                 "q": question,
@@ -180,7 +181,8 @@ def _paths(s: Settings) -> dict:
         "/api/ask": {
             "get": {
                 "summary": "提问，返回附出处的段落", "operationId": "askGet",
-                "description": "问题用 q 或 question（必须给出其一），条数用 k 或 top_k。",
+                "description": "问题用 q 或 question（必须给出其一），条数用 k 或 top_k；"
+                               "两个名字都给出时以 q、k 为准。",
                 "parameters": [_query("q", question, "问题（中文）"),
                                _query("question", question, "同 q"),
                                _query("k", k, "返回的段落数"),

@@ -32,6 +32,17 @@ def test_grown_passage_takes_in_hits_set_aside_before():
     assert g.span == (0, 600) and g.more == []
 
 
+def test_hits_set_aside_are_dropped_once_the_grown_passage_mostly_covers_them():
+    g = grouped([cand("a", 400, 800), cand("a", 0, 300), cand("a", 250, 700)], k=5,
+                max_chars=700)[0]
+    # (0, 300) was set aside, then (250, 700) grew the passage to (250, 800): 50 of 300 chars
+    # overlap, under 30 %, so it stays listed
+    assert g.span == (250, 800) and [m.span for m in g.more] == [(0, 300)]
+    g = grouped([cand("a", 400, 800), cand("a", 0, 300), cand("a", 150, 700)], k=5,
+                max_chars=700)[0]
+    assert g.span == (150, 800) and g.more == []
+
+
 def test_reprints_in_other_articles_become_citations_and_k_is_kept():
     story = "济阳区已实现街道社工站全覆盖，建设一个区级社工总站，配备专业驻站社工二十六人。"
     groups = grouped([cand("a", 0, 40, story), cand("b", 0, 40, "据报道，" + story),

@@ -47,7 +47,8 @@ def test_results_show_citation_highlight_and_timing(client):
     assert f"据{SEED_SOURCE}" in first and "版面 001_5e68e9660a63f3de" in first
     assert re.search(r"可信度 \d{1,3}%", first)
     # The answering sentence comes first, before the title and the passage.
-    sentence = MARK.search(first)
+    sentence = re.search(r'<p class="sentence">(.*?)</p>', first, re.S)
+    assert sentence.group(1).startswith('<mark class="answer">')
     assert SEED_ANSWER in text_of(sentence.group(1))
     assert sentence.start() < first.index('class="title"') < first.index('class="passage"')
     assert '<mark class="span">26人</mark>' in sentence.group(1)
