@@ -20,6 +20,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
+SEED_DEV = ROOT.parent / "shared" / "eval" / "seed_questions_dev.jsonl"
+BENCH_SETS = [str(ROOT.parent / "shared" / "bench" / n)
+              for n in ("xquad_zh", "cmrc2018", "drcd_simplified")]
+
 # name -> (arguments for the full run, arguments for --quick)
 JOBS = {
     "encoder.py": ([], ["--n-questions", "30", "--n-passages", "48", "--repeats", "2"]),
@@ -36,6 +40,13 @@ JOBS = {
                 ["--index", str(ROOT / "index"), "--clients", "8", "--seconds", "10"]),
     "lexical_ablation.py": ([], []),
     "fusion_study.py": ([], []),
+    # issue 12: the answering sentence, the confidence model, the query-style sets
+    "answer_study.py": (["--index", str(ROOT / "index"), str(SEED_DEV),
+                         str(ROOT / "eval" / "paraphrase_questions.jsonl"),
+                         str(ROOT / "eval" / "short_queries.jsonl"), *BENCH_SETS],
+                        ["--index", str(ROOT / "index"), str(SEED_DEV)]),
+    "calibrate.py": (["--limit", "600"], ["--limit", "40"]),
+    "query_styles.py": ([], []),
 }
 
 

@@ -196,23 +196,41 @@ def compact(ctx: click.Context, everything: bool) -> None:
 @click.argument("question")
 @click.option("-k", "k", type=int, default=None, help="Number of passages (default 5).")
 @click.option("--json", "as_json", is_flag=True, help="Print the HTTP API's JSON object.")
+@click.option("--source", multiple=True, help="Only articles from this outlet (repeatable).")
+@click.option("--paper", multiple=True, help="Only this newspaper (repeatable).")
+@click.option("--issue", multiple=True, help="Only this issue (repeatable).")
+@click.option("--from", "date_from", help="Only issues dated on or after, YYYY-MM-DD.")
+@click.option("--to", "date_to", help="Only issues dated on or before, YYYY-MM-DD.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
+              show_default=True, help="Order of the results.")
 @click.pass_context
 @handle_errors
-def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None:
+def ask(ctx: click.Context, question: str, k: int | None, as_json: bool, source, paper, issue,
+        date_from, date_to, sort: str) -> None:
     """Answer a question with cited passages."""
+    from qa.index.backend import Where
     from qa.search.service import SearchService, answer_dict
 
-    answer = SearchService(_settings(ctx)).ask(question, k)
+    where = Where.parse(list(source), list(paper), list(issue), date_from, date_to)
+    answer = SearchService(_settings(ctx)).ask(question, k, where=where, sort=sort)
     if as_json:
         click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=1))
         return
     click.echo(f"{answer.question}  ({len(answer.results)} results, {answer.took_ms} ms)")
+    if not answer.found:
+        click.echo("\n未找到可靠答案。以下是最接近的段落，可能答非所问，仅供参考：")
     for h in answer.results:
         c = h.citation
-        s0, s1 = h.highlight.sentence
-        click.echo(f"\n#{h.rank}  {h.score:.3f}  《{c.title or '（无标题）'}》"
-                   f"{'（据' + c.source + '）' if c.source else ''}  [{c.issue}]")
-        click.echo("   " + h.text[:s0] + click.style(h.text[s0:s1], bold=True) + h.text[s1:])
+        click.echo(f"\n#{h.rank}  可信度 {h.confidence:.0%}  {c.reference()}  [{c.page_id}]"
+                   + (f"  本文还有 {len(h.more_in_article)} 处相关内容" if h.more_in_article else ""))
+        if answer.found:
+            s0, s1 = h.highlight.sentence
+            a = h.highlight.answer
+            sentence = h.text[s0:s1] if a is None else (
+                h.text[s0:a[0]] + click.style(h.text[a[0]:a[1]], bold=True, underline=True)
+                + h.text[a[1]:s1])
+            click.echo("   答：" + click.style(sentence, bold=True))
+        click.echo("   " + h.text.replace("\n", "\n   "))
 
 
 @main.command(name="eval")
@@ -220,22 +238,28 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None
 @click.option("-k", "k", type=int, default=5, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N questions.")
 @click.option("--misses", type=int, default=10, show_default=True, help="Misses to print.")
+@click.option("--unanswerable", "unanswerable", multiple=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="A question set asked of --index as questions it cannot answer (e.g. a "
+                   "bench set's questions asked of the seed index); repeatable.")
 @click.pass_context
 @handle_errors
 def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int | None,
-                 misses: int) -> None:
+                 misses: int, unanswerable: tuple[Path, ...]) -> None:
     """Score question sets: seed questions against --index, bench sets against an index
-    built (and cached) from the passages.jsonl beside them."""
-    from qa.evaluation import bench_settings, evaluate, read_questions
+    built (and cached) from the passages.jsonl beside them; a table of all sets at the end."""
+    from qa.evaluation import bench_settings, evaluate, read_questions, table
     from qa.index.backend import open_backend
     from qa.search.service import SearchService
 
     settings = _settings(ctx)
     encoder = None
-    for path in files:
+    reports = []
+    runs = [(p, False) for p in files] + [(p, True) for p in unanswerable]
+    for path, refused in runs:
         if path.is_dir():
             path = path / "questions.jsonl"
-        questions = read_questions(path)[:limit]
+        questions = read_questions(path, unanswerable=refused)[:limit]
         run_settings = settings
         passages = path.parent / "passages.jsonl"
         if questions and questions[0].gold and passages.exists():
@@ -246,12 +270,15 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
                 encoder = encoder or SearchService(settings).encoder
                 click.echo(f"building bench index for {passages} …", err=True)
                 bench = IssueService(run_settings, encoder)
-                pages, skipped, files = _read(bench, [passages], IssueMeta())
-                bench.build(pages, skipped, files, progress=True)
+                pages, skipped, count = _read(bench, [passages], IssueMeta())
+                bench.build(pages, skipped, count, progress=True)
         service = SearchService(run_settings, encoder)
         encoder = service.encoder
-        report = evaluate(service, questions, k, str(path))
+        name = str(path) + (" (asked of --index)" if refused else "")
+        report = evaluate(service, questions, k, name)
+        reports.append(report)
         click.echo(report.text(misses))
+    click.echo("\n" + table(reports))
 
 
 @main.command()

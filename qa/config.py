@@ -56,6 +56,11 @@ class Settings:
     lexical_weight_max: float = 0.8
     # Added to a candidate that states a number in the unit a "多少/几 + unit" question asks.
     answer_type_bonus: float = 0.1
+    # A result whose calibrated confidence (qa.search.confidence) reaches this answers the
+    # question (``found``); below it the service says it found no reliable answer. Chosen by
+    # benchmarks/calibrate.py so that 98 % of the fit questions whose top result answers are
+    # found; off-topic questions of another bench index score below it 90-98 % of the time.
+    found_confidence: float = 0.133
     passage_min_chars: int = 400
     paragraph_max_chars: int = 1000
     default_k: int = 5

@@ -1,9 +1,12 @@
-"""Scores a question set against an index: hit@1, hit@k, MRR, outlet@1, and the misses.
+"""Scores a question set against an index: hit@1, hit@k, MRR, outlet@1, the answer in the
+highlighted sentence, repeats among the results, how often an answer is claimed, and the misses.
 
 Two formats are read:
 
 * seed questions — ``{"id", "q", "answers", "source"}``: a hit is a returned passage that
-  contains one of the answer strings; ``source`` must be the top result's outlet;
+  contains one of the answer strings; ``source`` must be the top result's outlet; a line with
+  ``"answerable": false`` (or no answers) is a question the index cannot answer, scored only
+  by whether the service says so (``found`` false);
 * bench sets — ``{"id", "question", "answers", "gold_passage_ids"}`` next to a
   ``passages.jsonl``: the index is built from those passages (cached per model and chunking),
   a hit is the answer string in a returned passage, and R@k counts gold passage ids.
@@ -17,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa.config import Settings
+from qa.errors import BadRequest
+from qa.search.grouping import redundant_pairs
 
 
 @dataclass
@@ -26,6 +31,7 @@ class Question:
     answers: list[str]
     source: str | None = None
     gold: list[str] = field(default_factory=list)
+    answerable: bool = True
 
 
 @dataclass
@@ -41,12 +47,23 @@ class EvalReport:
     gold1: int = 0
     goldk: int = 0
     gold_n: int = 0
+    sentence1: int = 0          # an answer inside the top result's highlighted sentence
+    redundant: int = 0          # pairs of results repeating each other (grouping.REDUNDANT)
+    found: int = 0              # answerable questions the service claims to answer
+    unanswerable: int = 0
+    not_found: int = 0          # unanswerable questions the service says it cannot answer
     misses: list[dict] = field(default_factory=list)
 
     def figures(self) -> dict:
-        n = max(self.n, 1)
-        out = {"questions": self.n, "hit@1": self.hit1 / n, f"hit@{self.k}": self.hitk / n,
-               f"MRR@{self.k}": self.rr / n}
+        out: dict = {"questions": self.n + self.unanswerable}
+        if self.n:
+            n = self.n
+            out.update({"hit@1": self.hit1 / n, f"hit@{self.k}": self.hitk / n,
+                        f"MRR@{self.k}": self.rr / n, "sentence@1": self.sentence1 / n,
+                        "found": self.found / n})
+        if self.unanswerable:
+            out["not-found"] = self.not_found / self.unanswerable
+        out["redundant"] = self.redundant
         if self.source_n:
             out["outlet@1"] = self.source_ok / self.source_n
         if self.gold_n:
@@ -67,16 +84,41 @@ class EvalReport:
         return "\n".join(lines)
 
 
-def read_questions(path: Path) -> list[Question]:
+def table(reports: list[EvalReport]) -> str:
+    """The per-set figures as one Markdown table (the form quoted in README and reports)."""
+    k = reports[0].k if reports else 5
+    columns = ("questions", "hit@1", f"hit@{k}", "sentence@1", "redundant", "found",
+               "not-found")
+    lines = ["| set | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for r in reports:
+        f = r.figures()
+        cells = [f"{f[c]:.3f}" if isinstance(f.get(c), float) else str(f.get(c, "–"))
+                 for c in columns]
+        lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def read_questions(path: Path, unanswerable: bool = False) -> list[Question]:
+    """``unanswerable``: every question counts as one the index cannot answer (bench
+    questions asked of the seed index)."""
     out = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            r = json.loads(line)
-            out.append(Question(id=str(r.get("id", n)), text=r.get("q") or r["question"],
-                                answers=list(r.get("answers") or []), source=r.get("source"),
-                                gold=[str(g) for g in r.get("gold_passage_ids") or []]))
+            try:
+                r = json.loads(line)
+                text = r.get("q") or r["question"]
+            except (ValueError, KeyError, AttributeError):
+                raise BadRequest(f"{path} 第 {n} 行不是问题记录（需要 JSON 对象，含 q 或 question）"
+                                 ) from None
+            answers = list(r.get("answers") or [])
+            answerable = bool(r.get("answerable", bool(answers))) and not unanswerable
+            out.append(Question(id=str(r.get("id", n)), text=text,
+                                answers=answers if answerable else [], source=r.get("source"),
+                                gold=[str(g) for g in r.get("gold_passage_ids") or []
+                                      ] if answerable else [],
+                                answerable=answerable))
     return out
 
 
@@ -85,14 +127,29 @@ def evaluate(service, questions: list[Question], k: int, name: str) -> EvalRepor
     for q in questions:
         answer = service.ask(q.text, k)
         results = answer.results
+        rep.redundant += redundant_pairs([(h.citation.article_id, (h.citation.start,
+                                                                    h.citation.end), h.text)
+                                          for h in results[:5]])
+        found = getattr(answer, "found", bool(results))
+        if not q.answerable:
+            rep.unanswerable += 1
+            rep.not_found += not found
+            if found:
+                rep.misses.append({"id": q.id, "question": q.text, "answers": ["（无答案）"],
+                                   "rank": None, "top": results[0].text if results else ""})
+            continue
         rep.n += 1
+        rep.found += bool(found)
+        if results:
+            s, e = results[0].highlight.sentence
+            rep.sentence1 += any(a in results[0].text[s:e] for a in q.answers)
         first = next((i for i, h in enumerate(results)
                       if any(a in h.text for a in q.answers)), None)
         if first is not None:
             rep.hitk += 1
             rep.rr += 1.0 / (first + 1)
             rep.hit1 += first == 0
-        if q.source is not None:
+        if q.source is not None and q.answerable:
             rep.source_n += 1
             rep.source_ok += bool(results) and results[0].citation.source == q.source
         if q.gold:

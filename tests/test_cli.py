@@ -37,7 +37,8 @@ def test_ask_json_is_the_api_object(seed_index):
     run = qa("--index", str(seed_index), "ask", "济阳区配备了多少名驻站社工？", "-k", "2", "--json")
     assert run.returncode == 0, run.stderr
     answer = json.loads(run.stdout)
-    assert set(answer) == {"question", "results", "took_ms"} and len(answer["results"]) == 2
+    assert set(answer) == {"question", "results", "took_ms", "found"}
+    assert len(answer["results"]) == 2 and answer["found"] is True
     top = answer["results"][0]
     assert "驻站社工26人" in top["text"] and top["citation"]["source"] == "大众网"
 

@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 
 from qa.config import Settings
-from qa.evaluation import bench_settings, evaluate, read_questions
+from qa.errors import BadRequest
+from qa.evaluation import bench_settings, evaluate, read_questions, table
 from qa.index.builder import Builder
 from qa.ingest import ingest_paths
 from qa.issues import pages_of
@@ -71,3 +72,34 @@ def test_bench_index_is_cached_per_model_engine_and_chunking(tmp_path):
 def test_read_questions_accepts_both_formats(tmp_path, row):
     (q,) = read_questions(write_jsonl(tmp_path / "q.jsonl", [row]))
     assert q.text == "问题" and q.answers == ["答"]
+
+
+def test_sentence_found_redundancy_and_unanswerable_questions(seed_index, encoder, tmp_path):
+    qfile = write_jsonl(tmp_path / "q.jsonl", [
+        {"id": "a", "q": "济阳区配备了多少名驻站社工？", "answers": ["26人"], "source": "大众网"},
+        {"id": "b", "q": "嘉定区现在一共有几个精神健康社工站？", "answers": ["六个精神健康社工站"]},
+        {"id": "u", "q": "2022年世界杯冠军是哪支球队？", "answerable": False},
+        {"id": "v", "q": "李白是哪个朝代的诗人？"},          # no answers: unanswerable too
+    ])
+    questions = read_questions(qfile)
+    assert [q.answerable for q in questions] == [True, True, False, False]
+    service = SearchService(replace(Settings.from_env(), index_dir=seed_index), encoder)
+    f = evaluate(service, questions, 5, "mixed").figures()
+    assert f["questions"] == 4 and f["hit@1"] == 1.0 and f["sentence@1"] == 1.0
+    assert f["found"] == 1.0 and f["not-found"] == 1.0 and f["redundant"] == 0
+    assert "| mixed | 4 | 1.000 |" in table([evaluate(service, questions, 5, "mixed")])
+
+
+def test_bench_questions_can_be_asked_as_unanswerable(tmp_path):
+    row = {"question": "问题", "answers": ["答"], "gold_passage_ids": [1]}
+    (q,) = read_questions(write_jsonl(tmp_path / "q.jsonl", [row]), unanswerable=True)
+    assert not q.answerable and q.answers == [] and q.gold == []
+
+
+@pytest.mark.parametrize("line", ["# a readme", "[1, 2]", '{"answers": []}'])
+def test_a_file_that_is_not_questions_is_a_clear_error(tmp_path, line):
+    path = tmp_path / "README.md"
+    path.write_text(line + "\n", "utf-8")
+    with pytest.raises(BadRequest) as e:
+        read_questions(path)
+    assert "第 1 行" in e.value.message
