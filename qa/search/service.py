@@ -30,6 +30,7 @@ from qa.search.confidence import confidence, features
 from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
 from qa.search.highlight import term_spans
+from qa.search.script import simplified
 from qa.search.window import passage_span
 from qa.types import Answer, Article, Citation, Highlight, Hit
 
@@ -149,9 +150,11 @@ class SearchService:
         self.encoder   # loaded before the clock starts: took_ms is the search, not start-up
         started = time.perf_counter()
         n = max(self.settings.candidates, k)
-        dense = snap.dense(self._query_vector(q), n, where)
-        lexical = snap.lexical(q, n, where)
-        hits = self.answer(q, k, dense, lexical, snap)
+        # searched (and its words matched) in the archive's script; shown as typed
+        text = simplified(q)
+        dense = snap.dense(self._query_vector(text), n, where)
+        lexical = snap.lexical(text, n, where)
+        hits = self.answer(text, k, dense, lexical, snap)
         found = any(h.confidence >= self.settings.found_confidence for h in hits)
         if sort == "date":
             hits.sort(key=lambda h: h.citation.date or "", reverse=True)
