@@ -168,11 +168,15 @@ class SearchService:
         answering sentence, calibrate. Benchmarks call it with candidates they have edited."""
         ranked = self._rank(q, dense, lexical, snap)
         articles: dict[object, Article] = {}
+        scored: dict[object, list[Fused]] = {}     # each article's candidate chunks
+        for f in ranked:
+            scored.setdefault(snap.article_key(f.id), []).append(f)
         groups = group(((snap.article_key(f.id), f) for f in ranked),
                        lambda f: self._candidate(f, snap, articles), k,
                        self.settings.paragraph_max_chars)
         idf = snap.idf(q)
-        return [self._hit(rank, g, q, idf, snap, articles) for rank, g in enumerate(groups, 1)]
+        return [self._hit(rank, g, q, idf, snap, articles, scored[g.first.article])
+                for rank, g in enumerate(groups, 1)]
 
     def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
               snap: Archive) -> list[Fused]:
@@ -202,11 +206,13 @@ class SearchService:
                             s.paragraph_max_chars)
 
     def _hit(self, rank: int, g: Group, q: str, idf: dict[str, float], snap: Archive,
-             articles: dict) -> Hit:
+             articles: dict, scored: list[Fused]) -> Hit:
         a = articles[g.first.article]
         start, end = g.span
         text = a.text[start:end]
-        chosen = pick(q, text, passage_sentences(a.text, start, end), idf, tokenize)
+        sentences = passage_sentences(a.text, start, end)
+        chosen = pick(q, text, sentences, idf, tokenize,
+                      chunk_cosines(sentences, start, scored, snap), title=a.title)
         f: Fused = g.first.ref
         also = [self._cite(articles[o.article], o.span) for o in g.also]
         # Exact reprints of the passage that did not make it into the candidates.
@@ -269,6 +275,16 @@ def passage_sentences(article_text: str, start: int, end: int) -> list[tuple[int
     """The article's sentences that fall in ``[start, end)``, relative to ``start``."""
     return [(max(s, start) - start, min(e, end) - start)
             for s, e in _sentences(article_text) if s < end and e > start]
+
+
+def chunk_cosines(sentences: list[tuple[int, int]], start: int, scored: list[Fused],
+                  snap: Archive) -> list[float | None]:
+    """Per sentence of a passage starting at ``start``: the best dense cosine of a candidate
+    chunk of its article overlapping it, or None (the answering sentence's dense feature)."""
+    spans = [(ref.start - start, ref.end - start, f.dense)
+             for f, ref in zip(scored, snap.chunks([f.id for f in scored])) if f.dense is not None]
+    return [max((d for cs, ce, d in spans if cs < e and ce > s), default=None)
+            for s, e in sentences]
 
 
 def _round(x: float | None) -> float | None:
