@@ -26,7 +26,7 @@ from qa.index.lexical import tokenize
 from qa.ingest.decode import normalise
 from qa.search.answer import pick
 from qa.search.answer_type import boost
-from qa.search.confidence import confidence, features
+from qa.search.confidence import Features, confidence, features, standout
 from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
 from qa.search.highlight import term_spans
@@ -166,6 +166,12 @@ class SearchService:
                snap: Archive) -> list[Hit]:
         """From the two candidate lists to results: fuse, group by article, pick the
         answering sentence, calibrate. Benchmarks call it with candidates they have edited."""
+        return [h for h, _ in self.explained(q, k, dense, lexical, snap)]
+
+    def explained(self, q: str, k: int, dense: dict[int, float], lexical: dict[int, float],
+                  snap: Archive) -> list[tuple[Hit, Features]]:
+        """``answer``, each result with the features its confidence was computed from (what
+        benchmarks/calibrate.py fits the confidence model on)."""
         ranked = self._rank(q, dense, lexical, snap)
         articles: dict[object, Article] = {}
         scored: dict[object, list[Fused]] = {}     # each article's candidate chunks
@@ -175,7 +181,8 @@ class SearchService:
                        lambda f: self._candidate(f, snap, articles), k,
                        self.settings.paragraph_max_chars)
         idf = snap.idf(q)
-        return [self._hit(rank, g, q, idf, snap, articles, scored[g.first.article])
+        spread = standout(dense.values())
+        return [self._hit(rank, g, q, idf, snap, articles, scored[g.first.article], spread)
                 for rank, g in enumerate(groups, 1)]
 
     def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
@@ -206,7 +213,7 @@ class SearchService:
                             s.paragraph_max_chars)
 
     def _hit(self, rank: int, g: Group, q: str, idf: dict[str, float], snap: Archive,
-             articles: dict, scored: list[Fused]) -> Hit:
+             articles: dict, scored: list[Fused], spread: float) -> tuple[Hit, Features]:
         a = articles[g.first.article]
         start, end = g.span
         text = a.text[start:end]
@@ -222,13 +229,14 @@ class SearchService:
                 other = snap.article(ref.article_id)
                 also.append(self._cite(other, self._passage(other, ref.start, ref.end)))
                 cited.add(ref.article_id)
-        sure = confidence(features(q, a.title, text, chosen, f.dense, idf, tokenize))
+        why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread)
+        sure = confidence(why)
         return Hit(rank=rank, score=round(f.score, 4), confidence=round(sure, 3),
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
                    text=text, highlight=Highlight(chosen.sentence, chosen.answer,
                                                   term_spans(text, q, tokenize, chosen.sentence)),
                    citation=self._cite(a, g.span), also_in=also,
-                   more_in_article=[list(m.span) for m in g.more])
+                   more_in_article=[list(m.span) for m in g.more]), why
 
     @staticmethod
     def _cite(a: Article, span: tuple[int, int]) -> Citation:
