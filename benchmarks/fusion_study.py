@@ -127,8 +127,7 @@ def main() -> None:
     MODE = "para" if args.para else "sentences"
     base = Settings.from_env(index_dir=args.index)
     encoder = None
-    extra = getattr(fusion, "STUDY_METHODS", {})
-    methods = {**METHODS, **extra}
+    methods = METHODS
     print("set".ljust(28) + "".join(m.rjust(16) for m in methods))
     for path in args.sets:
         qfile = path / "questions.jsonl" if path.is_dir() else path

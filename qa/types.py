@@ -70,6 +70,3 @@ class Answer:
     question: str
     results: list[Hit]
     took_ms: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
