@@ -33,6 +33,14 @@ class BadIssueFile(QAError):
     status = 422
 
 
+class BadQuestionSet(QAError):
+    """A question file ``qa eval`` cannot score: missing, not JSON Lines, or a line without a
+    question or answers (such a line would count as a miss and lower every figure)."""
+
+    code = "bad_question_set"
+    status = 422
+
+
 class NotFound(QAError):
     code = "not_found"
     status = 404

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa.config import Settings
+from qa.errors import BadQuestionSet
 
 
 @dataclass
@@ -55,28 +57,55 @@ class EvalReport:
         return out
 
     def text(self, show_misses: int = 20) -> str:
+        """What ``qa eval`` prints: the figures (metric names as in the README), then misses."""
         f = self.figures()
-        head = f"{self.name}: " + "  ".join(
-            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in f.items())
+        head = f"{self.name}：" + "  ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{LABELS.get(k, k)} {v}"
+            for k, v in f.items())
         lines = [head]
         for m in self.misses[:show_misses]:
-            lines.append(f"  miss {m['id']}: {m['question']}  want {m['answers'][:2]} "
-                         f"got: {m['top'][:60]!r}")
+            lines.append(f"  未命中 {m['id']}：{m['question']}  答案 {m['answers'][:2]}  "
+                         f"第一段：{m['top'][:60]!r}")
         if len(self.misses) > show_misses:
-            lines.append(f"  … {len(self.misses) - show_misses} more misses")
+            lines.append(f"  …… 另有 {len(self.misses) - show_misses} 个未命中")
         return "\n".join(lines)
 
 
+LABELS = {"questions": "问题数"}
+
+
 def read_questions(path: Path) -> list[Question]:
+    """Every question of a seed- or bench-format file; ``BadQuestionSet`` names the file and
+    line of anything that cannot be scored, so no figure counts a broken line as a miss."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise BadQuestionSet(f"找不到问题文件 {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadQuestionSet(f"无法读取问题文件 {path}：{e}") from None
     out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path} 第 {n} 行"
+        try:
             r = json.loads(line)
-            out.append(Question(id=str(r.get("id", n)), text=r.get("q") or r["question"],
-                                answers=list(r.get("answers") or []), source=r.get("source"),
-                                gold=[str(g) for g in r.get("gold_passage_ids") or []]))
+        except ValueError:
+            raise BadQuestionSet(f"{where}不是合法的 JSON") from None
+        if not isinstance(r, dict):
+            raise BadQuestionSet(f"{where}不是 JSON 对象")
+        text = r.get("q") or r.get("question")
+        if not isinstance(text, str) or not text.strip():
+            raise BadQuestionSet(f"{where}没有问题（q 或 question）")
+        answers = r.get("answers")
+        if not isinstance(answers, list) or not answers or \
+                not all(isinstance(a, str) and a for a in answers):
+            raise BadQuestionSet(f"{where}没有答案（answers 须是非空的字符串列表），无法评分")
+        out.append(Question(id=str(r.get("id", n)), text=text, answers=answers,
+                            source=r.get("source"),
+                            gold=[str(g) for g in r.get("gold_passage_ids") or []]))
+    if not out:
+        raise BadQuestionSet(f"问题文件 {path} 里没有问题")
     return out
 
 
@@ -115,3 +144,21 @@ def bench_settings(settings: Settings, passages: Path) -> Settings:
                                    settings.model, settings.encoder_backend, settings.chunk_chars,
                                    settings.chunk_overlap_sentences]).encode()).hexdigest()[:12]
     return replace(settings, index_dir=settings.cache_dir / "eval" / f"{passages.parent.name}-{key}")
+
+
+def bench_index(settings: Settings, passages: Path, encoder, progress: bool = False) -> Settings:
+    """``bench_settings`` for ``passages``, its index built from them on first use."""
+    from qa.index.builder import Builder
+    from qa.index.store import IndexStore
+    from qa.ingest import ingest_paths
+
+    run = bench_settings(settings, passages)
+    if not IndexStore(run.index_dir).exists():
+        if progress:
+            print(f"正在用 {passages} 建立评测索引（只需一次）…", file=sys.stderr, flush=True)
+        result = ingest_paths([passages], settings.max_page_bytes)
+        if result.skipped:
+            raise BadQuestionSet(f"无法建立评测索引：{result.skipped[0].name}："
+                                 f"{result.skipped[0].reason}")
+        Builder(run, encoder).build(result, progress=progress)
+    return run

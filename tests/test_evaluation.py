@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from qa.config import Settings
+from qa.errors import BadQuestionSet
 from qa.evaluation import bench_settings, evaluate, read_questions
 from qa.index.builder import Builder
 from qa.ingest import ingest_paths
@@ -31,7 +32,7 @@ def test_seed_format_hits_misses_and_outlet(seed_index, encoder, tmp_path):
     assert f["questions"] == 2 and f["hit@1"] == 0.5 and f["hit@3"] == 0.5
     assert f["MRR@3"] == 0.5 and f["outlet@1"] == 0.5
     assert [m["id"] for m in report.misses] == ["b"]
-    assert "hit@1 0.500" in report.text() and "miss b" in report.text()
+    assert "hit@1 0.500" in report.text() and "未命中 b：" in report.text()
 
 
 def test_bench_format_builds_from_its_passages_and_counts_gold_ids(encoder, tmp_path):
@@ -70,3 +71,28 @@ def test_bench_index_is_cached_per_model_engine_and_chunking(tmp_path):
 def test_read_questions_accepts_both_formats(tmp_path, row):
     (q,) = read_questions(write_jsonl(tmp_path / "q.jsonl", [row]))
     assert q.text == "问题" and q.answers == ["答"]
+
+
+@pytest.mark.parametrize("line, says", [
+    ('{"q": "问题"}', "第 2 行没有答案"),
+    ('{"q": "问题", "answers": []}', "第 2 行没有答案"),
+    ('{"q": "问题", "answers": "答"}', "第 2 行没有答案"),
+    ('{"q": "问题", "answers": [""]}', "第 2 行没有答案"),
+    ('{"answers": ["答"]}', "第 2 行没有问题"),
+    ('{"q": "问题", "answers": ["答"]', "第 2 行不是合法的 JSON"),
+    ('["问题", "答"]', "第 2 行不是 JSON 对象"),
+])
+def test_a_line_that_cannot_be_scored_is_refused_with_its_number(tmp_path, line, says):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"q": "好问题", "answers": ["答"]}\n' + line + "\n", "utf-8")
+    with pytest.raises(BadQuestionSet) as e:
+        read_questions(path)
+    assert e.value.message.startswith(f"{path} {says}")
+
+
+def test_a_missing_or_empty_question_file_is_refused(tmp_path):
+    with pytest.raises(BadQuestionSet, match="找不到问题文件"):
+        read_questions(tmp_path / "questions.jsonl")
+    (tmp_path / "empty.jsonl").write_text("\n", "utf-8")
+    with pytest.raises(BadQuestionSet, match="里没有问题"):
+        read_questions(tmp_path / "empty.jsonl")
