@@ -24,6 +24,7 @@ from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, Mod
 from qa.index.lexical import tokenize
 from qa.index.store import IndexStore, Snapshot
 from qa.ingest.decode import normalise
+from qa.search import messages
 from qa.search.answer_type import boost
 from qa.search.fusion import Fused, fuse
 from qa.search.highlight import highlight
@@ -95,16 +96,16 @@ class SearchService:
 
     def validate(self, question, k) -> tuple[str, int]:
         if not isinstance(question, str):
-            raise BadQuestion("问题必须是文本")
+            raise BadQuestion(messages.QUESTION_NOT_TEXT)
         q = " ".join(normalise(question).split())
         if not q:
-            raise BadQuestion("请输入问题")
+            raise BadQuestion(messages.QUESTION_EMPTY)
         if len(q) > self.settings.max_question_chars:
-            raise BadQuestion(f"问题过长（{len(q)} 字），最多 {self.settings.max_question_chars} 字")
+            raise BadQuestion(messages.question_too_long(len(q), self.settings.max_question_chars))
         if k is None:
             k = self.settings.default_k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
-            raise BadRequest(f"k 必须是 1 到 {self.settings.max_k} 之间的整数")
+            raise BadRequest(messages.bad_k(self.settings.max_k))
         return q, k
 
     def _query_vector(self, q: str) -> np.ndarray:

@@ -9,6 +9,7 @@ from flask import current_app, request
 
 from qa.config import Settings
 from qa.errors import BadRequest
+from qa.search import messages
 from qa.search.service import SearchService
 
 # Nine digits is far above any valid value and keeps int() away from huge digit strings.
@@ -45,4 +46,4 @@ def int_arg(value: str | None, message: str) -> int | None:
 
 
 def k_message() -> str:
-    return f"k 必须是 1 到 {settings().max_k} 之间的整数"
+    return messages.bad_k(settings().max_k)
