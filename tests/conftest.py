@@ -1,7 +1,9 @@
-"""Session-wide real resources: the embedding model and an index built from seeds/."""
+"""Session-wide real resources: the embedding model and an index built from seeds/; and the
+writable copy of an index that a test damages or writes to."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,3 +31,12 @@ def seed_index(tmp_path_factory, encoder) -> Path:
     assert result.articles and not result.skipped
     Builder(replace(Settings.from_env(), index_dir=root), encoder).build(result)
     return root
+
+
+@pytest.fixture
+def index(base_index, tmp_path) -> Path:
+    """A private, writable copy of ``base_index`` — the read-only index that the module or
+    package asking for ``index`` builds once — so a test may damage or extend it freely."""
+    copy = tmp_path / "index"
+    shutil.copytree(base_index, copy)
+    return copy

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -109,13 +108,6 @@ def base_index(tmp_path_factory, model) -> Path:
     assert result.articles and not result.skipped
     Builder(settings_for(root), model).build(result)
     return root
-
-
-@pytest.fixture
-def index(base_index, tmp_path) -> Path:
-    copy = tmp_path / "index"
-    shutil.copytree(base_index, copy)
-    return copy
 
 
 @pytest.fixture(scope="package")
