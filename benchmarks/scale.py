@@ -14,7 +14,8 @@ sentences of the real corpora shuffled into ~200-character chunks. Build time, m
 Each (kind, size) runs in its own process, so peak RSS is that index's alone.
 
     .venv/bin/python benchmarks/scale.py [--dense-sizes 100000,1000000]
-        [--bm25-sizes 10000,100000] [--queries 200] [--index DIR ...] [--out DIR]
+        [--bm25-sizes 10000,100000] [--queries 200] [--index DIR ...] [--questions FILE ...]
+        [--out DIR]
 """
 
 from __future__ import annotations
@@ -73,12 +74,11 @@ def synthetic(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     return out
 
 
-def query_vectors(n: int) -> np.ndarray:
+def query_vectors(qs: list[str]) -> np.ndarray:
     from qa.config import Settings
     from qa.embedding import Encoder
 
     s = Settings.from_env()
-    qs = question_texts([SHARED / "bench" / "cmrc2018", SHARED / "bench" / "drcd_simplified"], n)
     return Encoder(s.model, s.cache_dir, s.query_prompt, s.passage_prompt).encode_queries(qs)
 
 
@@ -91,7 +91,7 @@ def timed_search(fn, queries, k: int = 10) -> tuple[list[float], list]:
     return ms, out
 
 
-def dense_one(n: int, n_queries: int, hnsw_max: int, indexes: list[Path]) -> dict:
+def dense_one(n: int, qs: list[str], hnsw_max: int, indexes: list[Path]) -> dict:
     import faiss
 
     from qa.config import Settings
@@ -100,7 +100,7 @@ def dense_one(n: int, n_queries: int, hnsw_max: int, indexes: list[Path]) -> dic
     faiss.omp_set_num_threads(1)     # one query at a time, as a server thread runs it
     s = Settings()
     base = real_vectors(indexes)
-    q = query_vectors(n_queries)
+    q = query_vectors(qs)
     x = synthetic(base, n)
     ids = np.arange(n, dtype=np.int64)
     res = {"kind": "dense", "size": n, "real_base_vectors": len(base), "queries": len(q)}
@@ -159,13 +159,11 @@ def chinese_docs(n: int, seed: int = 0) -> list[str]:
     return docs
 
 
-def bm25_one(n: int, n_queries: int) -> dict:
+def bm25_one(n: int, qs: list[str]) -> dict:
     from qa.index.lexical import BM25Index, get_tokenizer
 
     get_tokenizer()                                   # jieba's dictionary, loaded once anyway
     docs = chinese_docs(n)
-    qs = question_texts([SHARED / "bench" / "cmrc2018", SHARED / "bench" / "drcd_simplified"],
-                        n_queries)
     rss0 = peak_rss_mb()
     t = time.perf_counter()
     index = BM25Index.build(list(range(n)), docs)
@@ -184,6 +182,9 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--hnsw-max", type=int, default=1_000_000,
                     help="build HNSW only up to this size (1M takes tens of minutes on 2 cores)")
+    ap.add_argument("--questions", type=Path, action="append", default=None,
+                    help="query texts from this question file or bench folder (repeatable; "
+                         "default: the cmrc2018 and drcd_simplified bench sets)")
     ap.add_argument("--index", type=Path, action="append", default=None,
                     help="take the real base vectors from this index (repeatable; default: "
                          "index/ and the cached bench indexes)")
@@ -191,10 +192,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     indexes = args.index or default_indexes()
+    questions = args.questions or [SHARED / "bench" / s for s in ("cmrc2018", "drcd_simplified")]
     if args.one:
         kind, n = args.one[0], int(args.one[1])
-        print(json.dumps(dense_one(n, args.queries, args.hnsw_max, indexes) if kind == "dense"
-                         else bm25_one(n, args.queries)))
+        qs = question_texts(questions, args.queries)
+        print(json.dumps(dense_one(n, qs, args.hnsw_max, indexes) if kind == "dense"
+                         else bm25_one(n, qs)))
         return
     rows, start = [], machine()
     jobs = [("dense", int(n)) for n in args.dense_sizes.split(",") if n] + \
@@ -203,7 +206,8 @@ def main() -> None:
         t = time.perf_counter()
         p = subprocess.run([PYTHON, __file__, "--one", kind, str(n), "--queries", str(args.queries),
                             "--hnsw-max", str(args.hnsw_max),
-                            *(a for i in indexes for a in ("--index", str(i)))],
+                            *(a for i in indexes for a in ("--index", str(i))),
+                            *(a for q in questions for a in ("--questions", str(q)))],
                            capture_output=True, text=True)
         if p.returncode:
             raise SystemExit(f"{kind} {n} failed:\n{p.stderr[-3000:]}")
