@@ -5,7 +5,7 @@ the stored vectors, bm25s over the whole corpus) and cached; each fusion method 
 those scores. A hit is an answer string in a top-k chunk (the issue's measure).
 
     .venv/bin/python benchmarks/fusion_study.py --index index ../shared/eval/seed_questions_dev.jsonl
-    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # cached bench index
+    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # bench index, cached
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluation import bench_settings, read_questions  # noqa: E402
+from qa.evaluation import bench_index, read_questions  # noqa: E402
 from qa.search import fusion  # noqa: E402
 from qa.search.answer_type import boost  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
@@ -132,11 +132,11 @@ def main() -> None:
     for path in args.sets:
         qfile = path / "questions.jsonl" if path.is_dir() else path
         questions = read_questions(qfile)[: args.limit]
+        encoder = encoder or SearchService(base).encoder
         settings = base
-        if questions[0].gold:
-            settings = bench_settings(base, qfile.parent / "passages.jsonl")
+        if questions[0].gold:         # a bench set: its cached index, built on first use
+            settings = bench_index(base, qfile.parent / "passages.jsonl", encoder)
         service = SearchService(settings, encoder)
-        encoder = service.encoder
         snap, cached = scores_for(service, questions, 50)
         row = qfile.parent.name if questions[0].gold else qfile.stem
         cells, cache = [], {}
