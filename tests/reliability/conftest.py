@@ -9,7 +9,6 @@ schemathesis and hostile-input tests. Writers under test run as real ``qa`` proc
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 import time
@@ -63,8 +62,7 @@ def write_pages(folder: Path, *numbers: int) -> Path:
 def qa_process(index: Path, *args: str, pause_at: str | None = None, marker: Path | None = None,
                pause_seconds: float | None = None, log: Path | None = None) -> subprocess.Popen:
     """A real ``qa --index INDEX ARGS…`` process, optionally stopping at a fault point."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = load.child_env()
     if pause_at:
         env["QA_TEST_PAUSE_AT"] = pause_at
     if marker:
