@@ -10,9 +10,8 @@ import pytest
 
 from qa.config import Settings
 from qa.errors import BadQuestionSet
-from qa.evaluation import bench_settings, evaluate, read_questions
-from qa.index.builder import Builder
-from qa.ingest import ingest_paths
+from qa.evaluation import bench_index, bench_settings, evaluate, read_questions
+from qa.index.store import IndexStore
 from qa.search.service import SearchService
 
 
@@ -49,9 +48,13 @@ def test_bench_format_builds_from_its_passages_and_counts_gold_ids(encoder, tmp_
         {"id": "q2", "question": "圜丘坛始建于哪一年？", "answers": ["嘉靖九年"],
          "gold_passage_ids": ["p3"]},
     ])
-    settings = bench_settings(replace(Settings.from_env(), cache_dir=tmp_path / "cache"), passages)
+    base = replace(Settings.from_env(), cache_dir=tmp_path / "cache")
+    settings = bench_index(base, passages, encoder)
+    assert settings == bench_settings(base, passages)
     assert settings.index_dir.parent == tmp_path / "cache" / "eval"
-    Builder(settings, encoder).build(ingest_paths([passages]))
+    built = IndexStore(settings.index_dir).current_name()
+    assert bench_index(base, passages, encoder) == settings                  # cached: not rebuilt
+    assert IndexStore(settings.index_dir).current_name() == built
     report = evaluate(SearchService(settings, encoder), read_questions(qfile), 2, "tinybench")
     f = report.figures()
     assert f["hit@1"] == 1.0 and f["R@1"] == 1.0 and f["R@2"] == 1.0
