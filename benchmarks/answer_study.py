@@ -73,7 +73,6 @@ def fit(rows, use_dense: bool) -> tuple[float, ...]:
             z = X @ w
             z -= z.max()
             p = np.exp(z) / np.exp(z).sum()
-            target = y / y.sum()
             total -= float(np.log((p * y).sum() + 1e-12))
             # gradient of -log sum_{pos} p
             pos = p * y / max((p * y).sum(), 1e-12)

@@ -5,7 +5,7 @@ the stored vectors, bm25s over the whole corpus) and cached; each fusion method 
 those scores. A hit is an answer string in a top-k chunk (the issue's measure).
 
     .venv/bin/python benchmarks/fusion_study.py --index index ../shared/eval/seed_questions_dev.jsonl
-    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # cached bench index
+    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # bench index, cached
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluation import bench_settings, read_questions  # noqa: E402
+from qa.evaluation import bench_index, read_questions  # noqa: E402
 from qa.search import fusion  # noqa: E402
 from qa.search.answer_type import boost  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
@@ -134,8 +134,7 @@ def main() -> None:
     MODE = "para" if args.para else "sentences"
     base = Settings.from_env(index_dir=args.index)
     encoder = None
-    extra = getattr(fusion, "STUDY_METHODS", {})
-    methods = {**METHODS, **extra}
+    methods = METHODS
     if args.methods:
         methods = {m: methods[m] for m in args.methods.split(",")}
     print("set".ljust(28) + "".join(m.rjust(16) for m in methods))
@@ -146,11 +145,11 @@ def main() -> None:
             from query_styles import restyle
 
             questions = [replace(q, text=restyle(q.text, q.id, args.style)) for q in questions]
+        encoder = encoder or SearchService(base).encoder
         settings = base
-        if questions[0].gold:
-            settings = bench_settings(base, qfile.parent / "passages.jsonl")
+        if questions[0].gold:         # a bench set: its cached index, built on first use
+            settings = bench_index(base, qfile.parent / "passages.jsonl", encoder)
         service = SearchService(settings, encoder)
-        encoder = service.encoder
         snap, cached = scores_for(service, questions, 50)
         row = (qfile.parent.name if questions[0].gold else qfile.stem) + (
             f" [{args.style}]" if args.style else "")
