@@ -4,11 +4,11 @@ Dense: synthetic vectors, each a real chunk vector (the live generation of every
 default ``index/`` and the cached bench indexes) plus Gaussian noise, renormalised — the same
 neighbourhood structure as real data, not uniform noise, which would make HNSW look better than
 it is. Queries are real questions encoded by the default encoder. For each size: exact
-(``IndexFlatIP``, what ``FaissIndex`` uses up to ``exact_max``) and HNSW (the served parameters
+(``IndexFlatIP``, as a segment up to ``exact_max`` is searched) and HNSW (the served parameters
 from ``Settings``: M=32, efConstruction=80) — build time, memory, single-query search p50/p99,
 and recall@10 of HNSW against exact at several efSearch values.
 
-Lexical: ``BM25Index`` (jieba search mode + bm25s, as served) over generated Chinese documents:
+Lexical: one segment's ``Postings`` (jieba search mode, BM25 as served) over generated Chinese documents:
 sentences of the real corpora shuffled into ~200-character chunks. Build time, memory, p50/p99.
 
 Each (kind, size) runs in its own process, so peak RSS is that index's alone.
@@ -48,15 +48,18 @@ def default_indexes() -> list[Path]:
 
 
 def real_vectors(indexes: list[Path]) -> np.ndarray:
+    from qa.errors import QAError
+    from qa.index.store import IndexStore
+
     found = []
     for index in indexes:
         try:
-            gen = index / (index / "CURRENT").read_text().strip()
-            found.append(np.load(gen / "vectors.npy"))
-        except OSError:
+            snap = IndexStore(index).load()
+        except QAError:
             continue
+        found += [np.asarray(p.seg.vectors.vectors) for p in snap.parts]
     if not found:
-        raise SystemExit(f"no index with vectors.npy in {', '.join(map(str, indexes))}: "
+        raise SystemExit(f"no index in {', '.join(map(str, indexes))}: "
                          "build one (qa build) or pass --index DIR")
     v = np.unique(np.vstack(found).astype(np.float32), axis=0)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
@@ -95,19 +98,19 @@ def dense_one(n: int, qs: list[str], hnsw_max: int, indexes: list[Path]) -> dict
     import faiss
 
     from qa.config import Settings
-    from qa.index.dense import FaissIndex
+    from qa.index.dense import build_hnsw
 
     faiss.omp_set_num_threads(1)     # one query at a time, as a server thread runs it
     s = Settings()
     base = real_vectors(indexes)
     q = query_vectors(qs)
     x = synthetic(base, n)
-    ids = np.arange(n, dtype=np.int64)
     res = {"kind": "dense", "size": n, "real_base_vectors": len(base), "queries": len(q)}
     rss0 = peak_rss_mb()
 
     t = time.perf_counter()
-    flat = FaissIndex.build(ids, x, exact_max=n)            # exact, as FaissIndex below exact_max
+    flat = faiss.IndexFlatIP(x.shape[1])           # exact, as a segment below exact_max searches
+    flat.add(x)
     res["flat_build_s"] = round(time.perf_counter() - t, 2)
     ms, out = timed_search(lambda v, k: flat.search(v[None, :], k)[1][0], q)
     truth = np.stack(out)
@@ -122,14 +125,13 @@ def dense_one(n: int, qs: list[str], hnsw_max: int, indexes: list[Path]) -> dict
         return res
     faiss.omp_set_num_threads(__import__("os").cpu_count())   # build on every core
     t = time.perf_counter()
-    hnsw = FaissIndex.build(ids, x, exact_max=0, m=s.hnsw_m,
-                            ef_construction=s.hnsw_ef_construction, ef_search=s.hnsw_ef_search)
+    hnsw = build_hnsw(x, s.hnsw_m, s.hnsw_ef_construction)    # a big segment's, as served
     res["hnsw_build_s"] = round(time.perf_counter() - t, 2)
     res["hnsw_peak_rss_mb"] = round(peak_rss_mb())
     faiss.omp_set_num_threads(1)
     res["hnsw"] = []
     for ef in EF_SEARCH:
-        hnsw._inner().hnsw.efSearch = ef
+        hnsw.hnsw.efSearch = ef
         ms, out = timed_search(lambda v, k: hnsw.search(v[None, :], k)[1][0], q)
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(out, truth)]))
         res["hnsw"].append({"ef_search": ef, "p50_ms": round(median(ms), 3),
@@ -160,15 +162,22 @@ def chinese_docs(n: int, seed: int = 0) -> list[str]:
 
 
 def bm25_one(n: int, qs: list[str]) -> dict:
-    from qa.index.lexical import BM25Index, get_tokenizer
+    from qa.index.lexical import Postings, get_tokenizer, idf, term_hashes, tokenize_many
 
-    get_tokenizer()                                   # jieba's dictionary, loaded once anyway
+    config = get_tokenizer().config()                 # jieba's dictionary, loaded once anyway
     docs = chinese_docs(n)
     rss0 = peak_rss_mb()
     t = time.perf_counter()
-    index = BM25Index.build(list(range(n)), docs)
+    postings = Postings.build(tokenize_many(docs, config))   # one segment's, as served
     build = time.perf_counter() - t
-    ms, _ = timed_search(lambda q, k: index.search(q, k), qs)
+    avgdl = float(np.asarray(postings.lengths).mean())
+    cut = get_tokenizer()
+
+    def search(q: str, k: int):
+        pos = postings.find(term_hashes(cut(q)))
+        return postings.top(pos, idf(postings.df(pos), n), avgdl, None, k)
+
+    ms, _ = timed_search(search, qs)
     return {"kind": "bm25", "size": n, "chars": sum(map(len, docs)), "build_s": round(build, 2),
             "docs_per_s": round(n / build), "p50_ms": round(median(ms), 3),
             "p99_ms": round(pct(ms, 99), 3), "rss_before_mb": round(rss0),

@@ -102,7 +102,7 @@ def test_scale_without_vectors_says_what_to_pass(tmp_path):
                         "--dense-sizes", "100", "--bm25-sizes", "", "--out", str(tmp_path)],
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert p.returncode != 0 and "Traceback" not in p.stderr
-    assert f"no index with vectors.npy in {tmp_path / 'none'}" in p.stderr and "--index" in p.stderr
+    assert f"no index in {tmp_path / 'none'}" in p.stderr and "--index" in p.stderr
 
 
 @pytest.mark.skipif(importlib.util.find_spec("txtai") is None
