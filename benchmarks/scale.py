@@ -82,7 +82,7 @@ def query_vectors(qs: list[str]) -> np.ndarray:
     from qa.embedding import Encoder
 
     s = Settings.from_env()
-    return Encoder(s.model, s.cache_dir, s.query_prompt, s.passage_prompt).encode_queries(qs)
+    return Encoder.from_settings(s).encode_queries(qs)
 
 
 def timed_search(fn, queries, k: int = 10) -> tuple[list[float], list]:
