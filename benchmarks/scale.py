@@ -3,13 +3,15 @@
 Dense: synthetic vectors, each a real chunk vector (every ``vectors.npy`` under ``index/`` and
 the cached bench indexes) plus Gaussian noise, renormalised — the same neighbourhood structure
 as real data, not uniform noise, which would make HNSW look better than it is. Queries are real
-questions encoded by the default encoder. For each size: exact (``IndexFlatIP``, what
-``FaissIndex`` uses up to ``exact_max``) and HNSW (``FaissIndex``'s own parameters, M=32,
-efConstruction=80) — build time, memory, single-query search p50/p99, and recall@10 of HNSW
-against exact at several efSearch values.
+questions encoded by the default encoder. For each size: exact (``IndexFlatIP``: a segment of
+up to ``exact_max`` chunks is searched exactly) and HNSW (``qa.index.dense.build_hnsw`` with the
+shipped M and efConstruction) — build time, memory, single-query search p50/p99, and recall@10
+of HNSW against exact at several efSearch values.
 
-Lexical: ``BM25Index`` (jieba search mode + bm25s, as served) over generated Chinese documents:
-sentences of the real corpora shuffled into ~200-character chunks. Build time, memory, p50/p99.
+Lexical: one segment's postings (``qa.index.lexical.Postings``: jieba search mode, BM25 with
+MaxScore, as served) over generated Chinese documents: sentences of the real corpora shuffled
+into ~200-character chunks. Build time, memory, p50/p99. ``benchmarks/archive.py`` measures the
+whole archive (segments, adds, serving) at up to 1M chunks.
 
 Each (kind, size) runs in its own process, so peak RSS is that index's alone.
 
@@ -43,12 +45,8 @@ def real_vectors() -> np.ndarray:
 
     s = Settings.from_env()
     found = []
-    for cur in [ROOT / "index" / "CURRENT", *sorted((s.cache_dir / "eval").glob("*/CURRENT"))]:
-        try:
-            gen = cur.parent / cur.read_text().strip()
-            found.append(np.load(gen / "vectors.npy"))
-        except OSError:
-            continue
+    for root in [ROOT / "index", *sorted((s.cache_dir / "eval").glob("*"))]:
+        found += [np.load(v) for v in sorted(root.glob("seg-*/vectors.npy"))]
     if not found:
         raise SystemExit("no vectors.npy found: build the seed index (qa build) first")
     v = np.unique(np.vstack(found).astype(np.float32), axis=0)
@@ -89,19 +87,19 @@ def dense_one(n: int, n_queries: int, hnsw_max: int) -> dict:
     import faiss
 
     from qa.config import Settings
-    from qa.index.dense import FaissIndex
+    from qa.index.dense import build_hnsw
 
     faiss.omp_set_num_threads(1)     # one query at a time, as a server thread runs it
     s = Settings()
     base = real_vectors()
     q = query_vectors(n_queries)
     x = synthetic(base, n)
-    ids = np.arange(n, dtype=np.int64)
     res = {"kind": "dense", "size": n, "real_base_vectors": len(base), "queries": len(q)}
     rss0 = peak_rss_mb()
 
     t = time.perf_counter()
-    flat = FaissIndex.build(ids, x, exact_max=n)            # exact, as FaissIndex below exact_max
+    flat = faiss.IndexFlatIP(x.shape[1])                    # exact, as below exact_max
+    flat.add(x)
     res["flat_build_s"] = round(time.perf_counter() - t, 2)
     ms, out = timed_search(lambda v, k: flat.search(v[None, :], k)[1][0], q)
     truth = np.stack(out)
@@ -116,14 +114,13 @@ def dense_one(n: int, n_queries: int, hnsw_max: int) -> dict:
         return res
     faiss.omp_set_num_threads(__import__("os").cpu_count())   # build on every core
     t = time.perf_counter()
-    hnsw = FaissIndex.build(ids, x, exact_max=0, m=s.hnsw_m,
-                            ef_construction=s.hnsw_ef_construction, ef_search=s.hnsw_ef_search)
+    hnsw = build_hnsw(x, s.hnsw_m, s.hnsw_ef_construction)
     res["hnsw_build_s"] = round(time.perf_counter() - t, 2)
     res["hnsw_peak_rss_mb"] = round(peak_rss_mb())
     faiss.omp_set_num_threads(1)
     res["hnsw"] = []
     for ef in EF_SEARCH:
-        hnsw._inner().hnsw.efSearch = ef
+        hnsw.hnsw.efSearch = ef
         ms, out = timed_search(lambda v, k: hnsw.search(v[None, :], k)[1][0], q)
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(out, truth)]))
         res["hnsw"].append({"ef_search": ef, "p50_ms": round(median(ms), 3),
@@ -154,17 +151,23 @@ def chinese_docs(n: int, seed: int = 0) -> list[str]:
 
 
 def bm25_one(n: int, n_queries: int) -> dict:
-    from qa.index.lexical import BM25Index, get_tokenizer
+    from qa.index.lexical import Postings, Stats, get_tokenizer, idf, term_hashes, tokenize_many
 
-    get_tokenizer()                                   # jieba's dictionary, loaded once anyway
+    cut = get_tokenizer()                             # jieba's dictionary, loaded once anyway
     docs = chinese_docs(n)
     qs = question_texts([SHARED / "bench" / "cmrc2018", SHARED / "bench" / "drcd_simplified"],
                         n_queries)
     rss0 = peak_rss_mb()
     t = time.perf_counter()
-    index = BM25Index.build(list(range(n)), docs)
+    index = Postings.build(tokenize_many(docs, cut.config()))
     build = time.perf_counter() - t
-    ms, _ = timed_search(lambda q, k: index.search(q, k), qs)
+    stats = Stats(len(index), int(np.asarray(index.lengths, dtype=np.int64).sum()))
+
+    def search(q, k):       # one segment of Snapshot.lexical: archive-wide idf, then MaxScore
+        pos = index.find(term_hashes(cut(q)))
+        return index.top(pos, idf(index.df(pos), stats.docs), stats.avgdl, None, k)
+
+    ms, _ = timed_search(search, qs)
     return {"kind": "bm25", "size": n, "chars": sum(map(len, docs)), "build_s": round(build, 2),
             "docs_per_s": round(n / build), "p50_ms": round(median(ms), 3),
             "p99_ms": round(pct(ms, 99), 3), "rss_before_mb": round(rss0),
