@@ -29,6 +29,9 @@ JOBS = {
                          str(ROOT.parent / "shared" / "bench" / "xquad_zh" / "passages.jsonl")]),
     "scale.py": (["--dense-sizes", "100000,1000000", "--bm25-sizes", "10000,30000"],
                  ["--dense-sizes", "100000", "--bm25-sizes", "10000"]),
+    "archive.py": (["--sizes", "27000,187000,1000000", "--quality"],
+                   ["--sizes", "20000", "--questions", "200", "--quality", "--quality-sets",
+                    "xquad_zh,seeds", "--quality-limit", "200"]),
     "txtai_compare.py": ([], ["--limit", "100"]),
     # other people's studies and tests, kept runnable from here
     "load.py": (["--index", str(ROOT / "index"), "--clients", "32", "--seconds", "60"],
