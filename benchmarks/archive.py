@@ -805,7 +805,7 @@ def main() -> None:
         print("workers on a one-issue archive (the encoder's own footprint):",
               results["encoder_only"]["memory_after_queries"], flush=True)
 
-    for size in sizes:
+    for size in sizes if steps else []:
         d = data / f"archive-{size}"
         row: dict = {"size": size, "dir": str(d)}
         if "build" in steps:
@@ -860,7 +860,8 @@ def main() -> None:
             print(f"quality {r['set']}: at once {r['at_once']} | in {r.get('adds', '?')} adds "
                   f"{r['in_adds']} | different results {r['different_results']}", flush=True)
     results["end"] = machine()
-    print(table(results["sizes"]))
+    if results["sizes"]:
+        print(table(results["sizes"]))
     print("results:", save(args.name, results, args.out))
 
 
