@@ -41,6 +41,9 @@ JOBS = {
                          str(SHARED / "bench" / "xquad_zh" / "passages.jsonl")]),
     "scale.py": (["--dense-sizes", "100000,1000000", "--bm25-sizes", "10000,30000"],
                  ["--dense-sizes", "100000", "--bm25-sizes", "10000"]),
+    "archive.py": (["--sizes", "27000,187000,1000000", "--quality"],
+                   ["--sizes", "20000", "--questions", "200", "--quality", "--quality-sets",
+                    "xquad_zh,seeds", "--quality-limit", "200"]),
     "txtai_compare.py": ([], ["--limit", "100"]),
     "pdf_ingest.py": ([], ["--pages", "10", "--layouts", "1", "--repeats", "1"]),
     # other people's studies and tests, kept runnable from here

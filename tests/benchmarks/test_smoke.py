@@ -131,3 +131,43 @@ def test_run_all_lists_every_script():
     scripts = {p.name for p in BENCH.glob("*.py")} - {"run_all.py", "_common.py"}
     missing = [s for s in scripts if s not in text]
     assert not missing, f"run_all.py does not run {missing}"
+
+
+def test_archive(tmp_path, tiny):
+    """The archive benchmark end to end on a ~300-chunk archive: every step, and the checks
+    that its figures describe what happened (the issue added is held, the one removed gone,
+    both indexes of the quality step answer alike)."""
+    r = run("archive.py", "--sizes", "300", "--data", str(tmp_path / "data"),
+            "--base-vectors", "16", "--questions", "6", "--workers", "2", "--quality",
+            "--quality-sets", str(tiny), "--adds", "3", out=tmp_path, timeout=600)
+    size = r["sizes"][0]
+    build = size["build"]
+    assert build["articles"] == 20 * build["issues"] and build["chunks"] >= 150
+    assert build["totals"]["chunks"] == build["chunks"] == sum(s["chunks"] for s in build["segments"])
+    assert build["peak_pss_mb"] > 0 and build["peak_rss_mb"] > 0
+    assert [o["chunks"] for o in size["open"]] == [build["chunks"]] * 2
+
+    ops = {o["op"]: o for o in size["update"]["ops"]}
+    add, replace, remove = ops["add"], ops["replace"], ops["remove"]
+    assert len(add["added"]) in (4, 5) and add["target_held"]
+    assert add["articles_after"] == add["articles_before"] + 20
+    assert add["chunks_after"] == add["chunks_before"] + add["chunks"]
+    assert add["wchar"] >= add["new_segment_bytes"] > 0
+    assert replace["replaced"] == [replace["target"]] and replace["target_held"]
+    assert replace["articles_after"] == replace["articles_before"]
+    assert remove["target_gone"] and remove["articles_after"] == remove["articles_before"] - 20
+    assert all(o["reloaded_generation"] == o["generation"] for o in ops.values())
+    assert size["embed"]["chunks"] == add["texts_recorded"] == add["embedded"] > 0
+
+    serve = size["serve"]
+    assert serve["latency"]["errors"] == 0 and serve["latency"]["requests"] == 6
+    assert all(m["USS"] > 0 for m in serve["memory_after_queries"].values())
+    pickup = serve["pickup"]
+    assert pickup["generation_after"] != pickup["generation_before"]
+    assert pickup["workers_on_new_generation"] == pickup["workers"]
+    assert len(pickup["workers"]) == 2
+
+    quality = r["quality"]["sets"][0]
+    assert quality["adds"] == 3 and quality["in_adds"]["segments"] >= 1
+    assert quality["at_once"]["hit@5"] == quality["in_adds"]["hit@5"] == 1.0
+    assert quality["different_results"] == 0
