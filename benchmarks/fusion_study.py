@@ -5,7 +5,7 @@ the stored vectors, bm25s over the whole corpus) and cached; each fusion method 
 those scores. A hit is an answer string in a top-k chunk (the issue's measure).
 
     .venv/bin/python benchmarks/fusion_study.py --index index ../shared/eval/seed_questions_dev.jsonl
-    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # cached bench index
+    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # bench index, cached
     .venv/bin/python benchmarks/fusion_study.py --para --expand 400 --answer-type 0.1 \
         --styles none,keywords,terse,colloquial,typos,traditional --limit 600 \
         --methods dense,bm25,cov.1-.8,cov.1-.6 SETS…     # the issue-12 table
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluation import bench_settings, read_questions  # noqa: E402
+from qa.evaluation import bench_index, read_questions  # noqa: E402
 from _candidates import Candidates, top  # noqa: E402
 
 from qa.search import fusion  # noqa: E402
@@ -152,8 +152,7 @@ def main() -> None:
     MODE = "para" if args.para else "sentences"
     base = Settings.from_env(index_dir=args.index)
     encoder = None
-    extra = getattr(fusion, "STUDY_METHODS", {})
-    methods = {**METHODS, **extra}
+    methods = METHODS
     if args.methods:
         methods = {m: methods[m] for m in args.methods.split(",")}
     print("set".ljust(28) + "".join(m.rjust(16) for m in methods))
@@ -163,9 +162,10 @@ def main() -> None:
     for path in args.sets:
         qfile = path / "questions.jsonl" if path.is_dir() else path
         asked = read_questions(qfile)[: args.limit]
+        encoder = encoder or SearchService(base).encoder
         settings = base
-        if asked[0].gold:
-            settings = bench_settings(base, qfile.parent / "passages.jsonl")
+        if asked[0].gold:         # a bench set: its cached index, built on first use
+            settings = bench_index(base, qfile.parent / "passages.jsonl", encoder)
         service = SearchService(settings, encoder)
         encoder = service.encoder
         for style in args.styles.split(","):

@@ -21,8 +21,6 @@ neighbouring sentences, txtai's the bare chunk) and, on bench sets, R@1/R@5 by g
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import sys
 import tempfile

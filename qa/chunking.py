@@ -21,6 +21,12 @@ _COMMAS = set("，、：,:")
 # Pairs whose content is kept in one sentence; 《》 because titles such as 《你好！李焕英》 contain
 # terminators too.
 _PAIRS = {"“": "”", "「": "」", "『": "』", "《": "》"}
+# A sentence end: a terminator (or "..."), any further terminators and dots, then the closers
+# that belong to it. Matched by regex because a per-character loop made splitting a long article
+# the costliest step of answering.
+_TERMINATOR_RUN = re.compile("(?:[%s]|\\.\\.\\.)[%s.]*[%s]*" % tuple(
+    re.escape("".join(sorted(x))) for x in (_TERMINATORS, _TERMINATORS, _CLOSERS)))
+_QUOTE_MARK = re.compile("[%s]" % re.escape("".join(_PAIRS) + "".join(_PAIRS.values())))
 # A number with its decimal/thousands/time separators and percent or Chinese magnitude:
 # 1.9万, 38.5%, 1,000, 10:30, 2019—2030 is two numbers.
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*(?:%|‰|[万亿])?")
@@ -39,31 +45,15 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def _paragraph_sentences(p: str) -> list[tuple[int, int]]:
     quoted = _quoted_ranges(p)
-    spans, start, i = [], 0, 0
-    while i < len(p):
-        end = _terminator_end(p, i)
-        if end is None:
-            i += 1
-            continue
+    spans, start = [], 0
+    for m in _TERMINATOR_RUN.finditer(p):
+        end = m.end()
         if not any(a < end < b for a, b in quoted):
             spans.append((start, end))
             start = end
-        i = end
     if start < len(p):
         spans.append((start, len(p)))
     return spans
-
-
-def _terminator_end(p: str, i: int) -> int | None:
-    """If a sentence-ending run starts at ``i``, the index just after it and its closers."""
-    if p[i] not in _TERMINATORS and not p.startswith("...", i):
-        return None
-    j = i
-    while j < len(p) and (p[j] in _TERMINATORS or p[j] == "."):
-        j += 1
-    while j < len(p) and p[j] in _CLOSERS:
-        j += 1
-    return j
 
 
 def _quoted_ranges(p: str) -> list[tuple[int, int]]:
@@ -71,10 +61,11 @@ def _quoted_ranges(p: str) -> list[tuple[int, int]]:
     stray “ from a broken page cannot swallow the rest of the paragraph."""
     stack: list[tuple[str, int]] = []
     ranges = []
-    for i, c in enumerate(p):
+    for m in _QUOTE_MARK.finditer(p):
+        c, i = m.group(), m.start()
         if c in _PAIRS:
             stack.append((c, i))
-        elif c in _PAIRS.values():
+        else:
             for depth in range(len(stack) - 1, -1, -1):
                 if _PAIRS[stack[depth][0]] == c:
                     ranges.append((stack[depth][1], i + 1))

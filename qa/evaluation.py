@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa.config import Settings
-from qa.errors import BadRequest
+from qa.errors import BadQuestionSet
 from qa.search.grouping import redundant_pairs
 
 
@@ -72,15 +73,17 @@ class EvalReport:
         return out
 
     def text(self, show_misses: int = 20) -> str:
+        """What ``qa eval`` prints: the figures (metric names as in the README), then misses."""
         f = self.figures()
-        head = f"{self.name}: " + "  ".join(
-            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in f.items())
+        head = f"{self.name}：" + "  ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{LABELS.get(k, k)} {v}"
+            for k, v in f.items())
         lines = [head]
         for m in self.misses[:show_misses]:
-            lines.append(f"  miss {m['id']}: {m['question']}  want {m['answers'][:2]} "
-                         f"got: {m['top'][:60]!r}")
+            lines.append(f"  未命中 {m['id']}：{m['question']}  答案 {m['answers'][:2]}  "
+                         f"第一段：{m['top'][:60]!r}")
         if len(self.misses) > show_misses:
-            lines.append(f"  … {len(self.misses) - show_misses} more misses")
+            lines.append(f"  …… 另有 {len(self.misses) - show_misses} 个未命中")
         return "\n".join(lines)
 
 
@@ -98,27 +101,50 @@ def table(reports: list[EvalReport]) -> str:
     return "\n".join(lines)
 
 
+LABELS = {"questions": "问题数"}
+
+
 def read_questions(path: Path, unanswerable: bool = False) -> list[Question]:
-    """``unanswerable``: every question counts as one the index cannot answer (bench
-    questions asked of the seed index)."""
+    """Every question of a seed- or bench-format file; ``BadQuestionSet`` names the file and
+    line of anything that cannot be scored, so no figure counts a broken line as a miss. A
+    question the index cannot answer says so (``"answerable": false``); with ``unanswerable``
+    every question counts as one (bench questions asked of the seed index)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise BadQuestionSet(f"找不到问题文件 {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadQuestionSet(f"无法读取问题文件 {path}：{e}") from None
     out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-                text = r.get("q") or r["question"]
-            except (ValueError, KeyError, AttributeError):
-                raise BadRequest(f"{path} 第 {n} 行不是问题记录（需要 JSON 对象，含 q 或 question）"
-                                 ) from None
-            answers = list(r.get("answers") or [])
-            answerable = bool(r.get("answerable", bool(answers))) and not unanswerable
-            out.append(Question(id=str(r.get("id", n)), text=text,
-                                answers=answers if answerable else [], source=r.get("source"),
-                                gold=[str(g) for g in r.get("gold_passage_ids") or []
-                                      ] if answerable else [],
-                                answerable=answerable))
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path} 第 {n} 行"
+        try:
+            r = json.loads(line)
+        except ValueError:
+            raise BadQuestionSet(f"{where}不是合法的 JSON") from None
+        if not isinstance(r, dict):
+            raise BadQuestionSet(f"{where}不是 JSON 对象")
+        text = r.get("q") or r.get("question")
+        if not isinstance(text, str) or not text.strip():
+            raise BadQuestionSet(f"{where}没有问题（q 或 question）")
+        answers = r.get("answers")
+        answerable = r.get("answerable", True) is not False and not unanswerable
+        if r.get("answerable", True) is not False and (
+                not isinstance(answers, list) or not answers
+                or not all(isinstance(a, str) and a for a in answers)):
+            raise BadQuestionSet(f"{where}没有答案（answers 须是非空的字符串列表；"
+                                 f"无法回答的问题请写 \"answerable\": false），无法评分")
+        out.append(Question(id=str(r.get("id", n)), text=text,
+                            answers=list(answers) if answerable else [],
+                            source=r.get("source"),
+                            gold=[str(g) for g in r.get("gold_passage_ids") or []
+                                  ] if answerable else [],
+                            answerable=answerable))
+    if not out:
+        raise BadQuestionSet(f"问题文件 {path} 里没有问题")
+    return out
     return out
 
 
@@ -172,3 +198,20 @@ def bench_settings(settings: Settings, passages: Path) -> Settings:
                                    settings.model, settings.encoder_backend, settings.chunk_chars,
                                    settings.chunk_overlap_sentences]).encode()).hexdigest()[:12]
     return replace(settings, index_dir=settings.cache_dir / "eval" / f"{passages.parent.name}-{key}")
+
+
+def bench_index(settings: Settings, passages: Path, encoder, progress: bool = False) -> Settings:
+    """``bench_settings`` for ``passages``, its index built from them on first use."""
+    from qa.index.backend import open_backend
+    from qa.issues import IssueMeta, IssueService
+
+    run = bench_settings(settings, passages)
+    if not open_backend(run).exists():
+        if progress:
+            print(f"正在用 {passages} 建立评测索引（只需一次）…", file=sys.stderr, flush=True)
+        service = IssueService(run, encoder)
+        pages, skipped, files = service.read_paths([passages], IssueMeta())
+        if skipped:
+            raise BadQuestionSet(f"无法建立评测索引：{skipped[0].name}：{skipped[0].reason}")
+        service.build(pages, skipped, files, progress=progress)
+    return run

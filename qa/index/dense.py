@@ -73,7 +73,7 @@ class SegmentVectors:
     @classmethod
     def open(cls, directory: Path, ef_search: int) -> "SegmentVectors":
         try:
-            vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+            vectors = np.asarray(np.load(directory / "vectors.npy", mmap_mode="r"))
         except (OSError, ValueError) as e:
             raise IndexCorrupt(f"向量文件无法读取：{directory / 'vectors.npy'}（{e}）") from e
         hnsw = None

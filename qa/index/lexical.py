@@ -241,7 +241,9 @@ class Postings:
     @classmethod
     def load(cls, directory: Path) -> "Postings":
         try:
-            arrays = [np.load(directory / name, mmap_mode="r") for name in FILES]
+            # Plain ndarray views of the maps: still shared pages, but indexing a np.memmap
+            # builds a memmap object each time, a fifth of a query's BM25 time at 1M chunks.
+            arrays = [np.asarray(np.load(directory / name, mmap_mode="r")) for name in FILES]
         except (OSError, ValueError) as e:
             raise IndexCorrupt(f"关键词索引无法读取：{directory}（{e}）") from e
         p = cls(*arrays)

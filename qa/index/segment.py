@@ -237,7 +237,7 @@ class Segment:
         try:
             for name in self.ARRAYS:
                 setattr(self, name.replace(".", "_"),
-                        np.load(directory / f"{name}.npy", mmap_mode="r"))
+                        np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r")))
             self.vectors = SegmentVectors.open(directory, ef_search)
             self.postings = Postings.load(directory / "lexical")
             # Held open for the segment's lifetime: a merge may delete the folder while this

@@ -57,6 +57,9 @@ class Snapshot:
                 docs -= int(p.deletes["docs"])
                 length -= int(p.deletes["length"])
         self.stats = Stats(docs, length)
+        # A question asks for its idf twice (the fusion weight, then the answer); a snapshot
+        # never changes, so the second is read from here.
+        self._idf_memo: dict[str, dict[str, float]] = {}
 
     @classmethod
     def open(cls, store, name: str | None = None, *, model: str | None = None,
@@ -152,6 +155,15 @@ class Snapshot:
     def idf(self, text: str) -> dict[str, float]:
         """Each distinct token of ``text`` with its idf over the whole archive (a token no
         live chunk holds gets the highest)."""
+        memo = self._idf_memo.get(text)
+        if memo is None:
+            memo = self._idf(text)
+            if len(self._idf_memo) >= 256:
+                self._idf_memo.clear()
+            self._idf_memo[text] = memo
+        return dict(memo)
+
+    def _idf(self, text: str) -> dict[str, float]:
         tokens = list(dict.fromkeys(self.tokenizer(text)))
         if not tokens:
             return {}

@@ -42,13 +42,12 @@ class IngestResult:
     def summary(self) -> str:
         issues = len({a.issue for a in self.articles})
         whole = sum(1 for s in self.skipped if s.page is None)
-        line = f"ingested {self.files - whole} file(s), {issues} issue(s), " \
-               f"{len(self.articles)} article(s)"
+        line = f"收录 {self.files - whole} 个文件，{issues} 期，{len(self.articles)} 篇文章"
         pages = len(self.skipped) - whole
         if whole:
-            line += f"; skipped {whole} file(s)"
+            line += f"；跳过 {whole} 个文件"
         if pages:
-            line += f"; skipped {pages} page(s) of PDF files"
+            line += f"；跳过 PDF 中的 {pages} 页"
         return line
 
 

@@ -21,10 +21,11 @@ from qa.chunking import split_sentences
 from qa.config import Settings
 from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, ModelMismatch,
                        NotFound, QAError)
-from qa.index.backend import Archive, ChunkRef, Where, open_backend
+from qa.index.backend import Archive, Where, open_backend
 from qa.index.lexical import tokenize
 from qa.ingest.decode import normalise
 from qa.search.answer import pick
+from qa.search import messages
 from qa.search.answer_type import boost
 from qa.search.confidence import Features, confidence, features, standout
 from qa.search.fusion import Fused, fuse
@@ -55,9 +56,7 @@ class SearchService:
         if self._encoder is None:
             from qa.embedding import Encoder
 
-            s = self.settings
-            self._encoder = Encoder(s.model, s.cache_dir, s.query_prompt, s.passage_prompt,
-                                    s.embed_batch_size, s.encoder_backend)
+            self._encoder = Encoder.from_settings(self.settings)
         return self._encoder
 
     @property
@@ -107,16 +106,16 @@ class SearchService:
 
     def validate(self, question, k) -> tuple[str, int]:
         if not isinstance(question, str):
-            raise BadQuestion("问题必须是文本")
+            raise BadQuestion(messages.QUESTION_NOT_TEXT)
         q = " ".join(normalise(question).split())
         if not q:
-            raise BadQuestion("请输入问题")
+            raise BadQuestion(messages.QUESTION_EMPTY)
         if len(q) > self.settings.max_question_chars:
-            raise BadQuestion(f"问题过长（{len(q)} 字），最多 {self.settings.max_question_chars} 字")
+            raise BadQuestion(messages.question_too_long(len(q), self.settings.max_question_chars))
         if k is None:
             k = self.settings.default_k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
-            raise BadRequest(f"k 必须是 1 到 {self.settings.max_k} 之间的整数")
+            raise BadRequest(messages.bad_k(self.settings.max_k))
         return q, k
 
     def _query_vector(self, q: str) -> np.ndarray:

@@ -10,6 +10,7 @@ from flask import current_app, request
 from qa.config import Settings
 from qa.errors import BadQuestion, BadRequest
 from qa.index.backend import Where
+from qa.search import messages
 from qa.search.service import SearchService
 
 # Nine digits is far above any valid value and keeps int() away from huge digit strings.
@@ -46,7 +47,7 @@ def int_arg(value: str | None, message: str) -> int | None:
 
 
 def k_message() -> str:
-    return f"参数 k 必须是 1 到 {settings().max_k} 之间的整数"
+    return messages.bad_k(settings().max_k)
 
 
 # Each /api/ask parameter by its names: GET and POST accept both, the first is the short one.
@@ -70,7 +71,7 @@ def ask_params(values, from_query: bool) -> tuple[str, int | None]:
     if not isinstance(question, str):
         raise BadQuestion(f"参数 {name} 必须是文本")
     kname, k = _one_of(values, K_NAMES)
-    message = f"参数 {kname} 必须是 1 到 {settings().max_k} 之间的整数"
+    message = messages.bad_k(settings().max_k, kname)
     if from_query:
         k = int_arg(k, message)
     elif k is not None and (isinstance(k, bool) or not isinstance(k, int)):

@@ -57,7 +57,7 @@ def test_add_embeds_only_new_chunks_and_readding_changes_nothing(setup):
     assert encoder.passages - embedded == report.embedded == report.chunks > 0
     again = service.add(page("002_p.txt", city="另一市", n=30))
     assert again.report.unchanged == ["002_p"] and not again.report.changed
-    assert "nothing new" in again.summary() and again.to_dict()["added"] == 0
+    assert "没有新内容" in again.summary() and again.to_dict()["added"] == 0
     assert search.reload().name == report.generation
 
 

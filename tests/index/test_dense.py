@@ -29,7 +29,7 @@ def test_nearest_first_and_vectors_memory_mapped(tmp_path, hnsw):
     v = random_vectors(300)
     seg = stored(tmp_path, v, hnsw)
     assert seg.kind == ("hnsw" if hnsw else "flat") and len(seg) == 300
-    assert isinstance(seg.vectors, np.memmap)
+    assert isinstance(seg.vectors.base, np.memmap)
     scores, ids = seg.search(v[42], 5, None)
     assert ids[0] == 42 and scores[0] == pytest.approx(1.0, abs=1e-5)
     assert list(scores) == sorted(scores, reverse=True)

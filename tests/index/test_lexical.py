@@ -94,7 +94,7 @@ def test_postings_save_load_is_memory_mapped(tmp_path):
     p = Postings.build([tokenize(d) for d in DOCS])
     p.save(tmp_path / "lexical")
     q = Postings.load(tmp_path / "lexical")
-    assert isinstance(q.docs, np.memmap) and isinstance(q.terms, np.memmap)
+    assert isinstance(q.docs.base, np.memmap) and isinstance(q.terms.base, np.memmap)
     for name in ("terms", "offsets", "docs", "tfs", "lengths"):
         assert np.array_equal(getattr(p, name), getattr(q, name))
 

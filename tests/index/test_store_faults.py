@@ -54,13 +54,6 @@ def base_index(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
-def index(base_index, tmp_path) -> Path:
-    copy = tmp_path / "index"
-    shutil.copytree(base_index, copy)
-    return copy
-
-
 def service_for(root: Path) -> SearchService:
     return SearchService(fake_settings(root), FakeEncoder())
 

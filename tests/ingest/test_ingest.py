@@ -61,8 +61,8 @@ def test_bad_files_are_skipped_and_reported(batch):
 
 def test_summary_counts_the_skipped_files(batch):
     summary = ingest_paths([batch]).summary()
-    assert "ingested 3 file(s)" in summary and "11 article(s)" in summary
-    assert "skipped 5 file(s)" in summary
+    assert "收录 3 个文件" in summary and "11 篇文章" in summary
+    assert "跳过 5 个文件" in summary
 
 
 def test_a_missing_file_is_reported_too(tmp_path):
@@ -170,7 +170,7 @@ def test_cli_prints_json_lines_and_a_summary():
     assert records[1]["title"] == "安徽凤阳：探索建立“慈善+社工+志愿者”联动服务模式"
     assert records[1]["source"] == "凤阳县民政局"
     assert len(r.stderr.strip().splitlines()) == 1
-    assert "19 article(s)" in r.stderr
+    assert "19 篇文章" in r.stderr
 
 
 def test_cli_stdout_is_only_json():

@@ -226,7 +226,7 @@ def test_one_bad_page_does_not_lose_the_others(tmp_path):
     assert "扫描件" in result.skipped[0].reason and "第 2 页" in result.skipped[0].reason
     assert "空白页" in result.skipped[1].reason
     summary = result.summary()
-    assert "ingested 1 file(s)" in summary and "skipped 2 page(s)" in summary
+    assert "收录 1 个文件" in summary and "跳过 PDF 中的 2 页" in summary
     r = CliRunner().invoke(main, ["ingest", str(tmp_path)])
     assert r.exit_code == 1 and len(r.stdout.splitlines()) == len(result.articles)
 

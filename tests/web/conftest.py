@@ -7,7 +7,6 @@ expensive part.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,11 +38,16 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="session")
+def base_index(seed_index) -> Path:
+    """What ``index`` (tests/conftest.py) copies here: the seeds."""
+    return seed_index
+
+
 @pytest.fixture
-def writable_index(seed_index, tmp_path) -> Path:
-    copy = tmp_path / "index"
-    shutil.copytree(seed_index, copy)
-    return copy
+def writable_index(index) -> Path:
+    """A copy of the seed index for a test that uploads."""
+    return index
 
 
 @pytest.fixture

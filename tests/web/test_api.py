@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from qa.search.messages import bad_k
+
 from .support import (CJK, SEED_ANSWER, SEED_QUESTION, SEED_SOURCE, SEED_TITLE, answers,
                       error_of)
 
@@ -116,9 +118,11 @@ def test_script_in_question_is_just_text(client):
 
 @pytest.mark.parametrize("k", ["abc", "5.0", "", "1e3", "0", "-1", "51", "999999999999999999999",
                                "١", "5; drop"])
-def test_ask_get_bad_k(client, k):
-    error_of(client.get("/api/ask", query_string={"q": SEED_QUESTION, "k": k}), 400,
-             "bad_request")
+def test_ask_get_bad_k(client, app, k):
+    error = error_of(client.get("/api/ask", query_string={"q": SEED_QUESTION, "k": k}), 400,
+                     "bad_request")
+    # the same words whether the web layer could not parse k or the service refused its value
+    assert error["message"] == bad_k(app.extensions["qa.settings"].max_k)
 
 
 @pytest.mark.parametrize("k", ["5", 5.5, True, 0, 51, 10**30, [5], {"k": 5}])

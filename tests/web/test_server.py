@@ -50,7 +50,8 @@ def server(seed_index, tmp_path_factory):
     shutil.copytree(seed_index, index)
     log = root / "serve.log"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    # as benchmarks/load.py's child_env: none of our QA_* settings but the model cache
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_CACHE_DIR"}
     env.update(QA_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
     with open(log, "wb") as out:
         proc = subprocess.Popen(
