@@ -7,7 +7,13 @@ sentence choice alone can win). Sentence vectors for the dense variants are enco
 fly (the service never does that at query time) so their worth can be measured before any
 storage is built for them.
 
-    .venv/bin/python benchmarks/answer_study.py --index index ../shared/eval/seed_questions_dev.jsonl
+The shipped weights (``Scoring``) are fitted here: ``--fit`` takes the first ``--fit-n``
+questions of each bench set named, the fitted scorer is then reported on the rest of those sets
+(held out) and on any other sets. ``--misses`` sorts each set's misses by kind (no answer in
+the passage, answer across sentences, a neighbouring sentence picked, one further away).
+
+    .venv/bin/python benchmarks/answer_study.py --fit ../shared/bench/{xquad_zh,cmrc2018,drcd_simplified} \
+        --index index ../shared/eval/seed_questions_dev.jsonl eval/paraphrase_questions.jsonl
     .venv/bin/python benchmarks/answer_study.py --dense --limit 400 ../shared/bench/xquad_zh
 """
 
@@ -23,13 +29,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _candidates import Candidates, top  # noqa: E402
+
 from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
 from qa.search.answer import FEATURES, Scoring, pick, sentence_features  # noqa: E402
 from qa.search.highlight import term_spans  # noqa: E402
-from qa.search.service import SearchService, passage_sentences  # noqa: E402
+from qa.search.script import simplified  # noqa: E402
+from qa.search.service import SearchService, chunk_cosines, passage_sentences  # noqa: E402
 
 
 def old_overlap(text: str, question: str) -> tuple[int, int]:
@@ -46,23 +57,31 @@ def old_overlap(text: str, question: str) -> tuple[int, int]:
     return best
 
 
+# The scorer shipped before issue 12's second round (round 1's fitted weights over its features:
+# own, neighbour, typed, chars, bigrams, first, length, dense) is not expressible over today's
+# features; "overlap(old)" is the picker before issue 12, "chunks off" today's scorer without
+# the chunk cosines.
 def variants(dense: bool, fitted: dict) -> dict:
-    out = {"overlap(old)": None, "hand": Scoring((1.0, 0.3, 0.35, 0.3, 0, 0, 0, 0)),
-           "shipped": Scoring()}
+    shipped = Scoring()
+    no_chunks = Scoring(tuple(0.0 if f == "dense" else w
+                              for f, w in zip(FEATURES, shipped.weights)))
+    out = {"overlap(old)": None, "shipped": shipped, "chunks off": no_chunks}
     out.update(fitted)
     if dense:
         out["dense only"] = "dense"
     return out
 
 
-def fit(rows, use_dense: bool) -> tuple[float, ...]:
-    """Conditional logit: each passage's sentences compete, the one holding an answer wins."""
+def fit(rows, dense_key: str = "chunks") -> tuple[float, ...]:
+    """Conditional logit: each passage's sentences compete, the one holding an answer wins.
+    ``dense_key``: which per-sentence cosines feed the dense feature (``chunks`` as the
+    service computes them, ``sentences`` for on-the-fly sentence vectors)."""
     from scipy.optimize import minimize
 
     groups = []
     for r in rows:
-        X, *_ = sentence_features(r["q"].text, r["text"], r["sents"], r["idf"], tokenize,
-                                  r.get("dense") if use_dense else None)
+        X, *_ = sentence_features(r["q_text"], r["text"], r["sents"], r["idf"], tokenize,
+                                  r.get(dense_key), title=r["title"])
         y = [any(a in r["text"][s:e] for a in r["q"].answers) for s, e in r["sents"]]
         if any(y) and not all(y):
             groups.append((np.array(X), np.array(y, dtype=float)))
@@ -79,59 +98,78 @@ def fit(rows, use_dense: bool) -> tuple[float, ...]:
             grad -= X.T @ (pos - p)
         return total + 0.01 * w @ w, grad + 0.02 * w
 
-    w0 = np.array(Scoring().weights, dtype=float)
-    if not use_dense:
-        w0[FEATURES.index("dense")] = 0.0
-    res = minimize(loss, w0, jac=True, method="L-BFGS-B")
-    w = res.x
-    if not use_dense:
-        w[FEATURES.index("dense")] = 0.0
-    return tuple(round(float(v), 3) for v in w)
+    res = minimize(loss, np.zeros(len(FEATURES)), jac=True, method="L-BFGS-B")
+    return tuple(round(float(v), 2) for v in res.x)
 
 
 def collect(service: SearchService, questions, want_dense: bool):
-    """The served top passage of each question (as ``SearchService.answer`` builds it)."""
+    """The served top passage of each question (as ``SearchService.answer`` builds it), with
+    what its sentence picker sees: title, chunk cosines, idf."""
     snap = service.snapshot()
+    n = service.settings.candidates
+    texts = [simplified(q.text) for q in questions]
     rows = []
-    vecs = service.encoder.encode_queries([q.text for q in questions])
-    for q, v in zip(questions, vecs):
-        n = service.settings.candidates
-        hits = service.answer(q.text, 1, snap.dense(v, n), snap.lexical(q.text, n), snap)
+    for q, t, (d, lx) in zip(questions, texts, Candidates(service).get(texts)):
+        d, lx = top(d, n), top(lx, n)
+        hits = service.answer(t, 1, d, lx, snap)
         if not hits:
             continue
         c = hits[0].citation
         a = snap.article(c.article_id)
         text = hits[0].text
-        rows.append({"q": q, "text": text, "sents": passage_sentences(a.text, c.start, c.end),
-                     "idf": snap.idf(q.text), "title": a.title,
+        sents = passage_sentences(a.text, c.start, c.end)
+        ranked = service._rank(t, d, lx, snap)
+        mine = [f for f in ranked if snap.chunks([f.id])[0].article_id == a.id]
+        rows.append({"q": q, "q_text": t, "text": text, "sents": sents, "idf": snap.idf(t),
+                     "title": a.title, "chunks": chunk_cosines(sents, c.start, mine, snap),
                      "in_passage": any(x in text for x in q.answers)})
     if want_dense:
         t0 = time.perf_counter()
-        qv = service.encoder.encode_queries([r["q"].text for r in rows])
+        qv = service.encoder.encode_queries([r["q_text"] for r in rows])
         # embedded as the chunks are: under the article's title
         key = lambda r, s, e: f"{r['title']}\n{r['text'][s:e]}" if r["title"] else r["text"][s:e]  # noqa: E731
         uniq = sorted({key(r, s, e) for r in rows for s, e in r["sents"]})
         vecs = service.encoder.encode_passages(uniq)
         index = {t: i for i, t in enumerate(uniq)}
         for r, v in zip(rows, qv):
-            r["dense"] = [float(vecs[index[key(r, s, e)]] @ v) for s, e in r["sents"]]
+            r["sentences"] = [float(vecs[index[key(r, s, e)]] @ v) for s, e in r["sents"]]
         print(f"  encoded {len(uniq)} sentences in {time.perf_counter() - t0:.0f} s",
               file=sys.stderr)
     return rows
 
 
+def kind_of_miss(r, span) -> str | None:
+    text, answers = r["text"], r["q"].answers
+    if not any(a in text for a in answers):
+        return "no answer in passage"
+    good = [i for i, (s, e) in enumerate(r["sents"]) if any(a in text[s:e] for a in answers)]
+    if not good:
+        return "answer across sentences"
+    picked = next((i for i, sp in enumerate(r["sents"]) if tuple(sp) == tuple(span)), None)
+    if picked in good:
+        return None
+    if picked is not None and min(abs(picked - g) for g in good) == 1:
+        return "neighbouring sentence"
+    return "further sentence"
+
+
+def chosen(r, variant) -> tuple[int, int]:
+    text, q = r["text"], r["q"]
+    if variant is None:
+        return old_overlap(text, q.text)
+    if variant == "dense":
+        return r["sents"][int(np.argmax(r["sentences"]))]
+    key = "sentences" if isinstance(variant, tuple) else "chunks"
+    scoring = variant[1] if isinstance(variant, tuple) else variant
+    return pick(r["q_text"], text, r["sents"], r["idf"], tokenize, r.get(key), scoring,
+                title=r["title"]).sentence
+
+
 def score(rows, variant) -> tuple[float, float]:
     hit = 0
     for r in rows:
-        text, q = r["text"], r["q"]
-        if variant is None:
-            s, e = old_overlap(text, q.text)
-        elif variant == "dense":
-            s, e = r["sents"][int(np.argmax(r["dense"]))]
-        else:
-            s, e = pick(q.text, text, r["sents"], r["idf"], tokenize, r.get("dense"),
-                        variant).sentence
-        hit += any(a in text[s:e] for a in q.answers)
+        s, e = chosen(r, variant)
+        hit += any(a in r["text"][s:e] for a in r["q"].answers)
     n = len(rows)
     inside = sum(r["in_passage"] for r in rows)
     return hit / max(n, 1), hit / max(inside, 1)
@@ -139,14 +177,17 @@ def score(rows, variant) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("sets", nargs="+", type=Path)
+    ap.add_argument("sets", nargs="*", type=Path)
     ap.add_argument("--index", type=Path, default=Path("index"))
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--dense", action="store_true", help="also score with sentence vectors")
-    ap.add_argument("--fit", type=Path, default=None,
-                    help="bench set to fit weights on (its first --fit-n questions); they are "
-                         "then scored on its remaining questions and on the other sets")
+    ap.add_argument("--dense", action="store_true",
+                    help="also score with sentence vectors encoded on the fly")
+    ap.add_argument("--fit", type=Path, nargs="*", default=[],
+                    help="bench sets to fit weights on (the first --fit-n questions of each); "
+                         "the rest of each is then scored as held out")
     ap.add_argument("--fit-n", type=int, default=600)
+    ap.add_argument("--misses", action="store_true",
+                    help="count each set's misses of the shipped scorer by kind")
     args = ap.parse_args()
     base = Settings.from_env(index_dir=args.index)
     encoder = None
@@ -166,22 +207,34 @@ def main() -> None:
 
     todo = []
     if args.fit:
-        name, rows = load(args.fit, 0, args.fit_n)
-        fitted["fit-lex"] = Scoring(fit(rows, False))
+        rows = []
+        for path in args.fit:
+            rows += load(path, 0, args.fit_n)[1]
+        fitted["fitted"] = Scoring(fit(rows))
         if args.dense:
-            fitted["fit-dense"] = Scoring(fit(rows, True))
+            fitted["fitted+sentence vectors"] = ("sentences", Scoring(fit(rows, "sentences")))
         for k, v in fitted.items():
+            v = v[1] if isinstance(v, tuple) else v
             print(f"{k}: weights {v.weights}  ({', '.join(FEATURES)})")
-        print(f"(fitted on the first {args.fit_n} questions of {name})")
-        todo.append((f"{name} held-out", args.fit, args.fit_n, None))
+        print(f"(fitted on the first {args.fit_n} questions of "
+              f"{', '.join(p.name for p in args.fit)})")
+        todo += [(f"{p.name} held-out", p, args.fit_n, None) for p in args.fit]
     todo += [(None, p, 0, None) for p in args.sets]
     names = list(variants(args.dense, fitted))
-    print("set".ljust(22) + "".join(n.rjust(15) for n in names) + "   (sentence@1 / cond)")
+    print("set".ljust(24) + "".join(n.rjust(24) for n in names) + "   (sentence@1 / cond)")
     for label, path, lo, hi in todo:
         name, rows = load(path, lo, hi if args.limit is None else lo + args.limit)
         cells = [score(rows, v) for v in variants(args.dense, fitted).values()]
-        print((label or name)[:21].ljust(22)
-              + "".join(f"{a:.3f}/{c:.3f}".rjust(15) for a, c in cells), flush=True)
+        print((label or name)[:23].ljust(24)
+              + "".join(f"{a:.3f}/{c:.3f}".rjust(24) for a, c in cells), flush=True)
+        if args.misses:
+            kinds: dict[str, int] = {}
+            for r in rows:
+                k = kind_of_miss(r, chosen(r, Scoring()))
+                if k:
+                    kinds[k] = kinds.get(k, 0) + 1
+            print("   misses: " + ", ".join(f"{k} {v / len(rows):.3f}"
+                                          for k, v in sorted(kinds.items(), key=lambda x: -x[1])))
 
 
 if __name__ == "__main__":

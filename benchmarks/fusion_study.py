@@ -6,6 +6,13 @@ those scores. A hit is an answer string in a top-k chunk (the issue's measure).
 
     .venv/bin/python benchmarks/fusion_study.py --index index ../shared/eval/seed_questions_dev.jsonl
     .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # bench index, cached
+    .venv/bin/python benchmarks/fusion_study.py --para --expand 400 --answer-type 0.1 \
+        --styles none,keywords,terse,colloquial,typos,traditional --limit 600 \
+        --methods dense,bm25,cov.1-.8,cov.1-.6 SETS…     # the issue-12 table
+
+``--styles`` asks each set in several styles (``benchmarks/query_styles.py``; ``terse`` keeps
+three of the keywords, as a search box gets them); candidate lists are cached
+(``benchmarks/_candidates.py``), so a rerun only ranks.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_index, read_questions  # noqa: E402
+from _candidates import Candidates, top  # noqa: E402
+
 from qa.search import fusion  # noqa: E402
 from qa.search.answer_type import boost  # noqa: E402
+from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
 from qa.search.window import passage_span, widen  # noqa: E402
 
@@ -33,13 +43,14 @@ MAX_PARA = 1000
 
 
 def scores_for(service: SearchService, questions, n: int):
+    """Each question's two candidate lists (as the service searches them: in simplified
+    characters) and the coverage of its best BM25 chunk."""
     snap = service.snapshot()
-    qv = service.encoder.encode_queries([q.text for q in questions])
+    texts = [simplified(q.text) for q in questions]
     out = []
-    for q, v in zip(questions, qv):
-        d = snap.dense(v, n)        # exact: a bench index is one flat segment
-        lx = snap.lexical(q.text, n)
-        out.append((d, lx, coverage(q.text, lx, snap)))
+    for t, (d, lx) in zip(texts, Candidates(service).get(texts)):
+        d, lx = top(d, n), top(lx, n)
+        out.append((d, lx, coverage(t, lx, snap)))
     return snap, out
 
 
@@ -110,6 +121,12 @@ METHODS = {
     "cov.1-.8^2": adaptive(0.1, 0.8, 2.0),
     "cov.1-.8^3": adaptive(0.1, 0.8, 3.0),
     "cov0-.8^3": adaptive(0.0, 0.8, 3.0),
+    "cov.1-.7": adaptive(0.1, 0.7),
+    "cov.2-.6": adaptive(0.2, 0.6),
+    "cov.2-.5": adaptive(0.2, 0.5),
+    "cov.3-.5": adaptive(0.3, 0.5),
+    "cov.1-.4": adaptive(0.1, 0.4),
+    "mm0.4": lambda d, l, q: fusion.fuse(d, l, 0.4),
 }
 
 
@@ -123,8 +140,9 @@ def main() -> None:
                     help="score hits on chunks widened by up to N characters of whole sentences")
     ap.add_argument("--answer-type", type=float, default=0.0,
                     help="bonus for chunks stating a quantity in the unit the question asks")
-    ap.add_argument("--style", choices=("keywords", "colloquial", "typos", "traditional"),
-                    default=None, help="restyle every question first (benchmarks/query_styles.py)")
+    ap.add_argument("--styles", default="none",
+                    help="comma-separated query styles to ask each set in: none (as written), "
+                         "keywords, colloquial, typos, traditional, terse")
     ap.add_argument("--methods", default=None, help="comma-separated subset of methods")
     ap.add_argument("--para", action="store_true",
                     help="whole paragraphs (up to 1000 characters), widened by sentences to "
@@ -138,33 +156,48 @@ def main() -> None:
     if args.methods:
         methods = {m: methods[m] for m in args.methods.split(",")}
     print("set".ljust(28) + "".join(m.rjust(16) for m in methods))
+    from query_styles import restyle
+
+    results: dict[str, list[float]] = {m: [] for m in methods}
     for path in args.sets:
         qfile = path / "questions.jsonl" if path.is_dir() else path
-        questions = read_questions(qfile)[: args.limit]
-        if args.style:
-            from query_styles import restyle
-
-            questions = [replace(q, text=restyle(q.text, q.id, args.style)) for q in questions]
+        asked = read_questions(qfile)[: args.limit]
         encoder = encoder or SearchService(base).encoder
         settings = base
-        if questions[0].gold:         # a bench set: its cached index, built on first use
+        if asked[0].gold:         # a bench set: its cached index, built on first use
             settings = bench_index(base, qfile.parent / "passages.jsonl", encoder)
         service = SearchService(settings, encoder)
-        snap, cached = scores_for(service, questions, 50)
-        row = (qfile.parent.name if questions[0].gold else qfile.stem) + (
-            f" [{args.style}]" if args.style else "")
-        cells, cache = [], {}
-        for name, method in methods.items():
-            h1 = hk = 0
-            for q, (d, l, c) in zip(questions, cached):
-                ranked = boost(method(d, l, c), q.text, lambda i: snap.chunks([i])[0].text,
-                               args.answer_type)[: args.k]
-                texts = [expanded(snap, f.id, args.expand, cache) for f in ranked]
-                first = next((i for i, t in enumerate(texts) if any(a in t for a in q.answers)), None)
-                h1 += first == 0
-                hk += first is not None
-            cells.append(f"{h1 / len(questions):.3f}/{hk / len(questions):.3f}")
-        print(row[:27].ljust(28) + "".join(c.rjust(16) for c in cells), flush=True)
+        encoder = service.encoder
+        for style in args.styles.split(","):
+            questions = asked if style == "none" else [
+                replace(q, text=restyle(q.text, q.id, style)) for q in asked]
+            snap, cached = scores_for(service, questions, 50)
+            row = (qfile.parent.name if asked[0].gold else qfile.stem) + (
+                f" [{style}]" if style != "none" else "")
+            cells, cache = [], {}
+            for name, method in methods.items():
+                h1 = hk = 0
+                for q, (d, l, c) in zip(questions, cached):
+                    text = simplified(q.text)
+                    ranked = boost(method(d, l, c), text, lambda i: snap.chunks([i])[0].text,
+                                   args.answer_type)[: args.k]
+                    texts = [expanded(snap, f.id, args.expand, cache) for f in ranked]
+                    first = next((i for i, t in enumerate(texts)
+                                  if any(a in t for a in q.answers)), None)
+                    h1 += first == 0
+                    hk += first is not None
+                results[name].append(h1 / len(questions))
+                cells.append(f"{h1 / len(questions):.3f}/{hk / len(questions):.3f}")
+            print(row[:27].ljust(28) + "".join(c.rjust(16) for c in cells), flush=True)
+    if "dense" in results and "bm25" in results and len(results["dense"]) > 1:
+        # hit@1 against the better of the two parts, set by set
+        parts = [max(a, b) for a, b in zip(results["dense"], results["bm25"])]
+        print("mean hit@1".ljust(28) + "".join(f"{np.mean(v):.4f}".rjust(16)
+                                             for v in results.values()))
+        print("sets below both parts".ljust(28) + "".join(
+            str(sum(x < p - 1e-9 for x, p in zip(v, parts))).rjust(16) for v in results.values()))
+        print("worst vs better part".ljust(28) + "".join(
+            f"{min(x - p for x, p in zip(v, parts)):+.3f}".rjust(16) for v in results.values()))
 
 
 if __name__ == "__main__":

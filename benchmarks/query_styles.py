@@ -8,7 +8,9 @@ transformation (seeded by the question's id, so reruns write the same files):
 * ``colloquial`` — wrapped in spoken framing (请问…啊, 我想知道…来着);
 * ``typos``      — one or two content characters dropped, doubled or swapped with a
   neighbour, as fast typing does;
-* ``traditional`` — converted to traditional characters (OpenCC s2t).
+* ``traditional`` — converted to traditional characters (OpenCC s2t);
+* ``terse``      — the three longest keywords, in order (济阳区 驻站社工 人数 → 济阳区 驻站 社工):
+  what a search box gets from a reader in a hurry.
 
     .venv/bin/python benchmarks/query_styles.py          # writes eval/styles_*.jsonl
 
@@ -31,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT.parent / "shared" / "eval" / "seed_questions_dev.jsonl",
            ROOT / "eval" / "paraphrase_questions.jsonl"]
-STYLES = ("keywords", "colloquial", "typos", "traditional")
+STYLES = ("keywords", "colloquial", "typos", "traditional", "terse")
 
 _DROP = set("什么 什么样 哪 哪些 哪个 哪里 哪儿 谁 怎么 怎样 如何 为什么 为何 何时 多少 几 吗 呢 了 的 是 在 有 "
             "和 与 及 被 把 都 也 就 还 要 会 能 将 对 于 为 从 到 一共 共 现在 目前 已经 已 个".split())
@@ -76,6 +78,12 @@ def typos(q: str, key: str) -> str:
     return "".join(chars)
 
 
+def terse(q: str, key: str) -> str:
+    words = keywords(q, key).split()
+    longest = sorted(range(len(words)), key=lambda i: (-len(words[i]), i))[:3]
+    return " ".join(words[i] for i in sorted(longest))
+
+
 _S2T = None
 
 
@@ -89,7 +97,7 @@ def traditional(q: str, key: str) -> str:
 
 
 TRANSFORMS = {"keywords": keywords, "colloquial": colloquial, "typos": typos,
-              "traditional": traditional}
+              "traditional": traditional, "terse": terse}
 
 
 def restyle(question: str, key: str, style: str) -> str:

@@ -7,15 +7,20 @@ index, so the service and the benchmarks call the same function.
 
 A sentence is scored by what classic QA sentence selection uses:
 
-* **evidence** — the idf-weighted share of the question's terms the sentence contains, with a
-  little credit for terms found only in the sentences either side (the subject is often named
-  one sentence earlier: 「济阳区……。配备专业驻站社工26人」);
+* **evidence** — the idf-weighted share of the question's terms the sentence contains (terms
+  found in many of the passage's sentences weigh less), with credit for terms found only in
+  the sentences either side (the subject is often named one sentence earlier: 「济阳区……。
+  配备专业驻站社工26人」), more when the sentence opens by referring back (他/该/此外…); and the
+  share of the question's characters and character pairs it holds, not counting those of the
+  article's title — the title names the subject, the other words name what is asked about it
+  (魏裔介的谥号是什么 → 「追谥文毅」, not 「魏裔介，字石生」);
 * **answer type** — the question says what kind of thing answers it (多少/几 + unit → a number
   in that unit, 比例/率 → a percentage, 何时/哪一年 → a date, 哪里 → a place, 谁 → a name);
   a sentence holding such a thing that the question itself does not mention is far likelier
   to answer than one that only repeats the question;
-* **dense similarity** when the caller has sentence vectors (measured in
-  ``benchmarks/answer_study.py``; the service does not store them, see README).
+* **dense similarity** — the service passes, per sentence, the cosine of the best candidate
+  chunk overlapping it (free: the chunks were scored by retrieval); sentence vectors of their
+  own were measured in ``benchmarks/answer_study.py --dense`` and are not stored (README).
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ Span = tuple[int, int]
 # Question words say what is asked, not what the answer contains; they never count as evidence.
 QUESTION_WORDS = frozenset(
     "什么 多少 哪些 哪个 哪里 哪儿 哪 怎么 怎样 如何 为什么 为何 是否 谁 何时 何地 何处 几 几个 吗 呢 啥 "
-    "多少名 多少个 多少项 多少人 多久 多大 多高 多长 哪一年 哪年 哪位 哪座 哪家 什么样 什么时候".split())
+    "多少名 多少个 多少项 多少人 多久 多大 多高 多长 哪一年 哪年 哪位 哪座 哪家 什么样 什么时候 "
+    # and the framing of a spoken question (请问…, 我想知道…, 有人知道…吗)
+    "请问 想问 问一下 一下 知道 想知道 有人 帮我 查一下 来着 谁能 告诉 能否 是不是".split())
 
 _QUESTION_CHARS = frozenset("什么哪些个里儿怎样如何为是否谁何时几吗呢啥多少的了在有")
 _TIME_Q = re.compile(r"何时|什么时候|什么时间|哪一?年|哪个?月|哪一?天|几月|几号|何年|哪个时期|哪个朝代|年份|日期")
@@ -115,25 +122,37 @@ class Pick:
     score: float                # what the sentence was chosen by
 
 
-FEATURES = ("own", "neighbour", "typed", "chars", "bigrams", "first", "length", "dense")
+FEATURES = ("own", "neighbour", "typed", "continues", "bigrams", "untitled", "dense")
+
+# A sentence opening with one of these goes on about what the one before it named
+# (「培顿·曼宁……。他也以 39 岁高龄……」): the question's words there count for it too.
+_CONTINUES = re.compile(
+    r"^[“\"「（(]?(?:他们|她们|它们|他|她|它|其|该|此|这|那|同时|此外|另外|并且|而且|但|然而|"
+    r"因此|所以|随后|之后|后来|其中)")
 
 
 @dataclass(frozen=True)
 class Scoring:
     """A sentence's score is ``weights · sentence_features``; the weights were fitted (a
-    conditional logit over each passage's sentences) on part of CMRC 2018 and checked on the
-    rest of the bench and on the seed questions (benchmarks/answer_study.py)."""
+    conditional logit over each passage's sentences) on the first 600 questions of each bench
+    set and checked on the rest and on the seed questions (benchmarks/answer_study.py)."""
 
-    weights: tuple[float, ...] = (1.0, 0.3, 0.35, 0.3, 0.0, 0.0, 0.0, 0.0)
+    weights: tuple[float, ...] = (3.8, 2.27, 2.44, 1.18, 0.94, 4.87, 33.48)
     local: float = 1.0          # discount for words in many of the passage's sentences
 
 
 def sentence_features(question: str, text: str, sentences: Sequence[Span],
                       idf: Mapping[str, float], tokenize: Callable[[str], list[str]],
-                      dense: Sequence[float] | None = None, local: float = 1.0
+                      dense: Sequence[float | None] | None = None, local: float = 1.0,
+                      title: str | None = None
                       ) -> tuple[list[list[float]], list[float], list[list[Span]], list[set]]:
     """Per sentence: the feature vector (``FEATURES``), the plain evidence (idf share of the
-    question's words it holds), its typed candidate spans, the question words it holds."""
+    question's words it holds), its typed candidate spans, the question words it holds.
+
+    ``dense``: each sentence's cosine to the question where known (None where not); the
+    service passes the best cosine of a candidate chunk overlapping the sentence. ``title``:
+    the article's; its words name the article's subject, so they tell the passage from others,
+    not one of its sentences from another."""
     terms = question_terms(question, tokenize)
     top = max(idf.values(), default=1.0)
     w = {t: idf.get(t, top) for t in terms}
@@ -152,37 +171,45 @@ def sentence_features(question: str, text: str, sentences: Sequence[Span],
             if df:
                 lw[t] = w[t] / (1.0 + local * math.log(df))
     ltotal = sum(lw.values()) or 1.0
-    chars = {c for c in q_norm if "\u4e00" <= c <= "\u9fff"} - _QUESTION_CHARS
-    bigrams = {q_norm[i:i + 2] for i in range(len(q_norm) - 1)
-               if not (set(q_norm[i:i + 2]) & _QUESTION_CHARS)}
+    # The question's characters and character pairs, the same way: pairs found in many
+    # sentences weigh less; characters of the title do not count.
+    untitled = ({c for c in q_norm if "\u4e00" <= c <= "\u9fff"} - _QUESTION_CHARS
+                - set((title or "").lower()))
+    pairs = {q_norm[i:i + 2] for i in range(len(q_norm) - 1)
+             if not (set(q_norm[i:i + 2]) & _QUESTION_CHARS)}
+    pw = {b: 1.0 / (1.0 + math.log(max(sum(b in t for t in texts), 1))) for b in pairs}
+    ptotal = sum(pw.values()) or 1.0
     qtype = question_type(question)
     cands = [[sp for sp in typed_spans(t, qtype) if t[sp[0]:sp[1]].replace(" ", "") not in q_norm]
              for t in texts]
-    best_dense = max(dense) if dense else 0.0
+    known = [d for d in dense or () if d is not None]
+    best_dense = max(known, default=0.0)
     rows = []
     for i, t in enumerate(texts):
         own = sum(lw[x] for x in found[i]) / ltotal
-        near = set().union(*(found[j] for j in (i - 1, i + 1) if 0 <= j < len(texts)))
-        extra = sum(lw[x] for x in near - found[i]) / ltotal
-        rows.append([own, extra, float(bool(cands[i])),
-                     len(chars & set(t)) / len(chars) if chars else 0.0,
-                     sum(b in t for b in bigrams) / len(bigrams) if bigrams else 0.0,
-                     float(i == 0), math.log1p(len(t)) / 5.0,
-                     (dense[i] - best_dense) if dense else 0.0])
+        before = found[i - 1] - found[i] if i > 0 else set()
+        after = found[i + 1] - found[i] if i + 1 < len(texts) else set()
+        near = before | after
+        d = dense[i] if dense is not None and i < len(dense) else None
+        rows.append([own, sum(lw[x] for x in near) / ltotal, float(bool(cands[i])),
+                     sum(lw[x] for x in before) / ltotal if _CONTINUES.match(t) else 0.0,
+                     sum(pw[b] for b in pairs if b in t) / ptotal,
+                     len(untitled & set(t)) / len(untitled) if untitled else 0.0,
+                     (d - best_dense) if d is not None else (-0.1 if known else 0.0)])
     return rows, evidence, cands, found
 
 
 def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, float],
-         tokenize: Callable[[str], list[str]], dense: Sequence[float] | None = None,
-         scoring: Scoring = Scoring()) -> Pick:
+         tokenize: Callable[[str], list[str]], dense: Sequence[float | None] | None = None,
+         scoring: Scoring = Scoring(), title: str | None = None) -> Pick:
     """The sentence of ``text`` most likely to answer ``question``.
 
     ``sentences`` are spans of ``text`` (non-empty, sorted); ``idf`` gives a term's weight
     (terms it does not know count as the rarest); ``dense`` optionally each sentence's cosine
-    to the question."""
+    to the question (None where unknown); ``title`` the article's."""
     sentences = list(sentences) or [(0, len(text))]
     rows, evidence, cands, found = sentence_features(question, text, sentences, idf, tokenize,
-                                                     dense, scoring.local)
+                                                     dense, scoring.local, title)
     scores = [sum(w * x for w, x in zip(scoring.weights, r)) for r in rows]
     best = max(range(len(rows)), key=lambda i: (scores[i], -i))
     s, e = sentences[best]

@@ -27,10 +27,11 @@ from qa.ingest.decode import normalise
 from qa.search.answer import pick
 from qa.search import messages
 from qa.search.answer_type import boost
-from qa.search.confidence import confidence, features
+from qa.search.confidence import Features, confidence, features, standout
 from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
 from qa.search.highlight import term_spans
+from qa.search.script import simplified
 from qa.search.window import passage_span
 from qa.types import Answer, Article, Citation, Highlight, Hit
 
@@ -148,9 +149,11 @@ class SearchService:
         self.encoder   # loaded before the clock starts: took_ms is the search, not start-up
         started = time.perf_counter()
         n = max(self.settings.candidates, k)
-        dense = snap.dense(self._query_vector(q), n, where)
-        lexical = snap.lexical(q, n, where)
-        hits = self.answer(q, k, dense, lexical, snap)
+        # searched (and its words matched) in the archive's script; shown as typed
+        text = simplified(q)
+        dense = snap.dense(self._query_vector(text), n, where)
+        lexical = snap.lexical(text, n, where)
+        hits = self.answer(text, k, dense, lexical, snap)
         found = any(h.confidence >= self.settings.found_confidence for h in hits)
         if sort == "date":
             hits.sort(key=lambda h: h.citation.date or "", reverse=True)
@@ -162,13 +165,24 @@ class SearchService:
                snap: Archive) -> list[Hit]:
         """From the two candidate lists to results: fuse, group by article, pick the
         answering sentence, calibrate. Benchmarks call it with candidates they have edited."""
+        return [h for h, _ in self.explained(q, k, dense, lexical, snap)]
+
+    def explained(self, q: str, k: int, dense: dict[int, float], lexical: dict[int, float],
+                  snap: Archive) -> list[tuple[Hit, Features]]:
+        """``answer``, each result with the features its confidence was computed from (what
+        benchmarks/calibrate.py fits the confidence model on)."""
         ranked = self._rank(q, dense, lexical, snap)
         articles: dict[object, Article] = {}
+        scored: dict[object, list[Fused]] = {}     # each article's candidate chunks
+        for f in ranked:
+            scored.setdefault(snap.article_key(f.id), []).append(f)
         groups = group(((snap.article_key(f.id), f) for f in ranked),
                        lambda f: self._candidate(f, snap, articles), k,
                        self.settings.paragraph_max_chars)
         idf = snap.idf(q)
-        return [self._hit(rank, g, q, idf, snap, articles) for rank, g in enumerate(groups, 1)]
+        spread = standout(dense.values())
+        return [self._hit(rank, g, q, idf, snap, articles, scored[g.first.article], spread)
+                for rank, g in enumerate(groups, 1)]
 
     def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
               snap: Archive) -> list[Fused]:
@@ -198,11 +212,13 @@ class SearchService:
                             s.paragraph_max_chars)
 
     def _hit(self, rank: int, g: Group, q: str, idf: dict[str, float], snap: Archive,
-             articles: dict) -> Hit:
+             articles: dict, scored: list[Fused], spread: float) -> tuple[Hit, Features]:
         a = articles[g.first.article]
         start, end = g.span
         text = a.text[start:end]
-        chosen = pick(q, text, passage_sentences(a.text, start, end), idf, tokenize)
+        sentences = passage_sentences(a.text, start, end)
+        chosen = pick(q, text, sentences, idf, tokenize,
+                      chunk_cosines(sentences, start, scored, snap), title=a.title)
         f: Fused = g.first.ref
         also = [self._cite(articles[o.article], o.span) for o in g.also]
         # Exact reprints of the passage that did not make it into the candidates.
@@ -212,13 +228,14 @@ class SearchService:
                 other = snap.article(ref.article_id)
                 also.append(self._cite(other, self._passage(other, ref.start, ref.end)))
                 cited.add(ref.article_id)
-        sure = confidence(features(q, a.title, text, chosen, f.dense, idf, tokenize))
+        why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread)
+        sure = confidence(why)
         return Hit(rank=rank, score=round(f.score, 4), confidence=round(sure, 3),
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
                    text=text, highlight=Highlight(chosen.sentence, chosen.answer,
                                                   term_spans(text, q, tokenize, chosen.sentence)),
                    citation=self._cite(a, g.span), also_in=also,
-                   more_in_article=[list(m.span) for m in g.more])
+                   more_in_article=[list(m.span) for m in g.more]), why
 
     @staticmethod
     def _cite(a: Article, span: tuple[int, int]) -> Citation:
@@ -265,6 +282,16 @@ def passage_sentences(article_text: str, start: int, end: int) -> list[tuple[int
     """The article's sentences that fall in ``[start, end)``, relative to ``start``."""
     return [(max(s, start) - start, min(e, end) - start)
             for s, e in _sentences(article_text) if s < end and e > start]
+
+
+def chunk_cosines(sentences: list[tuple[int, int]], start: int, scored: list[Fused],
+                  snap: Archive) -> list[float | None]:
+    """Per sentence of a passage starting at ``start``: the best dense cosine of a candidate
+    chunk of its article overlapping it, or None (the answering sentence's dense feature)."""
+    spans = [(ref.start - start, ref.end - start, f.dense)
+             for f, ref in zip(scored, snap.chunks([f.id for f in scored])) if f.dense is not None]
+    return [max((d for cs, ce, d in spans if cs < e and ce > s), default=None)
+            for s, e in sentences]
 
 
 def _round(x: float | None) -> float | None:

@@ -59,3 +59,37 @@ def test_evidence_is_a_share_and_unknown_words_do_not_break_it():
     text = "只有一句话"
     q = pick("什么", text, [], {}, tokenize)
     assert q.sentence == (0, len(text)) and q.answer is None
+
+
+# Written for these tests: the article's subject is named in the first sentence, what is asked
+# about it only in a later one.
+PROFILE = ("王立新，山东济南人，王立新现任区精神卫生中心主任。"
+           "他主持编写了社区心理服务工作手册。"
+           "此外，他多次获评全省优秀社会工作者称号。")
+
+
+def picked(question, title=None, dense=None, text=PROFILE):
+    idf = {t: 1.0 for t in tokenize(text + question)}
+    p = pick(question, text, split_sentences(text), idf, tokenize, dense, title=title)
+    return text[p.sentence[0]:p.sentence[1]]
+
+
+def test_words_of_the_title_name_the_subject_not_the_answer():
+    text = ("王立新，山东济南人，现任济南市济阳区精神卫生中心主任，济阳区心理服务协会会长。"
+            "他主持编写了社区心理服务工作手册。后获评全省优秀社工。")
+    assert picked("王立新获评过什么荣誉？", "王立新", text=text) == "后获评全省优秀社工。"
+    # the title is what decides it: without it the sentence naming the subject wins
+    assert "主任" in picked("王立新获评过什么荣誉？", None, text=text)
+
+
+def test_chunk_cosines_break_a_lexical_tie():
+    question = "王立新做过哪些工作？"
+    near = picked(question, title="王立新", dense=[0.80, 0.90, None])
+    assert "手册" in near
+    assert "手册" not in picked(question, title="王立新", dense=[0.90, 0.80, None])
+
+
+def test_spoken_framing_is_not_evidence():
+    _, _, plain = answer_of("嘉定区现在一共有几个精神健康社工站？")
+    _, _, spoken = answer_of("请问嘉定区现在一共有几个精神健康社工站来着？")
+    assert spoken.sentence == plain.sentence and spoken.evidence == plain.evidence

@@ -1,5 +1,7 @@
 from qa.index.lexical import tokenize
-from qa.search.confidence import Features, confidence, coverage
+from qa.chunking import split_sentences
+from qa.search.answer import pick
+from qa.search.confidence import Features, confidence, coverage, features, naming
 
 
 def test_confidence_is_a_probability_that_rises_with_the_evidence():
@@ -17,3 +19,24 @@ def test_coverage_counts_title_and_passage_and_weighs_rare_words():
     assert coverage("北京市朝阳区有多少名社工？", "济阳区社工站", "配备社工26人", idf, tokenize) < 0.3
     assert coverage("北京市朝阳区有多少名社工？", "北京市朝阳区", "社工26人", idf, tokenize) == 1.0
     assert coverage("？？", None, "text", idf, tokenize) == 0.0
+
+
+def test_naming_words_are_places_organisations_and_figures_not_kinds():
+    for word in ("湖北", "武汉", "西湖区", "江苏省", "通辽职业学院", "2023", "MP5", "卡卡·比恩"):
+        assert naming(word), word
+    for word in ("社工", "社区", "城市", "内陆地区", "健康", "街道"):
+        assert not naming(word), word
+
+
+def test_a_question_about_another_place_is_less_sure_than_the_same_question_here():
+    text = "济阳区各街道社工站共配备专业驻站社工26人，累计服务群众7.7万余人。"
+    idf = {t: 2.0 for t in tokenize(text + "杭州市西湖区")}
+    here = "济阳区配备了多少名驻站社工？"
+    there = "杭州市西湖区配备了多少名驻站社工？"
+    chosen = pick(here, text, split_sentences(text), idf, tokenize)
+    f_here = features(here, "济阳区社工站", text, chosen, 0.9, idf, tokenize)
+    f_there = features(there, "济阳区社工站", text,
+                       pick(there, text, split_sentences(text), idf, tokenize), 0.9, idf,
+                       tokenize)
+    assert f_here.named_missing == 0.0 and f_there.named_missing == 1.0
+    assert confidence(f_there) < confidence(f_here)

@@ -69,6 +69,16 @@ def test_found_and_confidence(service):
         assert not answer.found and answer.results     # the closest passages still come back
 
 
+def test_a_traditional_question_is_answered_as_its_simplified_form(service):
+    typed = service.ask("濟陽區配備了多少名駐站社工？", 3)
+    plain = service.ask("济阳区配备了多少名驻站社工？", 3)
+    assert typed.question == "濟陽區配備了多少名駐站社工？"      # shown as typed
+    assert [h.citation for h in typed.results] == [h.citation for h in plain.results]
+    top = typed.results[0]
+    assert top.text[top.highlight.answer[0]:top.highlight.answer[1]] == "26人"
+    assert typed.found and top.confidence == plain.results[0].confidence
+
+
 def test_an_outlet_filter_applies_inside_retrieval(service):
     """Filtered before the top-k cut: 贵州日报's article answers even though, unfiltered,
     济阳's passages fill the whole top k for this question."""
