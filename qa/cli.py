@@ -179,6 +179,25 @@ def compact(ctx: click.Context, everything: bool) -> None:
 
 
 @main.command()
+@click.option("--to", "to", type=click.Choice(["milvus", "embedded"]), required=True,
+              help="The backend to copy the index into.")
+@click.pass_context
+@handle_errors
+def migrate(ctx: click.Context, to: str) -> None:
+    """Copy the index of the other backend into TO (embedded ↔ milvus) without embedding
+    again; the copy replaces whatever TO held, atomically."""
+    from qa.index.migrate import migrate as copy_index
+
+    settings = _settings(ctx)
+    source = replace(settings, backend="embedded" if to == "milvus" else "milvus")
+    report = copy_index(source, replace(settings, backend=to), progress=True)
+    t = report.totals
+    click.echo(f"{to} {report.generation}: {t.get('issues', 0)} issue(s), "
+               f"{t.get('pages', 0)} page(s), {t.get('articles', 0)} article(s), "
+               f"{t.get('chunks', 0)} chunk(s); {report.embedded} embedded")
+
+
+@main.command()
 @click.argument("question")
 @click.option("-k", "k", type=int, default=None, help="Number of passages (default 5).")
 @click.option("--json", "as_json", is_flag=True, help="Print the HTTP API's JSON object.")

@@ -30,6 +30,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from pymilvus import MilvusClient      # configures its logger on import: quietened below
+from pymilvus.exceptions import MilvusException
+
 from qa.config import Settings
 from qa.errors import IndexNotFound, MilvusUnavailable
 
@@ -131,8 +134,6 @@ class Connection:
                 uri = resolve_uri(self.settings, create)
                 if uri is None:
                     raise IndexNotFound(f"索引不存在：{lite_folder(self.settings)}（请先运行 qa build）")
-                from pymilvus import MilvusClient
-
                 s = self.settings
                 try:
                     client = MilvusClient(uri=uri, token=s.milvus_token or "",
@@ -161,8 +162,6 @@ class Connection:
 
     def call(self, method: str, *args, create: bool = False, **kwargs):
         """``client.<method>(*args, **kwargs)`` with the translations above."""
-        from pymilvus.exceptions import MilvusException
-
         kwargs.setdefault("timeout", self.settings.milvus_timeout)
         for attempt in (1, 2):
             client = self.client(create)

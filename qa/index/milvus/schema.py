@@ -134,7 +134,12 @@ def create_set(conn, prefix: str, set_gen: int, dim: int, settings) -> dict[str,
     for kind, (schema, index) in plan.items():
         # Strong: a reader on another node sees a commit as soon as its meta row is written.
         conn.call("create_collection", collection_name=names[kind], schema=schema,
-                  index_params=index, consistency_level="Strong", create=True)
+                  consistency_level="Strong", create=True)
+        # Not waited for (pymilvus would poll every 0.5 s per index): indexes of empty
+        # collections, which Milvus builds as rows arrive.
+        conn.call("create_index", collection_name=names[kind], index_params=index, sync=False,
+                  create=True)
+        conn.call("load_collection", collection_name=names[kind], create=True)
     return names
 
 
