@@ -24,8 +24,9 @@ UPLOAD_LIMIT = 256 * 1024
 def make_settings(index: Path | Place, **overrides) -> Settings:
     """Settings for an index folder (embedded) or a ``Place`` (either backend)."""
     place = index if isinstance(index, Place) else Place("embedded", Path(index))
-    return place.settings(admin_token=TOKEN, max_upload_bytes=UPLOAD_LIMIT,
-                          max_page_bytes=128 * 1024, background_merge=False, **overrides)
+    defaults = {"admin_token": TOKEN, "max_upload_bytes": UPLOAD_LIMIT,
+                "max_page_bytes": 128 * 1024, "background_merge": False}
+    return place.settings(**{**defaults, **overrides})
 
 
 @pytest.fixture(scope="session")

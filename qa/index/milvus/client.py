@@ -197,9 +197,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    """Runs in the Lite server child: it gets SIGINT (its clean shutdown) if ``qa serve``
-    dies without stopping it, even by SIGKILL."""
+def _lite_child() -> None:
+    """Runs in the Lite server child before exec. SIGINT is its clean shutdown: restored if
+    inherited ignored (as from a background shell), and sent to it if ``qa serve`` dies
+    without stopping it, even by SIGKILL."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         import ctypes
 
@@ -216,7 +218,10 @@ def start_lite_server(folder: Path, port: int, log_path: Path) -> subprocess.Pop
             [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(folder),
              "--host", "127.0.0.1", "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+            # Its own session: a Ctrl-C meant for qa serve must not stop it before gunicorn
+            # has drained its requests.
+            start_new_session=True,
+            preexec_fn=_lite_child)
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if proc.poll() is not None:
