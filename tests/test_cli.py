@@ -80,3 +80,50 @@ def test_add_with_metadata_list_remove_and_compact(tmp_path, seed_index):
 def test_bad_date_is_a_one_line_error(tmp_path):
     run = qa("--index", str(tmp_path / "i"), "add", "seeds/", "--date", "2024-02-30")
     assert run.returncode == 2 and "date" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_milvus_backend_from_the_command_line(tmp_path, seed_index):
+    """QA_BACKEND=milvus with the default Lite folder (<index>/milvus), served from each
+    command's own process: copy in, ask, add, remove, compact, copy back."""
+    import os
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QA_")},
+           "QA_BACKEND": "milvus"}
+    run = qa("--index", str(index), "migrate", "--to", "milvus", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "19 article(s), 143 chunk(s); 0 embedded" in run.stdout
+    run = qa("--index", str(index), "ask", "济阳区配备了多少名驻站社工？", "-k", "1", "--json", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "驻站社工26人" in json.loads(run.stdout)["results"][0]["text"]
+    page = tmp_path / "A03.txt"
+    page.write_bytes((ROOT / "seeds" / "002_ebf6d75d4c563302.txt").read_bytes())
+    run = qa("--index", str(index), "add", str(page), "--issue", "2024-08-15", "--date",
+             "2024-08-15", env=env)
+    assert run.returncode == 0 and "0 embedded" in run.stdout, run.stderr
+    run = qa("--index", str(index), "remove", "000_31cc67d840a6dd88", env=env)
+    assert run.returncode == 0 and "total 5 issue(s)" in run.stdout, run.stderr
+    run = qa("--index", str(index), "compact", env=env)
+    assert run.returncode == 0 and "qa_s000001_chunks" in run.stdout, run.stderr
+    run = qa("--index", str(index), "migrate", "--to", "embedded", env=env)
+    assert run.returncode == 0 and "0 embedded" in run.stdout, run.stderr
+    embedded = {**env, "QA_BACKEND": "embedded"}
+    issues = json.loads(qa("--index", str(index), "issues", "--json", env=embedded).stdout)
+    assert len(issues) == 5 and "000_31cc67d840a6dd88" not in {i["id"] for i in issues}
+
+
+def test_an_unreachable_milvus_is_a_one_line_error(tmp_path):
+    import os
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QA_")},
+           "QA_BACKEND": "milvus", "QA_MILVUS_URI": f"http://127.0.0.1:{port}",
+           "QA_MILVUS_TIMEOUT": "3"}
+    run = qa("--index", str(tmp_path), "ask", "济阳区社工站", env=env)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("error: 无法使用 Milvus") and len(run.stderr.splitlines()) == 1

@@ -185,7 +185,7 @@ class Connection:
 
     def _unavailable(self, e: Exception) -> MilvusUnavailable:
         detail = getattr(e, "message", None) or str(e) or type(e).__name__
-        log.warning("%s: %s", describe(self.settings), detail)
+        log.debug("%s: %s", describe(self.settings), detail)
         return MilvusUnavailable(f"无法使用 {describe(self.settings)}：{detail[:300]}")
 
 
