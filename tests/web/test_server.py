@@ -1,5 +1,7 @@
 """The real thing: ``qa serve`` (gunicorn, two workers) as a subprocess on a copy of the seed
-index, spoken to over HTTP. Bounded: the server gets 240 s to load, every request a timeout."""
+index — embedded, and in a Milvus Lite folder that ``qa serve`` serves through one Lite server
+for both workers — spoken to over HTTP. Bounded: the server gets 240 s to load, every request
+a timeout."""
 
 from __future__ import annotations
 
