@@ -30,7 +30,8 @@ JOBS = {
     "scale.py": (["--dense-sizes", "100000,1000000", "--bm25-sizes", "10000,30000"],
                  ["--dense-sizes", "100000", "--bm25-sizes", "10000"]),
     "txtai_compare.py": ([], ["--limit", "100"]),
-    "milvus_lite.py": ([], ["--chunks", "10000", "--queries", "20"]),
+    "milvus_scale.py": ([], ["--chunks", "10000", "--queries", "20"]),
+    "milvus_bm25.py": ([], ["--sets", "xquad_zh", "--limit", "200"]),
     # other people's studies and tests, kept runnable from here
     "load.py": (["--index", str(ROOT / "index"), "--clients", "32", "--seconds", "60"],
                 ["--index", str(ROOT / "index"), "--clients", "8", "--seconds", "10"]),

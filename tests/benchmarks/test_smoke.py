@@ -86,8 +86,8 @@ def test_scale(tmp_path):
     assert 0 <= dense["hnsw"][0]["recall@10"] <= 1
 
 
-def test_milvus_lite(tmp_path):
-    r = run("milvus_lite.py", "--chunks", "300", "--queries", "3", "--skip-seeds", out=tmp_path)
+def test_milvus_scale(tmp_path):
+    r = run("milvus_scale.py", "--chunks", "300", "--queries", "3", "--skip-seeds", out=tmp_path)
     scale = r["scale"]
     assert scale["chunks"] == 300
     assert scale["milvus"]["lexical_k50"]["n"] == scale["embedded"]["dense_k50"]["n"] == 3

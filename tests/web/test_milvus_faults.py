@@ -4,6 +4,7 @@ traceback), ``/api/health`` says why, and the app answers again by itself once M
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -54,13 +55,16 @@ def lite(tmp_path):
     def stop():
         stop_lite_server(procs.pop())
 
-    yield start, stop, f"http://127.0.0.1:{port}"
+    def pause(paused: bool):
+        procs[-1].send_signal(signal.SIGSTOP if paused else signal.SIGCONT)
+
+    yield start, stop, f"http://127.0.0.1:{port}", pause
     while procs:
         stop()
 
 
 def test_milvus_unreachable_at_start_then_there(lite, make_app, seed_index, tmp_path):
-    start, _, uri = lite
+    start, _, uri, _ = lite
     place = Place("milvus", tmp_path / "index", uri, "faults")
     client = make_app(place, milvus_timeout=3.0).test_client()
     message = unavailable(client)
@@ -71,12 +75,18 @@ def test_milvus_unreachable_at_start_then_there(lite, make_app, seed_index, tmp_
 
 
 def test_milvus_lost_while_serving_and_back(lite, make_app, seed_index, tmp_path):
-    start, stop, uri = lite
+    start, stop, uri, pause = lite
     start()
     place = Place("milvus", tmp_path / "index", uri, "faults")
     migrate(Place("embedded", seed_index).settings(), place.settings())
     client = make_app(place, milvus_timeout=3.0).test_client()
     assert answered_within(client, 5)
+    pause(True)                  # hung, not gone: every call runs into its deadline
+    started = time.monotonic()
+    unavailable(client)
+    assert time.monotonic() - started < 20
+    pause(False)
+    assert answered_within(client, 30), "the app did not recover once Milvus answered again"
     stop()
     unavailable(client)
     assert client.get("/api/issues").status_code == 503

@@ -30,6 +30,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import grpc
 from pymilvus import MilvusClient      # configures its logger on import: quietened below
 from pymilvus.exceptions import MilvusException
 
@@ -146,9 +147,7 @@ class Connection:
                                                     f"{s.milvus_db}（请先运行 qa build）")
                             client.create_database(s.milvus_db)
                         client.use_database(s.milvus_db)
-                except IndexNotFound:
-                    raise
-                except Exception as e:       # noqa: BLE001 — pymilvus raises several kinds
+                except (MilvusException, grpc.RpcError, OSError) as e:
                     raise self._unavailable(e) from None
                 self._client = client
             return self._client
@@ -179,7 +178,7 @@ class Connection:
                 if e.code == CONNECT_FAILED:
                     self.reset()
                 raise self._unavailable(e) from None
-            except Exception as e:          # noqa: BLE001 — grpc errors, timeouts, sockets
+            except (grpc.RpcError, OSError) as e:     # a deadline passed: pymilvus lets it out
                 self.reset()
                 raise self._unavailable(e) from None
 

@@ -16,7 +16,7 @@ article, 10 articles a page. A fresh commit of all of it, then single-query late
 dense and lexical candidate searches (k=50, as the service asks) and of a whole ``ask``, then
 adding one page and removing one.
 
-    .venv/bin/python benchmarks/milvus_lite.py [--chunks 100000] [--queries 100] [--out DIR]
+    .venv/bin/python benchmarks/milvus_scale.py [--chunks 100000] [--queries 100] [--out DIR]
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ def main() -> None:
                   "scale": scale(root / "scale", args.chunks, args.queries)}
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(save("milvus_lite", result, args.out))
+    print(save("milvus_scale", result, args.out))
 
 
 if __name__ == "__main__":
