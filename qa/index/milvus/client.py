@@ -47,6 +47,10 @@ SERVER_LOG = "qa-server.log"
 START_TIMEOUT = 120.0
 LOAD_TIMEOUT = 300.0     # Lite reads a collection's files and builds its indexes when loading
 NOT_LOADED, NO_COLLECTION, CONNECT_FAILED = 101, 100, 2
+# pymilvus pings every 10 s, even when idle; a gRPC server with default settings (Milvus Lite)
+# answers that with GOAWAY "too_many_pings". Pings only during calls: a lost server is found by
+# each call's deadline anyway.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 60_000, "grpc.keepalive_permit_without_calls": False}
 
 
 def lite_folder(settings: Settings) -> Path | None:
@@ -138,7 +142,8 @@ class Connection:
                 s = self.settings
                 try:
                     client = MilvusClient(uri=uri, token=s.milvus_token or "",
-                                          timeout=s.milvus_timeout, dedicated=True)
+                                          timeout=s.milvus_timeout, dedicated=True,
+                                          grpc_options=GRPC_OPTIONS)
                     if s.milvus_db and s.milvus_db != "default":
                         if s.milvus_db not in client.list_databases():
                             if not create:
