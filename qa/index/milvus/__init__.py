@@ -41,7 +41,8 @@ from qa.index.dense import normalised
 from qa.index.lexical import get_tokenizer, term_hashes, tokenizer_from_config
 from qa.index.milvus import schema as S
 from qa.index.milvus.archive import BATCH, MilvusArchive
-from qa.index.milvus.client import Connection, describe, lite_folder, serving  # noqa: F401
+from qa.index.milvus.client import (LOAD_TIMEOUT, Connection, describe, lite_folder,  # noqa: F401
+                                    serving)
 from qa.index.segment import ARTICLE_FIELDS, PageRecord, SegmentData, date_code
 from qa.index.store import file_lock
 
@@ -90,8 +91,11 @@ class MilvusBackend:
             raise model_mismatch(meta["model"], model)
         cache = reuse.rows if isinstance(reuse, MilvusArchive) and reuse.set == meta["set"] \
             else None
-        return MilvusArchive(self.conn, self.prefix, int(rows[0]["id"]), meta,
-                             self.settings.hnsw_ef_search, cache)
+        archive = MilvusArchive(self.conn, self.prefix, int(rows[0]["id"]), meta,
+                                self.settings.hnsw_ef_search, cache)
+        if cache is None:               # a set this reader has not searched yet
+            archive.warm(LOAD_TIMEOUT)
+        return archive
 
     # -- writing --------------------------------------------------------------------------
 

@@ -125,6 +125,16 @@ class MilvusArchive:
                 out[key] = self.rows.get(key) or r
         return out
 
+    def warm(self, timeout: float) -> None:
+        """One search on each index, allowed ``timeout``: Milvus Lite builds its indexes on
+        first use (minutes at 100k chunks), which would otherwise fall on a reader's question
+        and run into its deadline."""
+        for field, data, metric in (("vector", [[0.0] * self.dim], "IP"),
+                                    ("sparse", [dict(S.EMPTY)], "IP")):
+            self.conn.call("search", collection_name=self.names["chunks"], anns_field=field,
+                           data=data, limit=1, filter=self.view, output_fields=[],
+                           search_params={"metric_type": metric}, timeout=timeout)
+
     # -- retrieval ------------------------------------------------------------------------
 
     def dense(self, vector: np.ndarray, k: int, where: Where | None = None) -> dict[int, float]:
