@@ -55,18 +55,21 @@ def peak_rss_mb() -> float:
 TIME = "/usr/bin/time"
 
 
-def run_measured(cmd: list[str], env: dict | None = None, cwd=None) -> dict:
+def run_measured(cmd: list[str], env: dict | None = None, cwd=None, on_start=None) -> dict:
     """Run a command; wall seconds, exit status and its peak RSS.
 
     Peak RSS comes from GNU time when it is installed: a child forked straight from this
     process would count this process's own pages (a benchmark that has loaded a model) in its
     high-water mark. Without it, wait4's figure is used and may be inflated that way.
+    ``on_start(pid)`` is called once the process is started (e.g. ``PssSampler.start``).
     """
     timed = os.path.exists(TIME)
     if timed:
         cmd = [TIME, "-f", "QA_BENCH_MAXRSS_KB=%M", *cmd]
     started = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if on_start is not None:
+        on_start(p.pid)
     out, err = b"", b""
     import threading
 
@@ -119,3 +122,89 @@ def question_texts(paths, limit: int | None = None) -> list[str]:
                 seen.add(t)
                 out.append(t)
     return out[:limit] if limit else out
+
+
+# -- memory and I/O of processes, from /proc (Linux) ---------------------------------------------
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return out
+
+
+def smaps(pid: int | str = "self") -> dict[str, float]:
+    """``/proc/<pid>/smaps_rollup`` in MB, plus ``USS`` (its private pages: what the process
+    alone holds). Empty if the process is gone."""
+    out: dict[str, float] = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == "kB":
+                    out[parts[0].rstrip(":")] = int(parts[1]) / 1024
+    except OSError:
+        return {}
+    out["USS"] = out.get("Private_Clean", 0.0) + out.get("Private_Dirty", 0.0)
+    return out
+
+
+def io_counters(pid: int | str = "self") -> dict[str, int]:
+    """``/proc/<pid>/io``: ``write_bytes`` is what the process sent towards the disk, ``wchar``
+    what it passed to write calls."""
+    with open(f"/proc/{pid}/io") as f:
+        return {k: int(v) for k, v in (line.split(": ") for line in f)}
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of the files under ``path``."""
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+class PssSampler:
+    """Samples the summed PSS (and the largest RSS) of a process tree every ``interval`` s:
+    the memory a build really takes when it forks workers that share its pages, which neither
+    one process's peak RSS nor the sum of their RSS tells."""
+
+    def __init__(self, interval: float = 0.5):
+        import threading
+
+        self.interval = interval
+        self.peak_pss_mb = 0.0
+        self.peak_rss_mb = 0.0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self, pid: int) -> None:
+        import threading
+
+        self._thread = threading.Thread(target=self._run, args=(pid,), daemon=True)
+        self._thread.start()
+
+    def _run(self, pid: int) -> None:
+        while not self._stop.is_set():
+            rollups = [smaps(p) for p in descendants(pid)]
+            self.peak_pss_mb = max(self.peak_pss_mb, sum(r.get("Pss", 0.0) for r in rollups))
+            self.peak_rss_mb = max([self.peak_rss_mb] + [r.get("Rss", 0.0) for r in rollups])
+            self.samples += 1
+            self._stop.wait(self.interval)
+
+    def stop(self) -> dict:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return {"peak_pss_mb": round(self.peak_pss_mb), "peak_rss_sampled_mb":
+                round(self.peak_rss_mb), "samples": self.samples,
+                "interval_s": self.interval}

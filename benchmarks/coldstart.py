@@ -52,6 +52,8 @@ def main() -> None:
                 env = server_env(e)
                 ask = run_measured([QA, "--index", str(index), "ask", "济阳区配备了多少名驻站社工？"],
                                    env=env)
+                if ask["status"]:                # a failed ask's time is not a figure
+                    raise SystemExit(f"qa ask failed ({e}):\n{ask['stderr'][-2000:]}")
                 runs[e].append({"first_answer_s": round(first, 2), "rss_mb": rss,
                                 "qa_ask_s": round(ask["seconds"], 2),
                                 "qa_ask_peak_rss_mb": round(ask["peak_rss_mb"]),

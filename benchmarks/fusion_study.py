@@ -5,22 +5,24 @@ the stored vectors, bm25s over the whole corpus) and cached; each fusion method 
 those scores. A hit is an answer string in a top-k chunk (the issue's measure).
 
     .venv/bin/python benchmarks/fusion_study.py --index index ../shared/eval/seed_questions_dev.jsonl
-    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # cached bench index
+    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # bench index, cached
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluation import bench_settings, read_questions  # noqa: E402
+from qa.evaluation import bench_index, read_questions  # noqa: E402
 from qa.search import fusion  # noqa: E402
 from qa.search.answer_type import boost  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
@@ -35,26 +37,23 @@ def scores_for(service: SearchService, questions, n: int):
     qv = service.encoder.encode_queries([q.text for q in questions])
     out = []
     for q, v in zip(questions, qv):
-        dense = snap.vectors @ v
-        top = np.argsort(-dense)[:n]
-        ls, li = snap.lexical.search(q.text, n)
-        d = {int(i): float(dense[i]) for i in top}
-        lx = {int(i): float(s) for s, i in zip(ls, li)}
+        d = snap.dense(v, n)        # exact: a bench index is one flat segment
+        lx = snap.lexical(q.text, n)
         out.append((d, lx, coverage(q.text, lx, snap)))
     return snap, out
 
 
 def expanded(snap, chunk_id: int, extra: int, cache: dict) -> str:
     """The chunk widened by whole sentences of its article, up to ``extra`` characters more."""
-    cite = snap.chunks[chunk_id]["citations"][0]
-    text = snap.articles[cite["article_id"]].text
-    sents = cache.get(cite["article_id"])
-    if sents is None:
-        sents = cache[cite["article_id"]] = split_sentences(text)
+    ref = snap.chunks([chunk_id])[0]
+    if ref.article_id not in cache:
+        text = snap.article(ref.article_id).text
+        cache[ref.article_id] = text, split_sentences(text)
+    text, sents = cache[ref.article_id]
     if MODE == "para":
-        start, end = passage_span(text, sents, cite["start"], cite["end"], extra, MAX_PARA)
+        start, end = passage_span(text, sents, ref.start, ref.end, extra, MAX_PARA)
     else:
-        start, end = widen(sents, cite["start"], cite["end"], extra)
+        start, end = widen(sents, ref.start, ref.end, extra)
     return text[start:end]
 
 
@@ -63,7 +62,7 @@ def coverage(q: str, lexical: dict, snap) -> float:
     if not lexical:
         return 0.0
     best = max(lexical, key=lexical.get)
-    return snap.lexical.coverage(q, best)
+    return snap.coverage(q, best)
 
 
 def zfuse(d, l, w):
@@ -83,8 +82,8 @@ def zfuse(d, l, w):
     return [fusion.Fused(i, sc[i], d.get(i), l.get(i)) for i in order]
 
 
-def adaptive(lo, hi):
-    return lambda d, l, c: fusion.fuse(d, l, lo + (hi - lo) * c)
+def adaptive(lo, hi, power=1.0):
+    return lambda d, l, c: fusion.fuse(d, l, lo + (hi - lo) * c ** power)
 
 
 def zadaptive(lo, hi):
@@ -106,6 +105,11 @@ METHODS = {
     "cov.3-.6": adaptive(0.3, 0.6),
     "cov0-.7": adaptive(0.0, 0.7),
     "zcov.2-.7": zadaptive(0.2, 0.7),
+    "cov.1-.5": adaptive(0.1, 0.5),
+    "cov.1-.6": adaptive(0.1, 0.6),
+    "cov.1-.8^2": adaptive(0.1, 0.8, 2.0),
+    "cov.1-.8^3": adaptive(0.1, 0.8, 3.0),
+    "cov0-.8^3": adaptive(0.0, 0.8, 3.0),
 }
 
 
@@ -119,6 +123,9 @@ def main() -> None:
                     help="score hits on chunks widened by up to N characters of whole sentences")
     ap.add_argument("--answer-type", type=float, default=0.0,
                     help="bonus for chunks stating a quantity in the unit the question asks")
+    ap.add_argument("--style", choices=("keywords", "colloquial", "typos", "traditional"),
+                    default=None, help="restyle every question first (benchmarks/query_styles.py)")
+    ap.add_argument("--methods", default=None, help="comma-separated subset of methods")
     ap.add_argument("--para", action="store_true",
                     help="whole paragraphs (up to 1000 characters), widened by sentences to "
                          "at least --expand characters")
@@ -127,24 +134,30 @@ def main() -> None:
     MODE = "para" if args.para else "sentences"
     base = Settings.from_env(index_dir=args.index)
     encoder = None
-    extra = getattr(fusion, "STUDY_METHODS", {})
-    methods = {**METHODS, **extra}
+    methods = METHODS
+    if args.methods:
+        methods = {m: methods[m] for m in args.methods.split(",")}
     print("set".ljust(28) + "".join(m.rjust(16) for m in methods))
     for path in args.sets:
         qfile = path / "questions.jsonl" if path.is_dir() else path
         questions = read_questions(qfile)[: args.limit]
+        if args.style:
+            from query_styles import restyle
+
+            questions = [replace(q, text=restyle(q.text, q.id, args.style)) for q in questions]
+        encoder = encoder or SearchService(base).encoder
         settings = base
-        if questions[0].gold:
-            settings = bench_settings(base, qfile.parent / "passages.jsonl")
+        if questions[0].gold:         # a bench set: its cached index, built on first use
+            settings = bench_index(base, qfile.parent / "passages.jsonl", encoder)
         service = SearchService(settings, encoder)
-        encoder = service.encoder
         snap, cached = scores_for(service, questions, 50)
-        row = qfile.parent.name if questions[0].gold else qfile.stem
+        row = (qfile.parent.name if questions[0].gold else qfile.stem) + (
+            f" [{args.style}]" if args.style else "")
         cells, cache = [], {}
         for name, method in methods.items():
             h1 = hk = 0
             for q, (d, l, c) in zip(questions, cached):
-                ranked = boost(method(d, l, c), q.text, lambda i: snap.chunks[i]["text"],
+                ranked = boost(method(d, l, c), q.text, lambda i: snap.chunks([i])[0].text,
                                args.answer_type)[: args.k]
                 texts = [expanded(snap, f.id, args.expand, cache) for f in ranked]
                 first = next((i for i, t in enumerate(texts) if any(a in t for a in q.answers)), None)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import shutil
 import signal
@@ -48,11 +47,9 @@ def question_pool() -> list[str]:
 
 
 def snapshot_index(index: Path, dest: Path) -> Path:
-    """A private copy of the live generation, so nobody's rebuild switches it mid-run."""
-    name = (index / "CURRENT").read_text().strip()
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(index / name, dest / name)
-    (dest / "CURRENT").write_text(name + "\n")
+    """A private copy of the index, so nobody's add or rebuild switches it mid-run."""
+    shutil.copytree(index, dest, ignore=shutil.ignore_patterns("LOCK", "MERGE", "*.tmp-*"),
+                    dirs_exist_ok=True)
     return dest
 
 
@@ -93,8 +90,7 @@ class Server:
         """Seconds from process start to the first answered question."""
         while time.perf_counter() - self.started < limit:
             if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise SystemExit(f"server ({self.engine}) exited:\n{self.log.read()[-3000:].decode()}")
+                raise SystemExit(f"server ({self.engine}) exited:\n{self.log_text()[-3000:]}")
             try:
                 if self.ask_once() == 200:
                     return time.perf_counter() - self.started
@@ -103,14 +99,8 @@ class Server:
             time.sleep(0.05)
         raise SystemExit(f"server ({self.engine}) did not answer within {limit} s")
 
-    def rss_mb(self) -> dict:
-        """RSS of the gunicorn master and of each worker (its children), MB."""
-        def rss(pid):
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024
-            return 0.0
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers: the master's children."""
         kids = []
         for d in os.listdir("/proc"):
             if d.isdigit():
@@ -120,7 +110,24 @@ class Server:
                             kids.append(int(d))
                 except (OSError, ValueError, IndexError):
                     pass
-        return {"master": round(rss(self.proc.pid)), "workers": [round(rss(k)) for k in kids]}
+        return sorted(kids)
+
+    def rss_mb(self) -> dict:
+        """RSS of the gunicorn master and of each worker (its children), MB."""
+        def rss(pid):
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+            return 0.0
+        return {"master": round(rss(self.proc.pid)),
+                "workers": [round(rss(k)) for k in self.worker_pids()]}
+
+    def log_text(self) -> str:
+        """What the server wrote so far (gunicorn's access and error log). Read with pread:
+        the server shares this file's offset, and moving it would make it write over its log."""
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

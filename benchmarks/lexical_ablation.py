@@ -1,6 +1,6 @@
 """Does the user dictionary or the stopword list help BM25? Recall on the public bench sets.
 
-For each set in /work/shared/bench, BM25Index is built over ``title + "\\n" + text`` of every
+For each set in ../shared/bench, BM25Index is built over ``title + "\\n" + text`` of every
 passage and each question is searched; R@k counts a question as found when a gold passage is in
 the top k. A second, cruder table covers the newspaper domain the user dictionary was written for:
 the seed pages (whitespace removed, chunked) against the dev questions, a hit being a top-k chunk
@@ -13,28 +13,22 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import re
 import sys
 import time
 from pathlib import Path
 
-# Runnable from a checkout without installing the package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SHARED, read_jsonl  # noqa: E402  (also puts the checkout on sys.path)
 
-from qa.chunking import chunk_article
-from qa.index.lexical import STOPWORDS, BM25Index, Tokenizer, userdict_terms
-from qa.types import Article
+from qa.chunking import chunk_article  # noqa: E402
+from qa.index.lexical import STOPWORDS, BM25Index, Tokenizer, userdict_terms  # noqa: E402
+from qa.types import Article  # noqa: E402
 
 SETS = ["cmrc2018", "xquad_zh", "drcd_simplified"]
 KS = (1, 5, 20)
 # The usual short list of Chinese function words, tried against the shipped STOPWORDS.
 FUNCTION_WORDS = frozenset("的 了 是 在 和 与 及 等 也 都 而 并 或 被 把 将 对 从 之 其 着 过".split())
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def variants() -> dict[str, Tokenizer]:
@@ -87,8 +81,8 @@ def seed_recall(seeds: Path, questions: list[dict], tok: Tokenizer) -> dict[int,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bench", type=Path, default=Path("/work/shared/bench"))
-    ap.add_argument("--eval", type=Path, default=Path("/work/shared/eval"))
+    ap.add_argument("--bench", type=Path, default=SHARED / "bench")
+    ap.add_argument("--eval", type=Path, default=SHARED / "eval")
     ap.add_argument("--seeds", type=Path, default=Path(__file__).resolve().parents[1] / "seeds")
     args = ap.parse_args()
 

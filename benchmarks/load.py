@@ -272,6 +272,16 @@ def _require_loopback(base: str) -> None:
         raise SystemExit(f"refusing {base}: this load test only talks to loopback addresses")
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a ``qa`` process started here (or by a test): this one's without its
+    ``QA_*`` settings — a developer's token, index or port must not change what is measured —
+    except ``QA_CACHE_DIR``, so the child uses the model this run converted (a CI run has its
+    own, empty one) rather than whatever ``~/.cache/qa`` holds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_CACHE_DIR"}
+    env.update(PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -287,8 +297,7 @@ def serve_copy(index: Path, workers: int = 2, token: str | None = None,
         copy = Path(tmp) / "index"
         shutil.copytree(index, copy, ignore=shutil.ignore_patterns("LOCK"))
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-        env.update(QA_ADMIN_TOKEN=token, PYTHONUNBUFFERED="1")
+        env = child_env(QA_ADMIN_TOKEN=token)
         out = open(log or Path(tmp) / "serve.log", "wb")
         proc = subprocess.Popen(
             [sys.executable, "-c", "from qa.cli import main; main()", "--index", str(copy),

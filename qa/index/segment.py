@@ -40,7 +40,7 @@ import numpy as np
 
 from qa.errors import IndexCorrupt
 from qa.index.dense import SegmentVectors, build_hnsw, normalised, write_hnsw
-from qa.index.lexical import Postings, tokenizer_from_config
+from qa.index.lexical import Postings, tokenize_many
 from qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,7 @@ def write_segment(directory: Path, data: SegmentData, *, model: str, dim: int,
     ``meta``. The caller renames it into place."""
     postings = data.postings
     if postings is None:
-        cut = tokenizer_from_config(tokenizer)
-        postings = Postings.build([cut(t) for t in data.lexical or []])
+        postings = Postings.build(tokenize_many(data.lexical or [], tokenizer))
     if len(postings) != len(data):
         raise ValueError(f"{len(postings)} lexical documents for {len(data)} chunks")
     directory.mkdir(parents=True)

@@ -147,28 +147,42 @@ class Snapshot:
         found.sort(key=lambda x: (-x[0], x[1]))
         return {key: score for score, key in found[:k]}
 
-    def coverage(self, query: str, key: int) -> float:
-        """How much of what the query says lexically this chunk says too: the idf-weighted
-        share of the query's distinct tokens found in it. Tokens the archive never uses count
-        against it (with the highest idf), which is what a paraphrase looks like to BM25."""
-        tokens = list(dict.fromkeys(self.tokenizer(query)))
+    def idf(self, text: str) -> dict[str, float]:
+        """Each distinct token of ``text`` with its idf over the whole archive (a token no
+        live chunk holds gets the highest)."""
+        tokens = list(dict.fromkeys(self.tokenizer(text)))
         if not tokens:
-            return 0.0
-        try:
-            part, local = self._locate(key)
-        except KeyError:
-            return 0.0
+            return {}
         keys = term_hashes(tokens)
         df = np.zeros(len(tokens), np.int64)
         for p in self.parts:
             pos = p.seg.postings.find(keys)
             df += p.seg.postings.df(pos) - _deleted_df(p, pos)
-        weights = idf(df, self.stats.docs)
-        mine = part.seg.postings.find(keys)
-        held = sum(w for w, pos in zip(weights, mine) if part.seg.postings.holds(int(pos), local))
-        return float(held / weights.sum()) if weights.sum() > 0 else 0.0
+        return dict(zip(tokens, idf(df, self.stats.docs).tolist()))
+
+    def coverage(self, query: str, key: int) -> float:
+        """How much of what the query says lexically this chunk says too: the idf-weighted
+        share of the query's distinct tokens found in it. Tokens the archive never uses count
+        against it (with the highest idf), which is what a paraphrase looks like to BM25."""
+        weights = self.idf(query)
+        if not weights:
+            return 0.0
+        try:
+            part, local = self._locate(key)
+        except KeyError:
+            return 0.0
+        mine = part.seg.postings.find(term_hashes(list(weights)))
+        held = sum(w for w, pos in zip(weights.values(), mine)
+                   if part.seg.postings.holds(int(pos), local))
+        total = sum(weights.values())
+        return float(held / total) if total > 0 else 0.0
 
     # -- chunks and articles --------------------------------------------------------------
+
+    def article_key(self, key: int) -> tuple[int, int]:
+        """Which article chunk ``key`` belongs to, as a cheap hashable (no text is read)."""
+        part, local = self._locate(key)
+        return part.no, int(part.seg.chunk_article[local])
 
     def chunks(self, keys: list[int]) -> list[ChunkRef]:
         out = []

@@ -1,25 +1,26 @@
-"""Ingest: newspaper page files (or JSON Lines corpora) → clean, citable articles.
+"""Ingest: newspaper page files (text or PDF, or JSON Lines corpora) → clean, citable articles.
 
 ``ingest_bytes`` handles one file's content; ``ingest_paths`` walks files and folders and never
-lets one bad file stop the batch: it is reported in ``IngestResult.skipped``.
+lets one bad file stop the batch: it is reported in ``IngestResult.skipped``, and so is a bad page
+of a PDF whose other pages were read.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import BadIssueFile
 from qa.ingest.articles import assemble
 from qa.ingest.corpus import read_corpus
-from qa.ingest.decode import decode
+from qa.ingest.decode import SAVE_AS_TEXT, decode
+from qa.ingest.pdf import read_pdf
 from qa.ingest.repair import repair
 from qa.types import Article
 
 log = logging.getLogger(__name__)
-PAGE_SUFFIXES = {".txt"}
-CORPUS_SUFFIXES = {".jsonl"}
 DEFAULT_MAX_BYTES = 1_000_000
 
 
@@ -27,6 +28,9 @@ DEFAULT_MAX_BYTES = 1_000_000
 class Skipped:
     name: str
     reason: str
+    page: int | None = None     # a page of a PDF whose other pages were read
+
+
 
 
 @dataclass
@@ -37,11 +41,13 @@ class IngestResult:
 
     def summary(self) -> str:
         issues = len({a.issue for a in self.articles})
-        line = f"ingested {self.files - len(self.skipped)} file(s), {issues} issue(s), " \
-               f"{len(self.articles)} article(s)"
-        if self.skipped:
-            line += f"; skipped {len(self.skipped)}: " + "; ".join(
-                f"{s.name} ({s.reason})" for s in self.skipped)
+        whole = sum(1 for s in self.skipped if s.page is None)
+        line = f"收录 {self.files - whole} 个文件，{issues} 期，{len(self.articles)} 篇文章"
+        pages = len(self.skipped) - whole
+        if whole:
+            line += f"；跳过 {whole} 个文件"
+        if pages:
+            line += f"；跳过 PDF 中的 {pages} 页"
         return line
 
 
@@ -54,24 +60,88 @@ def issue_id(name: str) -> str:
     return safe[:100] or "page"
 
 
-def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Article]:
-    """One file → its articles; raises ``BadIssueFile`` with a message naming the file."""
-    is_corpus = Path(name).suffix.lower() in CORPUS_SUFFIXES
-    text = decode(data, name, None if is_corpus else max_bytes)
-    if is_corpus:
-        return read_corpus(text, name)
+def _read_page(data: bytes, name: str, max_bytes: int | None,
+               skipped: list[Skipped]) -> list[Article]:
+    text = decode(data, name, max_bytes)
+    if _is_html(text):
+        raise BadIssueFile(name, f"这是 HTML 网页，不是版面文本；{SAVE_AS_TEXT}")
     articles = assemble(repair(text), issue_id(name))
-    if not articles:
-        raise BadIssueFile(f"{name}: 没有找到正文")
+    with_body = [a for a in articles if a.paragraphs]
+    if not with_body:
+        if articles and articles[0].title:
+            raise BadIssueFile(name, f"只有标题（{articles[0].title[:30]}），没有正文")
+        raise BadIssueFile(name, "没有找到正文")
+    return with_body
+
+
+def _read_corpus(data: bytes, name: str, max_bytes: int | None,
+                 skipped: list[Skipped]) -> list[Article]:
+    """Corpora are held to no page size limit: a bench's passages run to megabytes."""
+    return read_corpus(decode(data, name), name)
+
+
+def _read_pdf(data: bytes, name: str, max_bytes: int | None,
+              skipped: list[Skipped]) -> list[Article]:
+    """Each PDF page is a page of the issue; one that cannot be read is reported in ``skipped``
+    and the others kept. ``max_bytes`` bounds each page's text, not the file, which pictures
+    make large."""
+    articles, bad_pages = read_pdf(data, name, issue_id(name), max_bytes)
+    for page, reason in bad_pages:
+        log.warning("skipped %s page %d: %s", name, page, reason)
+        skipped.append(Skipped(name, reason, page))
     return articles
 
 
+# What a file is read as, by its type; a file of any other type is refused, naming the type.
+# A reader takes (bytes, file name, page size limit, list for skipped pages) and returns
+# articles or raises BadIssueFile.
+READERS = {
+    ".txt": _read_page,
+    ".jsonl": _read_corpus,
+    ".pdf": _read_pdf,
+}
+# A name without a file type is a page: the API's plain-text uploads are named by page id
+# (`?name=2024-06-02_B01`), and the content is checked all the same.
+_FILE_TYPE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")
+_MARKUP = re.compile(r"<\s*/?\s*(?:!doctype\s+html|html|head|body|meta|title|div|p|br|span|table|"
+                     r"script|style|a)\b[^<>]*>", re.I)
+
+
+def file_type(name: str) -> str:
+    m = _FILE_TYPE.search(Path(name.replace("\\", "/")).name)
+    return m.group().lower() if m else ".txt"
+
+
+def _is_html(text: str) -> bool:
+    """A web page saved as is: it starts with a doctype or <html>, or is tagged throughout."""
+    head = text.lstrip()[:15].lower()
+    return head.startswith(("<!doctype html", "<html")) or len(_MARKUP.findall(text[:20_000])) >= 3
+
+
+def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES,
+                 skipped: list[Skipped] | None = None) -> list[Article]:
+    """One file → its articles; raises ``BadIssueFile`` with a message naming the file. The
+    command line and the upload API both come here, so they accept and refuse the same files.
+    Pages of a PDF that cannot be read are appended to ``skipped``."""
+    kind = file_type(name)
+    reader = READERS.get(kind)
+    if reader is None:
+        accepted = "、".join(READERS)
+        raise BadIssueFile(name, f"不支持的文件类型 {kind}（只接受 {accepted}）；{SAVE_AS_TEXT}")
+    return reader(data, name, max_bytes, [] if skipped is None else skipped)
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def expand(paths: list[Path]) -> list[Path]:
+    """Files named, and every file in folders named, except hidden ones (.DS_Store, .git):
+    files of a type that cannot be read are reported, not passed over in silence."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file()
-                                and f.suffix.lower() in PAGE_SUFFIXES | CORPUS_SUFFIXES))
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and not _hidden(f, p)))
         else:
             files.append(p)
     return files
@@ -83,10 +153,13 @@ def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Inges
         result.files += 1
         try:
             data = f.read_bytes()
-            result.articles.extend(ingest_bytes(data, f.name, max_bytes))
+            pages: list[Skipped] = []
+            result.articles.extend(ingest_bytes(data, f.name, max_bytes, pages))
+            result.skipped += [Skipped(str(f), s.reason, s.page) for s in pages]
         except BadIssueFile as e:
-            log.warning("skipped %s", e.message)
-            result.skipped.append(Skipped(str(f), e.message.split(": ", 1)[-1]))
+            # Reported by the caller from result.skipped; a log line too would say it twice.
+            log.debug("skipped %s", e.message)
+            result.skipped.append(Skipped(str(f), e.reason))
         except OSError as e:
             result.skipped.append(Skipped(str(f), f"无法读取：{e.strerror}"))
     return result

@@ -20,8 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from qa.ingest.layout import (
-    SENTENCE_MARKS, Line, clean_title, display_width, ends_sentence, is_heading, is_kicker,
-    join_body, paragraph_text, paragraphs, split_lines,
+    SENTENCE_MARKS, Line, clean_title, column_width, display_width, ends_sentence, is_heading,
+    is_kicker, join_body, paragraph_text, paragraphs, split_lines,
 )
 from qa.ingest.lexicon import split_crosses
 from qa.types import Article
@@ -67,6 +67,10 @@ def _inline_kicker(text: str) -> bool:
     return 0 < pos <= 10 and pos < len(text) - 1 and _plain(text)
 
 
+def _title_mark(text: str) -> bool:
+    return is_kicker(text) or _inline_kicker(text)
+
+
 def _anchor(line: Line, width: float, final: bool) -> bool:
     """A line that can only be a title: wider than the column, or `地名：标题`."""
     t = line.text
@@ -80,16 +84,34 @@ def _joins(first: str, second: str) -> str:
     return clean_title(first + sep + second)
 
 
+def _starts_body(lines: list[Line], i: int, width: float, flush: bool = False) -> bool:
+    """A line that runs on into a full column line, set 2 em in from the column's edge, is a
+    paragraph's first line even when it has no mark (`四川省成都市武侯区玉林街道` /
+    `设立社区发展基金以来，…`): a title's last line stands over such an indented line. With
+    ``flush``, for the line under a title, also a line as full as the next: paragraphs that are
+    not indented (a title line may be as wide as a column, so this is no test for any line)."""
+    if i + 1 >= len(lines) or ends_sentence(lines[i].text) or _title_mark(lines[i + 1].text):
+        return False
+    local = column_width(lines, i + 1)
+    if local > width + 1.5:
+        return False        # lines wider than the column: stacked titles, a lead
+    # Near a title the lines around are few and partly titles: the run's column is a floor.
+    col = max(width, local)
+    here, after = lines[i].width, lines[i + 1].width
+    indented = abs(after - col) <= 1 and col - 3.5 <= here <= col - 1
+    return indented or flush and abs(here - col) <= 0.5 and abs(after - col) <= 0.5
+
+
 def take_titles(lines: list[Line], width: float, final: bool) -> tuple[list[str], int]:
     """Title groups at the head of a run (kicker + main title, or a single title line)."""
     titles, i, n = [], 0, len(lines)
-    while i < n:
+    while i < n and not _starts_body(lines, i, width):
         line = lines[i]
         nxt = lines[i + 1] if i + 1 < n else None
         # A line wrapped into the one after it (国 / 家) is body text, not a title's end.
-        pairable = nxt is not None and _plain(nxt.text) and not is_kicker(nxt.text) \
-            and not _inline_kicker(nxt.text) \
-            and not (i + 2 < n and split_crosses(nxt.text, lines[i + 2].text))
+        pairable = nxt is not None and _plain(nxt.text) and not _title_mark(nxt.text) \
+            and not (i + 2 < n and split_crosses(nxt.text, lines[i + 2].text)) \
+            and not _starts_body(lines, i + 1, width, flush=True)
         if is_kicker(line.text) and nxt is not None and not ends_sentence(nxt.text):
             titles.append(_joins(line.text, nxt.text))
             i += 2
@@ -267,11 +289,14 @@ def assemble(text: str, issue: str) -> list[Article]:
     titled_here = {r for k, (_, r) in enumerate(zone) if first.get(k) == r}
 
     parts: list[Part] = []
+    opening: dict[int, Part] = {}     # the first part of each run
     for r, run in enumerate(runs):
         new = _split_run(run, r in titled_here, page_width)
         if run.final and new:
             for p in new:
                 p.orphan = not p.title
+        if new:
+            opening[r] = new[0]
         parts.extend(new)
     parts = _merge_orphans(parts, page_width)
 
@@ -281,6 +306,14 @@ def assemble(text: str, issue: str) -> list[Article]:
         parts[j].title = zone[k][0]
     sim = _Similarity([p.text for p in parts])
     _join_stacked_lines(zone, assigned, parts, sim)
+    # A title that says too little of any article to match (its words only in later
+    # paragraphs) is not dropped: it is printed right above its run's body, which takes it
+    # when it has no title of its own.
+    for k, (title, r) in enumerate(zone):
+        part = opening.get(r)
+        if k not in assigned and part is not None and not part.title and \
+                any(p is part for p in parts):
+            part.title = title
 
     for caption in (c for run in runs for c in run.captions):
         best = max(range(len(parts)), key=lambda j: sim(caption, j)) if parts else None
@@ -329,10 +362,15 @@ def _merge_orphans(parts: list[Part], page_width: float) -> list[Part]:
 
 def _single_article(run: Run, issue: str) -> list[Article]:
     """A page without outlet lines is one article; its title is the title zone, else its
-    first line."""
+    first line — unless that line is a sentence, the body's start."""
     paras = [paragraph_text(p) for p in run.body]
     title = run.titles[0] if run.titles else None
-    if title is None and paras:
+    if len(run.titles) > 1:
+        # One article has one title: the other "titles" are the body's first lines, set
+        # without a mark (the run after the last outlet line reads every plain line as one).
+        lead = "".join(t.replace(" ", "") for t in run.titles[1:])
+        paras = [join_body(lead + (paras[0] if paras else ""))] + paras[1:]
+    if title is None and paras and _plain(run.body[0][0].text):
         first = run.body[0][0].text
         title = clean_title(first)
         rest = join_body("".join(l.text for l in run.body[0][1:]))
@@ -341,16 +379,19 @@ def _single_article(run: Run, issue: str) -> list[Article]:
     return [_article(part, issue)] if part.paragraphs or part.title else []
 
 
-def _article(part: Part, issue: str) -> Article:
+def _article(part: Part, issue: str, page: int | None = None) -> Article:
     paras = [p for p in part.paragraphs if p]
     offsets, pos = [], 0
     for p in paras:
         offsets.append((pos, pos + len(p)))
         pos += len(p) + 1
     text = "\n".join(paras)
-    digest = hashlib.sha1(f"{issue}\n{part.title or ''}\n{text}".encode()).hexdigest()[:10]
+    # A PDF's page number counts too: the same article may be printed on two of its pages.
+    where = issue if page is None else f"{issue}\n{page}"
+    digest = hashlib.sha1(f"{where}\n{part.title or ''}\n{text}".encode()).hexdigest()[:10]
     return Article(id=f"{issue}-{digest}", issue=issue, title=part.title, source=part.source,
-                   text=text, paragraphs=paras, offsets=offsets, captions=part.captions)
+                   text=text, paragraphs=paras, offsets=offsets, captions=part.captions,
+                   page=page)
 
 
 __all__ = ["assemble", "take_titles", "display_width"]

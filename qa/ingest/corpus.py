@@ -22,10 +22,10 @@ def read_corpus(text: str, name: str) -> list[Article]:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as e:
-            raise BadIssueFile(f"{name}: 第 {n} 行不是合法的 JSON（{e.msg}）") from None
+            raise BadIssueFile(name, f"第 {n} 行不是合法的 JSON（{e.msg}）") from None
         if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or \
                 not rec["text"].strip():
-            raise BadIssueFile(f"{name}: 第 {n} 行缺少 text 字段")
+            raise BadIssueFile(name, f"第 {n} 行缺少 text 字段")
         body = normalise(rec["text"]).strip()
         paras = [p.strip() for p in body.split("\n") if p.strip()]
         text_joined = "\n".join(paras)
@@ -35,7 +35,7 @@ def read_corpus(text: str, name: str) -> list[Article]:
             pos += len(p) + 1
         art_id = str(rec.get("id") or f"{issue}-{n}")
         if art_id in seen:
-            raise BadIssueFile(f"{name}: 第 {n} 行的 id 重复：{art_id}")
+            raise BadIssueFile(name, f"第 {n} 行的 id 重复：{art_id}")
         seen.add(art_id)
         page = rec.get("page")
         articles.append(Article(
@@ -46,7 +46,7 @@ def read_corpus(text: str, name: str) -> list[Article]:
             page_id=art_id, page=page if isinstance(page, int) and page > 0 else None,
             paper=_text(rec.get("paper"))))
     if not articles:
-        raise BadIssueFile(f"{name}: 没有任何记录")
+        raise BadIssueFile(name, "没有任何记录")
     return articles
 
 

@@ -65,13 +65,21 @@ _SPACE_IN_NUMBER = re.compile(r"(?<=\d)\s+(?=[.%‰])|(?<=\d\.)\s+(?=\d)")
 _SPACE_DIGIT_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[0-9A-Za-z])|(?<=[0-9A-Za-z%])\s+(?=[{_CJK}])")
 
 
+# A space between two words of Chinese is the text's own (“童心有温暖 成长有相伴”, a name of two
+# phrases); PDF extraction spaces out single characters (服 务 ， 全 省) and puts spaces next to
+# marks, and those go.
+_SPACE_BETWEEN_WORDS = re.compile(rf"(?<=[{_CJK}]{{2}})[^\S\n]+(?=[{_CJK}]{{2}})")
+_KEPT = "\x00"
+
+
 def join_body(text: str) -> str:
     """Remove the spaces PDF extraction puts between Chinese characters and around numbers;
-    spaces between Latin words stay."""
+    spaces between Latin words, and one between two Chinese words, stay."""
+    text = _SPACE_BETWEEN_WORDS.sub(_KEPT, text.replace(_KEPT, ""))
     text = _SPACE_CJK_LEFT.sub("", text)
     text = _SPACE_CJK_RIGHT.sub("", text)
     text = _SPACE_IN_NUMBER.sub("", text)
-    return re.sub(r"\s{2,}", " ", text).strip()
+    return re.sub(r"\s{2,}", " ", text).strip().replace(_KEPT, " ")
 
 
 def clean_title(text: str) -> str:
@@ -150,6 +158,19 @@ def column_width(lines: list[Line], i: int, reach: int = 5) -> float:
     return around[(3 * len(around)) // 4] if around else lines[i].width
 
 
+# What must start a line together: opening marks with what follows them, a number or Latin word
+# unbroken, and the marks that may not start a line after it.
+_FIRST_UNIT = re.compile(r"[“‘（《「『(\[]*(?:[0-9A-Za-z][0-9A-Za-z.%+\-]*|.)[”’）》」』)\]，。、：；？！…·%]*")
+
+
+def _pushed_down(line: Line, nxt: Line, room: float) -> bool:
+    """Is ``line`` short only because the next line's first unit did not fit on it
+    (`济阳区社工总站依托` / `“156+”服务体系…`)? Then it was wrapped, not ended."""
+    unit = _FIRST_UNIT.match(nxt.text)
+    return unit is not None and len(unit.group()) > 1 and \
+        line.width + display_width(unit.group()) > room
+
+
 def paragraphs(lines: list[Line], col: float | None = None) -> list[list[Line]]:
     """Rebuild paragraphs from column-wide lines.
 
@@ -158,7 +179,8 @@ def paragraphs(lines: list[Line], col: float | None = None) -> list[list[Line]]:
     than the line before it and than the next one (a heading or a paragraph's last line — but
     not a narrow stretch around a picture, where every line is short); at a kicker; and where a
     wide line (title, lead) meets a column line. A word running across the break vetoes all but
-    the first: then the line was only wrapped.
+    the first, and so does a next line whose first unit (“156+”, 12000, Mental) would not have
+    fit on this one: then the line was only wrapped.
     """
     out: list[list[Line]] = []
     current: list[Line] = []
@@ -192,7 +214,9 @@ def paragraphs(lines: list[Line], col: float | None = None) -> list[list[Line]]:
         # The last line of a wide lead is short and ends its sentence: it stays with the lead.
         jump = wide != next_wide and not (wide and ends_sentence(nxt.text) and nxt.width < col)
         kicker = is_kicker(line.text) and line.width < w - 1
-        if (short or jump or kicker) and not spans_word(line.text, nxt.text):
+        wrapped = spans_word(line.text, nxt.text) or \
+            _pushed_down(line, nxt, w - (2.0 if first_line else 0.0))
+        if (short or jump) and not wrapped or kicker and not spans_word(line.text, nxt.text):
             out.append(current)
             current = []
     if current:

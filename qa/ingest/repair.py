@@ -14,6 +14,10 @@ says it is punctuation:
    kicker's colon at a line end) — where reading the character as the mark gives a likelier
    split into words than reading it as itself (学院 and 重要 stay, 街道院 and 水平遥 are
    repaired although 道院 and 平遥 are words);
+2a. the article around a character is evidence too: where, within an article, the characters
+   that read as marks outnumber the real marks, the article was printed in the wrong font, so a
+   span with a single mark is repaired (相结合袁真正实现), and so is a quotation too long to pair
+   by rule 1 (野为推动…新阵地遥冶 over several sentences) when both its halves read as marks;
 3. — and … are printed two at a time, so runs of 要 or 噎 are dashes and ellipses; a single 要 is
    the common verb unless it joins numbers (9要15) or short items in a quotation (野培训要督导要
    赋能冶).
@@ -25,6 +29,11 @@ anywhere and puts blank lines between most of them.
 from __future__ import annotations
 
 import math
+import re
+from bisect import bisect_right
+from collections.abc import Callable
+from functools import lru_cache
+from itertools import accumulate
 
 from qa.ingest.lexicon import MAX_WORD, best_split, is_word, log_prob
 
@@ -47,6 +56,12 @@ _MIN_UNPUNCTUATED_SPAN = 12
 _MAX_PAIR = 80                  # characters between the halves of a pair
 _NEAR = 10                      # how close real punctuation must be to vouch for the text
 _MAX_CHAIN_ITEM = 4
+_REACH = 150                    # characters either side that speak for an article's damage
+_MIN_EVIDENCE = 3               # marks that must read as such before a stretch counts as damaged
+_MAX_QUOTE = 500                # characters a quotation may run in damaged text
+# An outlet line ends an article, so evidence does not cross it: a damaged outlet line under a
+# correct article (seed page 001) says nothing about that article's text.
+_OUTLET = re.compile(r"[（(渊]据[^（）()渊冤\n]{1,40}?[）)冤]")
 
 
 def build_mapping() -> dict[str, str]:
@@ -88,9 +103,12 @@ def _context(s: str, out: list[str], k: int, step: int) -> str:
 
 def _reads_as_mark(s: str, out: list[str], k: int) -> bool:
     """Is the split into words likelier with s[k] read as its mark than as itself?"""
-    c, mark = s[k], MAPPING[s[k]]
-    left, right = _context(s, out, k, -1), _context(s, out, k, 1)
-    as_mark = math.log(_SHARE[mark])
+    return _likelier_as_mark(_context(s, out, k, -1), s[k], _context(s, out, k, 1))
+
+
+@lru_cache(maxsize=1 << 16)   # asked twice for most characters: for evidence, then to repair
+def _likelier_as_mark(left: str, c: str, right: str) -> bool:
+    as_mark = math.log(_SHARE[MAPPING[c]])
     w, p = left + c + right, len(left)
     if not any(is_word(w[a:b]) for a in range(max(0, p - MAX_WORD + 1), p + 1)
                for b in range(max(a + 2, p + 1), min(len(w), a + MAX_WORD) + 1)):
@@ -165,6 +183,43 @@ def _repair_span(text: str, pos: list[int], s: str, out: list[str], cands: list[
     return sum(out[k] != s[k] for k in cands)
 
 
+def _damage_evidence(s: str, out: list[str]) -> Callable[[int], bool]:
+    """Does the text around s[k], within its article, hold more characters that read as marks
+    (or were repaired as pairs) than real marks? Real text is punctuated every dozen characters
+    or so and has a 袁 or 院 that reads as a mark now and then; text printed in the wrong font
+    has no real marks at all."""
+    reads = [0, *accumulate(c in MAPPING and (out[k] != c or _reads_as_mark(s, out, k))
+                            for k, c in enumerate(s))]
+    real = [0, *accumulate(c in _TARGETS for c in s)]
+    bounds = [b for m in _OUTLET.finditer(s) for b in m.span()]
+
+    def damaged(k: int) -> bool:
+        i = bisect_right(bounds, k)
+        lo, hi = bounds[i - 1] if i else 0, bounds[i] if i < len(bounds) else len(s)
+        a, b = max(lo, k - _REACH), min(hi, k + _REACH + 1)
+        marks = reads[b] - reads[a]
+        return marks >= _MIN_EVIDENCE and marks > real[b] - real[a]
+    return damaged
+
+
+def _long_quotes(s: str, out: list[str], damaged: Callable[[int], bool]) -> None:
+    """Quotation marks left unpaired in damaged text because they are far apart: an opener that
+    reads as a mark and the first closer after it, in the same damaged article."""
+    for i, ch in enumerate(s):
+        closer = _CLOSER_OF.get(ch)
+        if closer is None or out[i] != ch or not damaged(i) or not _reads_as_mark(s, out, i):
+            continue
+        for j in range(i + 1, min(len(s), i + _MAX_QUOTE)):
+            c = s[j]
+            if not damaged(j) or c in _REAL or out[j] == MAPPING[ch] or c == ch:
+                break
+            if c == closer:
+                # The closer may be repaired already, as one dangling after a sentence's end.
+                if out[j] != c or _reads_as_mark(s, out, j):
+                    out[i], out[j] = MAPPING[ch], MAPPING[closer]
+                break
+
+
 def _dash_chains(s: str, out: list[str], pairs: list[tuple[int, int]]) -> None:
     """`“培训要督导要赋能要整合”`: short items joined by 要 inside a quotation are a list."""
     for i, j in pairs:
@@ -189,12 +244,15 @@ def repair(text: str) -> str:
     in_pair = bytearray(len(s))
     for i, j in pairs:
         in_pair[i] = in_pair[j] = 1
+    damaged = _damage_evidence(s, out)
     for start, end in _spans(s):
         cands = [k for k in range(start, end) if s[k] in MAPPING and out[k] == s[k]]
         if not cands:
             continue
         if any(in_pair[start:end]):
             _repair_span(text, pos, s, out, cands)
+        elif any(damaged(k) for k in cands):
+            _repair_span(text, pos, s, out, [k for k in cands if damaged(k)])
         elif pairs and end - start >= _MIN_UNPUNCTUATED_SPAN:
             # Without a pair, one mark is too little evidence: correct text has a surname 袁
             # or a 平遥 now and then, damaged text of this length has more than one mark — or
@@ -204,6 +262,7 @@ def repair(text: str) -> str:
             kicker = any(out[k] == "：" and _line_end(text, pos, k) for k in cands)
             if repaired < 2 and not kicker:
                 out[start:end] = before
+    _long_quotes(s, out, damaged)
     _dash_chains(s, out, pairs)
     chars = list(text)
     for k, i in enumerate(pos):

@@ -9,6 +9,7 @@ one type that is unambiguous in Chinese: a numeral followed by a measure word.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -26,7 +27,7 @@ _ASK = re.compile(rf"(?:多少|几)(?:[十百千万亿]+)?({_UNIT})")
 # A magnitude alone is a number only when approximated (千余家); otherwise 万家 in 千站暖万家 or
 # 千家万户 would count as quantities.
 _DIGITS = "零〇一二两三四五六七八九十"
-_NUMERAL = (rf"(?:\d+(?:[.,]\d+)*|[{_DIGITS}百千万亿]*[{_DIGITS}][{_DIGITS}百千万亿]*"
+NUMERAL = (rf"(?:\d+(?:[.,]\d+)*|[{_DIGITS}百千万亿]*[{_DIGITS}][{_DIGITS}百千万亿]*"
             rf"|[百千万亿]+(?=[余多]))")
 
 
@@ -36,9 +37,15 @@ def asked_unit(question: str) -> str | None:
     return m.group(1) if m else None
 
 
-def states_quantity(text: str, unit: str) -> bool:
+@functools.lru_cache(maxsize=128)
+def quantity_pattern(unit: str) -> re.Pattern:
+    """A number stated in ``unit`` (or a unit counting the same thing): 7.7万余人, 千余家, 四个."""
     units = _SAME.get(unit, re.escape(unit))
-    return re.search(rf"{_NUMERAL}[余多]?[万亿]?[余多]?(?:{units})", text) is not None
+    return re.compile(rf"{NUMERAL}[余多]?[万亿]?[余多]?(?:{units})")
+
+
+def states_quantity(text: str, unit: str) -> bool:
+    return quantity_pattern(unit).search(text) is not None
 
 
 def boost(fused: list[Fused], question: str, text_of: Callable[[int], str],

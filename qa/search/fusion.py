@@ -27,8 +27,7 @@ def _minmax(scores: dict[int, float], ids: list[int]) -> np.ndarray:
         return np.zeros(len(ids))
     vals = np.array(list(scores.values()), dtype=np.float64)
     lo, hi = float(vals.min()), float(vals.max())
-    floor = lo
-    raw = np.array([scores.get(i, floor) for i in ids], dtype=np.float64)
+    raw = np.array([scores.get(i, lo) for i in ids], dtype=np.float64)
     if hi - lo < 1e-9:
         return np.where([i in scores for i in ids], 1.0, 0.0)
     return (raw - lo) / (hi - lo)

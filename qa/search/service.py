@@ -21,14 +21,18 @@ from qa.chunking import split_sentences
 from qa.config import Settings
 from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, ModelMismatch,
                        NotFound, QAError)
-from qa.index.backend import Archive, ChunkRef, Where, open_backend
+from qa.index.backend import Archive, Where, open_backend
 from qa.index.lexical import tokenize
 from qa.ingest.decode import normalise
+from qa.search.answer import pick
+from qa.search import messages
 from qa.search.answer_type import boost
+from qa.search.confidence import confidence, features
 from qa.search.fusion import Fused, fuse
-from qa.search.highlight import highlight
+from qa.search.grouping import Candidate, Group, group
+from qa.search.highlight import term_spans
 from qa.search.window import passage_span
-from qa.types import Answer, Article, Citation, Hit
+from qa.types import Answer, Article, Citation, Highlight, Hit
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +55,7 @@ class SearchService:
         if self._encoder is None:
             from qa.embedding import Encoder
 
-            s = self.settings
-            self._encoder = Encoder(s.model, s.cache_dir, s.query_prompt, s.passage_prompt,
-                                    s.embed_batch_size, s.encoder_backend)
+            self._encoder = Encoder.from_settings(self.settings)
         return self._encoder
 
     @property
@@ -103,16 +105,16 @@ class SearchService:
 
     def validate(self, question, k) -> tuple[str, int]:
         if not isinstance(question, str):
-            raise BadQuestion("问题必须是文本")
+            raise BadQuestion(messages.QUESTION_NOT_TEXT)
         q = " ".join(normalise(question).split())
         if not q:
-            raise BadQuestion("请输入问题")
+            raise BadQuestion(messages.QUESTION_EMPTY)
         if len(q) > self.settings.max_question_chars:
-            raise BadQuestion(f"问题过长（{len(q)} 字），最多 {self.settings.max_question_chars} 字")
+            raise BadQuestion(messages.question_too_long(len(q), self.settings.max_question_chars))
         if k is None:
             k = self.settings.default_k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
-            raise BadRequest(f"k 必须是 1 到 {self.settings.max_k} 之间的整数")
+            raise BadRequest(messages.bad_k(self.settings.max_k))
         return q, k
 
     def _query_vector(self, q: str) -> np.ndarray:
@@ -133,34 +135,40 @@ class SearchService:
         best = max(lexical, key=lexical.get)
         return lo + (hi - lo) * snap.coverage(q, best)
 
-    def ask(self, question, k=None, where: Where | None = None) -> Answer:
+    def ask(self, question, k=None, where: Where | None = None,
+            sort: str = "relevance") -> Answer:
+        """The ``k`` best passages for ``question``, grouped by article, each with its
+        answering sentence and a calibrated confidence; ``found`` says whether any answers.
+        ``where`` filters inside retrieval (outlet, paper, issue, dates), not after a top-k
+        cut; ``sort="date"`` shows those k newest first (undated last) instead of best first."""
         q, k = self.validate(question, k)
+        if sort not in SORTS:
+            raise BadRequest(f"参数 sort 只能是 {' 或 '.join(SORTS)}")
         snap = self.snapshot()
         self.encoder   # loaded before the clock starts: took_ms is the search, not start-up
         started = time.perf_counter()
         n = max(self.settings.candidates, k)
         dense = snap.dense(self._query_vector(q), n, where)
         lexical = snap.lexical(q, n, where)
-        hits: list[Hit] = []
-        shown: dict[str, list[tuple[int, int]]] = {}
-        seen: set[int] = set()
-        articles: dict[str, Article] = {}
-        for f in self._rank(q, dense, lexical, snap):
-            ref = snap.chunks([f.id])[0]
-            if ref.hash in seen:        # a reprint of a passage already shown: it is in also_in
-                continue
-            seen.add(ref.hash)
-            # A chunk already inside a better hit's passage adds nothing but a repeat.
-            spans = shown.setdefault(ref.article_id, [])
-            if any(s <= ref.start and ref.end <= e for s, e in spans):
-                continue
-            copies = [ref] + [c for c in snap.chunks(snap.copies(f.id)[1:])]
-            cites = [self._citation(c, snap, articles) for c in copies]
-            spans.append((cites[0].start, cites[0].end))
-            hits.append(self._hit(len(hits) + 1, f, cites, q, articles))
-            if len(hits) == k:
-                break
-        return Answer(q, hits, round((time.perf_counter() - started) * 1000, 1))
+        hits = self.answer(q, k, dense, lexical, snap)
+        found = any(h.confidence >= self.settings.found_confidence for h in hits)
+        if sort == "date":
+            hits.sort(key=lambda h: h.citation.date or "", reverse=True)
+            for rank, h in enumerate(hits, 1):
+                h.rank = rank
+        return Answer(q, hits, round((time.perf_counter() - started) * 1000, 1), found)
+
+    def answer(self, q: str, k: int, dense: dict[int, float], lexical: dict[int, float],
+               snap: Archive) -> list[Hit]:
+        """From the two candidate lists to results: fuse, group by article, pick the
+        answering sentence, calibrate. Benchmarks call it with candidates they have edited."""
+        ranked = self._rank(q, dense, lexical, snap)
+        articles: dict[object, Article] = {}
+        groups = group(((snap.article_key(f.id), f) for f in ranked),
+                       lambda f: self._candidate(f, snap, articles), k,
+                       self.settings.paragraph_max_chars)
+        idf = snap.idf(q)
+        return [self._hit(rank, g, q, idf, snap, articles) for rank, g in enumerate(groups, 1)]
 
     def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
               snap: Archive) -> list[Fused]:
@@ -174,26 +182,49 @@ class SearchService:
 
         return boost(fused, q, text_of, self.settings.answer_type_bonus)
 
-    @staticmethod
-    def _hit(rank: int, f, cites: list[Citation], q: str, articles: dict[str, Article]) -> Hit:
-        first = cites[0]
-        text = articles[first.article_id].text[first.start:first.end]
-        return Hit(rank=rank, score=round(f.score, 4),
-                   scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
-                   text=text, highlight=highlight(text, q, tokenize),
-                   citation=first, also_in=cites[1:])
-
-    def _citation(self, c: ChunkRef, snap: Archive, articles: dict[str, Article]) -> Citation:
-        """Where the passage stands in its article: the chunk's paragraph, widened."""
-        a = articles.get(c.article_id)
+    def _candidate(self, f: Fused, snap: Archive, articles: dict) -> Candidate:
+        ref = snap.chunks([f.id])[0]
+        key = snap.article_key(f.id)
+        a = articles.get(key)
         if a is None:
-            a = articles[c.article_id] = snap.article(c.article_id)
+            a = articles[key] = snap.article(ref.article_id)
+        span = self._passage(a, ref.start, ref.end)
+        return Candidate(key, span, a.text[span[0]:span[1]], f)
+
+    def _passage(self, a: Article, start: int, end: int) -> tuple[int, int]:
+        """Where a chunk is shown: its paragraph, widened."""
         s = self.settings
-        start, end = passage_span(a.text, _sentences(a.text), c.start, c.end,
-                                  s.passage_min_chars, s.paragraph_max_chars)
+        return passage_span(a.text, _sentences(a.text), start, end, s.passage_min_chars,
+                            s.paragraph_max_chars)
+
+    def _hit(self, rank: int, g: Group, q: str, idf: dict[str, float], snap: Archive,
+             articles: dict) -> Hit:
+        a = articles[g.first.article]
+        start, end = g.span
+        text = a.text[start:end]
+        chosen = pick(q, text, passage_sentences(a.text, start, end), idf, tokenize)
+        f: Fused = g.first.ref
+        also = [self._cite(articles[o.article], o.span) for o in g.also]
+        # Exact reprints of the passage that did not make it into the candidates.
+        cited = {a.id, *(c.article_id for c in also)}
+        for ref in snap.chunks(snap.copies(f.id)[1:]):
+            if ref.article_id not in cited:
+                other = snap.article(ref.article_id)
+                also.append(self._cite(other, self._passage(other, ref.start, ref.end)))
+                cited.add(ref.article_id)
+        sure = confidence(features(q, a.title, text, chosen, f.dense, idf, tokenize))
+        return Hit(rank=rank, score=round(f.score, 4), confidence=round(sure, 3),
+                   scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
+                   text=text, highlight=Highlight(chosen.sentence, chosen.answer,
+                                                  term_spans(text, q, tokenize, chosen.sentence)),
+                   citation=self._cite(a, g.span), also_in=also,
+                   more_in_article=[list(m.span) for m in g.more])
+
+    @staticmethod
+    def _cite(a: Article, span: tuple[int, int]) -> Citation:
         return Citation(issue=a.issue, article_id=a.id, title=a.title, source=a.source,
-                        start=start, end=end, page_id=a.page_id, paper=a.paper, date=a.date,
-                        page=a.page)
+                        start=span[0], end=span[1], page_id=a.page_id, paper=a.paper,
+                        date=a.date, page=a.page)
 
     # -- articles and health ---------------------------------------------------------------
 
@@ -221,12 +252,19 @@ class SearchService:
         return {"status": "ok", **snap.health()}
 
 
+SORTS = ("relevance", "date")
 ARTICLE_SUMMARY = ("id", "issue", "page_id", "title", "source", "paper", "date", "page")
 
 
 @functools.lru_cache(maxsize=4096)
 def _sentences(text: str) -> list[tuple[int, int]]:
     return split_sentences(text)
+
+
+def passage_sentences(article_text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The article's sentences that fall in ``[start, end)``, relative to ``start``."""
+    return [(max(s, start) - start, min(e, end) - start)
+            for s, e in _sentences(article_text) if s < end and e > start]
 
 
 def _round(x: float | None) -> float | None:

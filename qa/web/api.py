@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 from qa.errors import BadRequest
 from qa.search.service import answer_dict
 from qa.web import uploads
-from qa.web.context import int_arg, k_message, query_args, service, settings
+from qa.web.context import ask_params, filter_params, int_arg, query_args, service, settings
 from qa.web.errors import UnsupportedMediaType
 from qa.web.openapi import spec
 
@@ -20,14 +20,15 @@ bp = Blueprint("api", __name__)
 @bp.get("/ask")
 def ask_get():
     args = query_args()
-    k = int_arg(args.get("k"), k_message())
-    return jsonify(answer_dict(service().ask(args.get("q"), k)))
+    return jsonify(answer_dict(service().ask(*ask_params(args, from_query=True),
+                                             **filter_params(args, from_query=True))))
 
 
 @bp.post("/ask")
 def ask_post():
     body = json_object()
-    return jsonify(answer_dict(service().ask(body.get("question"), body.get("top_k"))))
+    return jsonify(answer_dict(service().ask(*ask_params(body, from_query=False),
+                                             **filter_params(body, from_query=False))))
 
 
 @bp.get("/articles")
@@ -92,5 +93,5 @@ def json_object() -> dict:
     except ValueError:          # UnicodeDecodeError (not UTF-8) is one too
         raise BadRequest("请求体不是有效的 JSON") from None
     if not isinstance(body, dict):
-        raise BadRequest("请求体必须是 JSON 对象，例如 {\"question\": \"…\", \"top_k\": 5}")
+        raise BadRequest("请求体必须是 JSON 对象，例如 {\"q\": \"…\", \"k\": 5}")
     return body

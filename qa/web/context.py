@@ -8,7 +8,9 @@ from urllib.parse import unquote_to_bytes
 from flask import current_app, request
 
 from qa.config import Settings
-from qa.errors import BadRequest
+from qa.errors import BadQuestion, BadRequest
+from qa.index.backend import Where
+from qa.search import messages
 from qa.search.service import SearchService
 
 # Nine digits is far above any valid value and keeps int() away from huge digit strings.
@@ -45,4 +47,51 @@ def int_arg(value: str | None, message: str) -> int | None:
 
 
 def k_message() -> str:
-    return f"k 必须是 1 到 {settings().max_k} 之间的整数"
+    return messages.bad_k(settings().max_k)
+
+
+# Each /api/ask parameter by its names: GET and POST accept both, the first is the short one.
+QUESTION_NAMES = ("q", "question")
+K_NAMES = ("k", "top_k")
+
+
+def _one_of(values, names: tuple[str, ...]):
+    """``(name, value)`` of the first of ``names`` that is given (the short name wins when a
+    client sends both)."""
+    return next(((n, values.get(n)) for n in names if values.get(n) is not None),
+                (names[0], None))
+
+
+def ask_params(values, from_query: bool) -> tuple[str, int | None]:
+    """The question and k of an /api/ask request, from the query string (``from_query``:
+    every value is text) or a JSON object. Errors name the parameter as the client sent it."""
+    name, question = _one_of(values, QUESTION_NAMES)
+    if question is None or (isinstance(question, str) and not question.strip()):
+        raise BadQuestion("请提供问题（参数 q 或 question）")
+    if not isinstance(question, str):
+        raise BadQuestion(f"参数 {name} 必须是文本")
+    kname, k = _one_of(values, K_NAMES)
+    message = messages.bad_k(settings().max_k, kname)
+    if from_query:
+        k = int_arg(k, message)
+    elif k is not None and (isinstance(k, bool) or not isinstance(k, int)):
+        raise BadRequest(message)
+    if k is not None and not 1 <= k <= settings().max_k:
+        raise BadRequest(message)
+    return question, k
+
+
+def filter_params(values, from_query: bool) -> dict:
+    """The filters and order of an /api/ask request or the search form: ``{"where", "sort"}``
+    for ``SearchService.ask``. A query string may repeat a text filter (``source=A&source=B``);
+    JSON gives a string or a list."""
+    if from_query:
+        given = {n: (values.getlist(n) or None) for n in Where.PARAMS}
+        for n in ("date_from", "date_to"):
+            given[n] = values.get(n)
+    else:
+        given = {n: values.get(n) for n in Where.PARAMS}
+    sort = values.get("sort") or "relevance"
+    if not isinstance(sort, str):
+        raise BadRequest("参数 sort 必须是文本：relevance 或 date")
+    return {"where": Where.parse(**given), "sort": sort}

@@ -16,6 +16,11 @@ def _question(s: Settings) -> dict:
             "pattern": r"\S"}
 
 
+def _k(s: Settings) -> dict:
+    return {"type": "integer", "minimum": 1, "maximum": s.max_k, "default": s.default_k,
+            "nullable": True}
+
+
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -67,37 +72,64 @@ def _schemas(s: Settings) -> dict:
         "Error": {"type": "object", "required": ["error"],
                   "properties": {"error": _ref("ErrorDetail")}},
         "AskRequest": {
-            "type": "object", "required": ["question"],
+            "type": "object",
+            "description": "问题用 q 或 question，条数用 k 或 top_k（与 GET 相同的名字）；"
+                           "两个名字都给出时以 q、k 为准。",
+            "anyOf": [{"required": ["q"]}, {"required": ["question"]}],
             "properties": {
-                "question": question,
-                "top_k": {"type": "integer", "minimum": 1, "maximum": s.max_k,
-                          "default": s.default_k, "nullable": True},
+                "q": question,
+                "question": {**question, "description": "同 q"},
+                "k": _k(s),
+                "top_k": {**_k(s), "description": "同 k"},
+                # null is taken as absent, as for top_k
+                **{name: {"anyOf": [{"type": "string", "nullable": True},
+                                    {"type": "array", "items": {"type": "string"}}],
+                          "description": text}
+                   for name, text in _TEXT_FILTERS},
+                **{name: {"type": "string", "format": "date", "nullable": True,
+                          "description": text}
+                   for name, text in _DATE_FILTERS},
+                "sort": {**_SORT, "nullable": True},
             },
         },
         "Citation": citation,
         "Hit": {
             "type": "object",
-            "required": ["rank", "score", "scores", "text", "highlight", "citation", "also_in"],
+            "required": ["rank", "score", "confidence", "scores", "text", "highlight",
+                         "citation", "also_in", "more_in_article"],
             "properties": {
                 "rank": {"type": "integer", "minimum": 1},
-                "score": {"type": "number"},
+                "score": {"type": "number",
+                          "description": "融合排序分，只用于同一问题内排序，不宜作阈值"},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                               "description": "校准后的可信度：这段文字回答了问题的估计概率，"
+                                              "不同问题之间可比，可作阈值"},
                 "scores": {"type": "object", "additionalProperties": {
                     "type": "number", "nullable": True}},
                 "text": {"type": "string", "description": "引用的段落原文"},
                 "highlight": {
-                    "type": "object", "required": ["sentence", "terms"],
-                    "properties": {"sentence": {**_SPAN, "description": "回答句在 text 中的位置"},
-                                   "terms": {"type": "array", "items": _SPAN}}},
+                    "type": "object", "required": ["sentence", "answer", "terms"],
+                    "properties": {
+                        "sentence": {**_SPAN, "description": "回答句在 text 中的位置"},
+                        "answer": {**_SPAN, "nullable": True,
+                                   "description": "回答句中的简短答案（数量、日期、地点、人名），"
+                                                  "没有则为 null"},
+                        "terms": {"type": "array", "items": _SPAN,
+                                  "description": "回答句中与问题相同的词"}}},
                 "citation": _ref("Citation"),
                 "also_in": {"type": "array", "items": _ref("Citation"),
                             "description": "同一段文字的其他出处（转载）"},
+                "more_in_article": {"type": "array", "items": _SPAN,
+                                    "description": "同一篇文章中另外命中的段落（在文章正文中的位置）"},
             },
         },
         "Answer": {
-            "type": "object", "required": ["question", "results", "took_ms"],
+            "type": "object", "required": ["question", "results", "took_ms", "found"],
             "properties": {"question": {"type": "string"},
                            "results": {"type": "array", "items": _ref("Hit")},
-                           "took_ms": {"type": "number"}},
+                           "took_ms": {"type": "number"},
+                           "found": {"type": "boolean",
+                                     "description": "是否找到可靠答案；false 时 results 只是最接近的段落"}},
         },
         "ArticleSummary": {
             "type": "object", "required": ["id", "issue", "title", "source", "page_id", "paper",
@@ -175,12 +207,22 @@ def _schemas(s: Settings) -> dict:
                           "properties": {k: {"type": "array", "items": {"type": "string"}}
                                          for k in ("added", "replaced", "unchanged")}},
                 "skipped": {"type": "array", "items": {
-                    "type": "object", "required": ["name", "reason"],
-                    "properties": {"name": {"type": "string"}, "reason": {"type": "string"}}}},
+                    "type": "object", "required": ["name", "reason", "page"],
+                    "properties": {"name": {"type": "string"}, "reason": {"type": "string"},
+                                   "page": {"type": "integer", "nullable": True,
+                                            "description": "PDF 中无法读取的那一页；整个文件被跳过时为 null"}}}},
             },
         },
     }
 
+
+# Filters of /api/ask, applied inside retrieval; a text filter may be repeated (any of them).
+_TEXT_FILTERS = [("source", "只看这些来源媒体（据…）的文章"), ("paper", "只看这些报纸"),
+                 ("issue", "只看这些期")]
+_DATE_FILTERS = [("date_from", "只看这一天及以后的（YYYY-MM-DD，无日期的文章不计）"),
+                 ("date_to", "只看这一天及以前的")]
+_SORT = {"type": "string", "enum": ["relevance", "date"], "default": "relevance",
+         "description": "relevance：最相关的在前；date：同样这些结果按日期新在前"}
 
 _META_PARAMS = [
     ("issue", {"type": "string", "maxLength": 100, "pattern": r"^[\w-]+$"},
@@ -199,14 +241,23 @@ def _query(name: str, schema: dict, description: str, required: bool = False) ->
 
 def _paths(s: Settings) -> dict:
     question = _question(s)
-    k = _query("k", {"type": "integer", "minimum": 1, "maximum": s.max_k,
-                     "default": s.default_k}, "返回的段落数")
+    k = {"type": "integer", "minimum": 1, "maximum": s.max_k, "default": s.default_k}
     return {
         "/api/ask": {
             "get": {
                 "summary": "提问，返回附出处的段落", "operationId": "askGet",
-                "parameters": [_query("q", question,
-                                      "问题（中文）", required=True), k],
+                "description": "问题用 q 或 question（必须给出其一），条数用 k 或 top_k；"
+                               "两个名字都给出时以 q、k 为准。",
+                "parameters": [_query("q", question, "问题（中文）"),
+                               _query("question", question, "同 q"),
+                               _query("k", k, "返回的段落数"),
+                               _query("top_k", k, "同 k"),
+                               *[{**_query(name, {"type": "array", "items": {"type": "string"}},
+                                           text), "style": "form", "explode": True}
+                                 for name, text in _TEXT_FILTERS],
+                               *[_query(name, {"type": "string", "format": "date"}, text)
+                                 for name, text in _DATE_FILTERS],
+                               _query("sort", _SORT, "结果顺序")],
                 "responses": {"200": _json(_ref("Answer"), "答案"),
                               **_errors(400, 409, 500, 503)},
             },
@@ -254,11 +305,13 @@ def _paths(s: Settings) -> dict:
             },
             "post": {
                 "summary": "添加一期报纸（一个或多个版面文件）", "operationId": "addIssue",
-                "description": "multipart 上传（字段 files），或以 text/plain 上传单个版面并用 "
-                               "?name= 指明版面编号。未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
+                "description": "multipart 上传（字段 files，文本版面 .txt 或 PDF 版面 .pdf），"
+                               "或以 text/plain 或 application/pdf 上传单个文件并用 ?name= 指明"
+                               "版面编号。PDF 的每一页是这一期的一个版面。"
+                               "未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
                 "security": [{"adminToken": []}],
                 "parameters": [_query("name", {"type": "string"},
-                                      "版面编号（仅 text/plain 上传时必填）"),
+                                      "版面编号（仅 text/plain 或 application/pdf 上传时必填）"),
                                *[_query(n, schema, d) for n, schema, d in _META_PARAMS]],
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {
@@ -267,6 +320,7 @@ def _paths(s: Settings) -> dict:
                             "type": "string", "format": "binary"}},
                             **{n: schema for n, schema, _ in _META_PARAMS}}}},
                     "text/plain": {"schema": {"type": "string"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 }},
                 "responses": {"201": _json(_ref("IssueResult"), "已收录新文章（或替换了版面）"),
                               "200": _json(_ref("IssueResult"), "没有新内容，索引未变"),

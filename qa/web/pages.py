@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from qa.errors import BadRequest, QAError
-from qa.web.context import int_arg, k_message, query_args, service, settings
+from qa.index.backend import Where
+from qa.web.context import filter_params, int_arg, k_message, query_args, service, settings
 from qa.web.markup import article_paragraphs, highlight
 
 bp = Blueprint("pages", __name__)
@@ -24,25 +25,37 @@ def index():
     s = settings()
     context = {"examples": EXAMPLES, "question": "", "k": s.default_k,
                "k_choices": [k for k in K_CHOICES if k <= s.max_k],
-               "max_chars": s.max_question_chars, "answer": None, "error": None}
+               "max_chars": s.max_question_chars, "answer": None, "error": None,
+               "filters": {}}
     try:
         args = query_args()
         context["question"] = args.get("q", "")
+        context["filters"] = {n: args.get(n, "") for n in (*Where.PARAMS, "sort")}
         k = int_arg(args.get("k"), k_message())
         context["k"] = s.default_k if k is None else k
         if context["question"].strip():
-            answer = service().ask(context["question"], k)
+            answer = service().ask(context["question"], k, **filter_params(args, True))
             context["answer"] = answer
-            context["results"] = [_result(hit) for hit in answer.results]
+            context["results"] = [_result(hit, answer.found) for hit in answer.results]
     except QAError as e:
         context["error"] = e.message
         return render_template("index.html", **context), e.status
     return render_template("index.html", **context)
 
 
-def _result(hit) -> dict:
-    return {"hit": hit, "html": highlight(hit.text, tuple(hit.highlight.sentence),
-                                          [tuple(t) for t in hit.highlight.terms])}
+def _result(hit, found: bool) -> dict:
+    """The answering sentence on its own (question words and the short answer marked in it),
+    and the passage it stands in. When nothing was found the passage is shown plain: its
+    "answering" sentence answers nothing."""
+    s, e = hit.highlight.sentence
+    answer = hit.highlight.answer
+    return {
+        "hit": hit,
+        "sentence": highlight(hit.text[s:e], answer and (answer[0] - s, answer[1] - s),
+                              [(a - s, b - s) for a, b in hit.highlight.terms],
+                              mark_class="span"),
+        "passage": highlight(hit.text, (s, e) if found else None, mark_class="in-passage"),
+    }
 
 
 @bp.get("/articles/<article_id>")

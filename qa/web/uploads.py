@@ -33,13 +33,15 @@ def files_from_request() -> list[tuple[str, bytes]]:
         if not uploaded:
             raise BadRequest("请在表单字段 files 中上传一个或多个版面文件")
         return [(f.filename or "page.txt", f.read()) for f in uploaded]
-    if request.mimetype == "text/plain":
+    if request.mimetype in ("text/plain", "application/pdf"):
         name = request.args.get("name", "").strip()
         if not name:
-            raise BadRequest("以纯文本上传时须用 ?name=<版面编号> 指明版面")
+            raise BadRequest("以纯文本或 PDF 上传时须用 ?name=<版面编号> 指明版面")
+        if request.mimetype == "application/pdf" and not name.lower().endswith(".pdf"):
+            name += ".pdf"          # ingest reads a file by its suffix
         return [(name, request.get_data(cache=False))]
-    raise UnsupportedMediaType(
-        "请用 multipart/form-data（字段 files）或 text/plain; charset=utf-8 上传版面")
+    raise UnsupportedMediaType("请用 multipart/form-data（字段 files）、text/plain; charset=utf-8 "
+                               "或 application/pdf 上传版面")
 
 
 def meta_from_request() -> IssueMeta:

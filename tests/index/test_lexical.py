@@ -201,9 +201,12 @@ def test_tokenizer_is_shared_not_rebuilt():
     assert get_tokenizer() is get_tokenizer()
 
 
-def test_top_k_skips_common_terms_yet_equals_full_scoring():
+def test_top_k_skips_common_terms_yet_equals_full_scoring(monkeypatch):
     """MaxScore pruning is exact: on a corpus with a Zipfian vocabulary (so some words are in
     nearly every document), the top k equals the first k of scoring every document."""
+    import qa.index.lexical as lexical
+
+    monkeypatch.setattr(lexical, "PRUNE_MIN", 0)      # prune even this small corpus
     rng = np.random.default_rng(7)
     vocab = [f"w{i}" for i in range(400)]
     weights = 1.0 / np.arange(1, 401)

@@ -80,6 +80,17 @@ HENAN = Art(
     None, None)
 
 
+# The first body line has no mark at all and could continue the title (issue 13: the title came
+# out as `四川成都武侯：社区基金撬动居民自治 四川省成都市武侯区玉林街道`, the body as `设立社区…`).
+WUHOU = Art(
+    ["四川成都武侯：社区基金撬动居民自治"],
+    "四川成都武侯：社区基金撬动居民自治",
+    ["四川省成都市武侯区玉林街道设立社区发展基金以来，撬动社会资金三百余万元，支持居民自治项目"
+     "四十余个，社区议事会每月召开一次，居民参与热情明显提高。",
+     "街道相关负责人表示，下一步将继续完善基金管理制度，引导更多社会力量参与社区治理。"],
+    "成都日报", "（据《成都日报》）")
+
+
 def render(blocks: list[list[str]]) -> str:
     """Lines with blank lines between most of them, as the seed pages have."""
     lines = [l for b in blocks for l in b]
@@ -106,6 +117,22 @@ def test_titles_before_their_bodies():
     page = render([FENGYANG.title_lines, FENGYANG.body(13), [FENGYANG.outlet],
                    SHAANXI.title_lines, SHAANXI.body(14), [SHAANXI.outlet]])
     assert outcome(parse(page)) == expected(FENGYANG, SHAANXI)
+
+
+@pytest.mark.parametrize("width", range(11, 17))
+@pytest.mark.parametrize("indent", [2, 0], ids=["indented", "flush"])
+@pytest.mark.parametrize("layout", ["alone", "with-outlet", "after-another"])
+def test_title_does_not_take_an_unpunctuated_first_body_line(width, indent, layout):
+    body = [l for p in WUHOU.paragraphs for l in wrap(p, width, indent)]
+    blocks = [WUHOU.title_lines, body]
+    want = [expected(WUHOU)[0][:1] + ("", expected(WUHOU)[0][2])]
+    if layout != "alone":
+        blocks.append([WUHOU.outlet])
+        want = expected(WUHOU)
+    if layout == "after-another":
+        blocks[:0] = [FENGYANG.title_lines, FENGYANG.body(width), [FENGYANG.outlet]]
+        want = expected(FENGYANG, WUHOU)
+    assert outcome(parse(render(blocks))) == want
 
 
 def test_titles_after_their_outlet_lines():
@@ -270,12 +297,13 @@ def test_page_without_outlet_lines_with_a_two_line_title():
 
 
 def test_page_without_outlet_lines_whose_first_line_is_body_text():
-    """No title at all: the first line stands in for it, and the body is not lost."""
+    """No title at all: a line with sentence marks is the body's start, not a title (it used
+    to become the title `近日，天府新区青龙街道社`, and a one-sentence page a title without body)."""
     page = render([wrap("近日，天府新区青龙街道社工站组织开展各类活动60余次，服务居民3000余人次。", 13)])
     got = parse(page)
     assert len(got) == 1 and got[0].source is None
-    assert got[0].title and "近日" in got[0].title
-    assert (got[0].title + got[0].text).replace("\n", "") == \
+    assert got[0].title is None
+    assert got[0].text.replace("\n", "") == \
         "近日，天府新区青龙街道社工站组织开展各类活动60余次，服务居民3000余人次。"
 
 

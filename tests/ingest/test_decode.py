@@ -155,14 +155,42 @@ def test_empty_file(data):
     assert "空" in message or "没有可读的文字" in message
 
 
-@pytest.mark.parametrize("data", [
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
-    b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\x00\x00stream\x01\x02\x03",
-    b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(200),
-    "人民日报".encode("utf-16"),
-], ids=["png", "pdf", "zip", "utf-16"])
-def test_binary_file(data):
-    assert "二进制" in _refused(data)
+def test_binary_file():
+    assert "二进制" in _refused(bytes(range(256)) * 4)
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "PNG"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\x00\x00stream\x01\x02",
+     "PDF"),
+    # a PDF can be all ASCII: it used to be read as a page titled `%PDF-1.4`
+    (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n"
+     b"%%EOF\n", "PDF"),
+    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(200), "ZIP"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "Office"),
+    (b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times;}}\\f0 hello}", "RTF"),
+], ids=["png", "pdf", "ascii-pdf", "zip-docx", "doc", "rtf"])
+def test_file_of_another_format_is_named(data, kind):
+    message = _refused(data)
+    assert kind in message and "二进制" not in message
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_with_a_byte_order_mark_is_decoded(codec):
+    bom = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}.get(codec, b"")
+    data = bom + TEXT.encode(codec)
+    assert decode(data, "p.txt") == normalise(TEXT)
+    assert _titles(ingest_bytes(data, PAGE.name)) == _titles(ingest_bytes(TEXT.encode(), PAGE.name))
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_refused_saying_so(codec):
+    message = _refused(TEXT.encode(codec))
+    assert "UTF-16" in message and "UTF-8" in message and "二进制" not in message
+
+
+def test_utf32_is_refused_saying_so():
+    assert "UTF-32" in _refused(TEXT.encode("utf-32"))
 
 
 @pytest.mark.parametrize("data", [
@@ -205,6 +233,30 @@ def test_other_cjk_encodings_are_refused_not_read_as_gb18030(encoding, text):
         decode((text * 20).encode(encoding), "p.txt")
 
 
-def test_traditional_chinese_in_gb18030_is_still_accepted():
-    text = "濟陽區社工站為七萬餘人提供專業服務，數據顯示，這個項目覆蓋了全區。" * 20
-    assert decode(text.encode("gb18030"), "t.txt").startswith("濟陽區社工站")
+# Short Big5 pages were read as GB18030: too few Chinese characters for the old measure, and
+# what it reads as is kana, Greek and Cyrillic, all inside GB2312 (カ穦Ы崩笆酚2.0 Τκ).
+BIG5_PAGES = {
+    "title-and-line": "市社會局推動長照2.0 有百分之八十長者受惠\n\n社會局表示，全市已設立一百二十個巷弄長照站。\n",
+    "title-only": "臺北市社會局推動長照2.0\n",
+    # 恒 and 裏 are only in Windows' Big5 (cp950), not in Python's big5 codec
+    "cp950": "臺北市社會局推動長照2.0 有百分之八十長者受惠\n\n社區裏的長者恒常參加活動，"
+             "社會局表示，全市已設立一百二十個巷弄長照站，服務人次超過三萬人。\n（據中央社）\n",
+}
+
+
+@pytest.mark.parametrize("text", BIG5_PAGES.values(), ids=BIG5_PAGES)
+def test_big5_page_is_refused_not_stored_as_mojibake(text):
+    data = text.encode("cp950")
+    assert "カ" in data.decode("gb18030") or "Ы" in data.decode("gb18030")   # the mojibake
+    message = _refused(data)
+    assert "Big5" in message
+
+
+@pytest.mark.parametrize("text", [
+    "濟陽區社工站為七萬餘人提供專業服務，數據顯示，這個項目覆蓋了全區。" * 20,
+    "臺北市社會局推動長照2.0\n",
+    "β受体阻滞剂和α粒子的研究取得进展，γ射线检测设备投入使用。\n",
+    "日本友人送来“ありがとう”的祝福，社区居民十分感动。\n",
+], ids=["traditional", "traditional-title", "greek-letters", "a-little-kana"])
+def test_chinese_in_gb18030_is_still_accepted(text):
+    assert decode(text.encode("gb18030"), "t.txt") == normalise(text)

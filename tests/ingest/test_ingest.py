@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -34,18 +37,20 @@ def batch(tmp_path: Path) -> Path:
     (d / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (d / "latin1.txt").write_bytes(b"caf\xe9 na\xefve r\xe9sum\xe9 " * 10)
     (d / "huge.txt").write_bytes(("社区服务" * 100 + "。\n").encode() * 900)
-    (d / "notes.md").write_text("not a page")           # not a page suffix: ignored
+    (d / "notes.md").write_text("not a page")           # not a type that can be read
+    (d / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")  # hidden: passed over
     return d
 
 
-BAD = {"empty.txt": "空", "binary.txt": "二进制", "latin1.txt": "编码", "huge.txt": "过大"}
+BAD = {"empty.txt": "空", "binary.txt": "PNG", "latin1.txt": "编码", "huge.txt": "过大",
+       "notes.md": ".md"}
 
 
 # -- batches -------------------------------------------------------------------------------
 
 def test_bad_files_are_skipped_and_reported(batch):
     result = ingest_paths([batch])
-    assert result.files == 7
+    assert result.files == 8
     skipped = {Path(s.name).name: s.reason for s in result.skipped}
     assert set(skipped) == set(BAD)
     for name, word in BAD.items():
@@ -54,11 +59,10 @@ def test_bad_files_are_skipped_and_reported(batch):
     assert len(result.articles) == 4 + 4 + 3
 
 
-def test_summary_names_the_skipped_files(batch):
+def test_summary_counts_the_skipped_files(batch):
     summary = ingest_paths([batch]).summary()
-    assert "ingested 3 file(s)" in summary and "11 article(s)" in summary
-    for name in BAD:
-        assert name in summary
+    assert "收录 3 个文件" in summary and "11 篇文章" in summary
+    assert "跳过 5 个文件" in summary
 
 
 def test_a_missing_file_is_reported_too(tmp_path):
@@ -88,6 +92,67 @@ def test_issue_id_is_safe_for_urls_and_paths():
     assert a.id.startswith(a.issue + "-")
 
 
+# -- one rule for what is refused ----------------------------------------------------------
+
+HTML = ("<!DOCTYPE html>\n<html><head><title>社区基金撬动居民自治</title></head>\n<body>\n"
+        "<h1>四川成都武侯：社区基金撬动居民自治</h1>\n<p>设立社区发展基金以来，居民参与热情高涨。</p>\n"
+        "</body></html>\n")
+ASCII_PDF = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ntrailer\n"
+             b"<< /Root 1 0 R >>\n%%EOF\n")
+PAGE = "四川天府新区青龙街道用社工力量服务居民\n\n今年以来，社工站组织开展各类活动，服务居民三千余人次。\n"
+
+REFUSED = [
+    # (name, content, what the message must say) — each of these was accepted once
+    ("page.html", HTML.encode(), ".html"),
+    ("page.pdf", ASCII_PDF, "PDF"),                 # a PDF with no page
+    ("page.pdf", PAGE.encode(), "PDF"),             # a text file named .pdf
+    ("page.docx", b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), ".docx"),
+    ("page.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200), ".doc"),
+    ("scan.PNG", b"\x89PNG\r\n\x1a\n" + bytes(200), ".png"),
+    ("page.txt", HTML.encode(), "HTML"),
+    ("page.txt", "<p>设立社区发展基金以来，</p>\n<p>居民参与热情高涨。</p>\n<br>\n".encode(), "HTML"),
+    ("page.txt", ASCII_PDF, "PDF"),
+    ("title.txt", "四川成都武侯：社区基金撬动居民自治\n".encode(), "只有标题"),
+    ("title.txt", "四川成都武侯：\n社区基金撬动居民自治\n".encode(), "只有标题"),
+    ("big5.txt", "市社會局推動長照2.0 有百分之八十長者受惠\n\n社會局表示，全市已設立一百二十個巷弄長照站。\n"
+     .encode("big5"), "Big5"),
+]
+
+
+@pytest.mark.parametrize("name, data, word", REFUSED,
+                         ids=[f"{n}-{w}" for n, _, w in REFUSED])
+def test_refused_naming_the_file_and_the_reason(name, data, word):
+    with pytest.raises(BadIssueFile) as e:
+        ingest_bytes(data, f"uploads/{name}")
+    assert e.value.message.startswith(f"uploads/{name}: ")
+    reason = e.value.message[len(f"uploads/{name}: "):]
+    assert word.lower() in reason.lower(), e.value.message
+    assert e.value.status == 422
+
+
+@pytest.mark.parametrize("name", ["2024-06-02_B01", "第3版", "p.TXT", "../../etc/passwd",
+                                  "2024.06.02_A03"])
+def test_a_page_may_be_named_without_a_file_type(name):
+    """The API's plain-text uploads are named by page id; the content is checked all the same."""
+    [a] = ingest_bytes(PAGE.encode(), name)
+    assert a.title == "四川天府新区青龙街道用社工力量服务居民"
+
+
+def test_a_single_sentence_is_a_body_not_a_title():
+    [a] = ingest_bytes("今年以来，社工站组织开展各类活动，服务居民三千余人次。\n".encode(), "p.txt")
+    assert a.title is None and a.text.startswith("今年以来")
+
+
+def test_the_same_files_are_refused_from_a_folder(tmp_path):
+    for n, (name, data, _) in enumerate(REFUSED):
+        (tmp_path / f"{n:02d}-{name}").write_bytes(data)
+    result = ingest_paths([tmp_path])
+    assert result.articles == [] and result.files == len(REFUSED)
+    reasons = {Path(s.name).name: s.reason for s in result.skipped}
+    for n, (name, _, word) in enumerate(REFUSED):
+        assert word in reasons[f"{n:02d}-{name}"]
+
+
 # -- the command line ----------------------------------------------------------------------
 
 def _invoke(*args: str):
@@ -105,7 +170,7 @@ def test_cli_prints_json_lines_and_a_summary():
     assert records[1]["title"] == "安徽凤阳：探索建立“慈善+社工+志愿者”联动服务模式"
     assert records[1]["source"] == "凤阳县民政局"
     assert len(r.stderr.strip().splitlines()) == 1
-    assert "19 article(s)" in r.stderr
+    assert "19 篇文章" in r.stderr
 
 
 def test_cli_stdout_is_only_json():
@@ -130,6 +195,48 @@ def test_cli_exits_1_for_a_single_bad_file(tmp_path):
     assert r.exit_code == 1
     assert r.stdout == ""
     assert "第3版.txt" in r.stderr
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The command in a process of its own: its log lines reach stderr as a user sees them."""
+    env = {**os.environ, "QA_INDEX_DIR": str(cwd / "index")}
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("command", ["ingest", "add", "build"])
+def test_cli_folder_of_unreadable_files_fails_naming_each_once(tmp_path, command):
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    (folder / "第1版.pdf").write_bytes(ASCII_PDF)
+    (folder / "第2版.docx").write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(200))
+    r = _run(command, str(folder), cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert r.stdout == ""
+    for name, reason in (("第1版.pdf", "不是有效的 PDF 文件"), ("第2版.docx", "不支持的文件类型 .docx")):
+        lines = [l for l in r.stderr.splitlines() if name in l]
+        assert len(lines) == 1, r.stderr                 # once, not once more as a log line
+        assert reason in lines[0]
+    assert "2 个文件全部被跳过" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "index").exists()            # nothing was written
+
+
+def test_cli_empty_folder_says_so(tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = _run("add", str(tmp_path / "empty"), cwd=tmp_path)
+    assert r.returncode == 1 and "没有文件" in r.stderr
+
+
+def test_cli_names_utf16_for_what_it_is(tmp_path):
+    page = SEED_FILES[0].read_text("utf-8")
+    (tmp_path / "bom.txt").write_bytes(page.encode("utf-16"))        # with a byte order mark
+    (tmp_path / "nobom.txt").write_bytes(page.encode("utf-16-le"))
+    r = _run("ingest", str(tmp_path / "bom.txt"), str(tmp_path / "nobom.txt"), cwd=tmp_path)
+    assert r.returncode == 1
+    assert len(r.stdout.splitlines()) == 4                            # the UTF-16 page is read
+    [line] = [l for l in r.stderr.splitlines() if "nobom.txt" in l]
+    assert "UTF-16" in line and "UTF-8" in line and "二进制" not in line
 
 
 def test_cli_needs_a_path():

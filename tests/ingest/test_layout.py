@@ -10,6 +10,8 @@ from qa.ingest.layout import (
     clean_title, display_width, is_kicker, join_body, paragraph_text, paragraphs, split_lines,
 )
 
+from .relayout import wrap
+
 
 
 def _lines(page: str):
@@ -36,6 +38,12 @@ def _lines(page: str):
     ("善美济阳‘幸福 yang益’", "善美济阳‘幸福yang益’"),
     ("英文版名为 Mental Health Map 。", "英文版名为Mental Health Map。"),
     ("  两端的空格  ", "两端的空格"),
+    # a name of two phrases keeps its space; one next to a mark goes (seed pages 000, 004)
+    ("该县打造了“童心有温暖 成长有相伴”等", "该县打造了“童心有温暖 成长有相伴”等"),
+    ("在基层社会治理方面 ，“党建引领 邻里共治”居民", "在基层社会治理方面，“党建引领 邻里共治”居民"),
+    ("“微光冉冉  益童成长”关爱", "“微光冉冉 益童成长”关爱"),
+    ("北 慈 善 之 家", "北慈善之家"),
+    ("好社区。 （据新闻晨报）", "好社区。（据新闻晨报）"),
 ])
 def test_join_body(raw, clean):
     assert join_body(raw) == clean
@@ -218,3 +226,34 @@ def test_subheading_is_a_paragraph_of_its_own():
             "功创建市级社工站示范点。\n")
     pars = _paragraphs(page)
     assert "“一站一品牌”助力基层服务和治理效能提升" in pars
+    # The short line is no paragraph: “156+” could not end it, so went down a line.
+    assert pars[-1] == "济阳区社工总站依托“156+”服务体系和“五融”工作法，指导垛石街道社工站成功创建市级" \
+                       "社工站示范点。"
+
+
+PUSHED = ["济阳区社工总站依托“156+”服务体系和“五融”工作法，指导垛石街道社工站成功创建市级社工站示范点。",
+          "全县社会工作人才达到了12000余人，服务群众三万余人次，居民满意度不断提高。",
+          "嘉定区的英文版地图名为Mental Health Map，已正式发布，居民满意度不断提高。"]
+INTRO = ["为济阳区社会工作发展提供了智力支持，服务群众三万余人次，居民满意度不断提高。",
+         "济阳区民政局大力推进社会工作服务站建设，建立健全工作机制，完善服务网络，形成了良好局面。"]
+
+
+def _column(width: int, *pars: str) -> str:
+    return "".join(l + "\n\n" for p in pars for l in wrap(p, width))
+
+
+@pytest.mark.parametrize("width", [12, 13, 14])
+@pytest.mark.parametrize("text", PUSHED, ids=["quote", "number", "latin"])
+def test_line_short_only_because_the_next_could_not_be_broken(text, width):
+    """An opening mark, a number or a Latin word that did not fit went down a line together,
+    leaving the line above short: it is wrapped, not a paragraph's end."""
+    assert _paragraphs(_column(width, *INTRO, text)) == [*INTRO, text]
+
+
+def test_heading_before_a_quotation_stays_a_heading():
+    """A short heading, where what starts the next line would have fit: it ends there. (A
+    heading that stops as close to the edge as a pushed-down line is told from one by nothing
+    on the page.)"""
+    text = "“156+”服务体系推动社工站建设，全区社工站成功创建市级示范点，成效明显。"
+    page = _column(13, *INTRO) + "夯实基础\n\n" + _column(13, text)
+    assert _paragraphs(page) == [*INTRO, "夯实基础", text]

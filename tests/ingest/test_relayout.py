@@ -14,31 +14,42 @@ import pytest
 from qa.ingest import ingest_bytes
 
 from .bugs import bug
-from .relayout import BEGINS, MISENCODE, begins, load_articles, make_pages, measure, wrap
+from .relayout import (
+    BEGINS, DENSE_CRLF, MISENCODE, SEED_LIKE, begins, load_articles, make_pages, measure, wrap,
+)
 
 PAGES = 20
 SEED = 20240923
 # Measured on the 20 pages of SEED when this was written: 66 of 82 articles (80.5 %); 80 of 82
 # (97.6 %) since the repair reads words and pairs across blank lines, captions keep to their own
-# lines and titles are read as titles wherever an article starts. Raise it as the parser gets
-# better; it only guards against regressions.
-MIN_RECOVERY = 0.95
-# Mis-encoding left in the recovered, wholly mis-encoded articles of those pages, measured when
-# written: 60 places in 14 articles, none of them clean; now none in 23. Lower it as the repair
-# gets better.
-MAX_LEFT = 2
-
-WRONG_CHARS = "".join(sorted(set(MISENCODE.values())))
-LEFTOVER = re.compile(r"渊\s*据|野[^“”\n]{1,30}冶|叶[^《》\n]{1,30}曳|[袁遥尧冶曳冤渊]")
+# lines and titles are read as titles wherever an article starts. Since the articles keep the
+# space inside three names (data/seed_parsed.jsonl), the pages come out differently: 79 of 82
+# seed-like, 80 of 82 dense CRLF, before and after issue 13's fixes alike (whole bodies: 64 → 73
+# and 60 → 72). Raise it as the parser gets better; it only guards against regressions.
+MIN_RECOVERY = {"seed-like": 0.95, "dense-crlf": 0.95}
+# Marks left unrepaired in the recovered, wholly mis-encoded articles, measured when written: 60
+# places in 14 articles, none of them clean; none in 23 on the seed-like pages since, as far as
+# a pattern (野…冶, 袁 …) could tell. Counted against the article as it should read, 7 places
+# were left on the seed-like pages and 12 on the dense CRLF ones, among them lone quote openers
+# (野为推动…, 野如今…) whose closer is sentences away. What is left now is a single — between
+# two names inside a quotation (“社区党组织派单—社会组织接单”), which reads as well as the verb
+# 要. Lower it as the repair gets better.
+MAX_LEFT = {"seed-like": 4, "dense-crlf": 6}
+VARIANTS = {"seed-like": SEED_LIKE, "dense-crlf": DENSE_CRLF}
 
 
 def parse(text: str, name: str):
     return ingest_bytes(text.encode(), name + ".txt")
 
 
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def variant(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def pages():
-    return make_pages(PAGES, SEED)
+def pages(variant):
+    return make_pages(PAGES, SEED, VARIANTS[variant])
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +59,18 @@ def measured(pages):
 
 # -- the generator -------------------------------------------------------------------------
 
-def test_generator_is_deterministic(pages):
-    again = make_pages(PAGES, SEED)
+def test_generator_is_deterministic(pages, variant):
+    again = make_pages(PAGES, SEED, VARIANTS[variant])
     assert [p.text for p in again] == [p.text for p in pages]
 
 
-def test_generator_varies_what_the_parser_must_handle(pages):
+def test_dense_crlf_variant_is_what_it_says():
+    for page in make_pages(PAGES, SEED, DENSE_CRLF):
+        assert "\r\n\r\n" not in page.text and "\n" not in page.text.replace("\r\n", "")
+        assert any(p.damage == "full" for p in page.placements)
+
+
+def test_generator_varies_what_the_parser_must_handle(pages, variant):
     placements = [p for page in pages for p in page.placements]
     assert all(3 <= len(page.placements) <= 5 for page in pages)
     assert {p.title_mode for p in placements} == {"before", "after", "stack", "none"}
@@ -63,10 +80,11 @@ def test_generator_varies_what_the_parser_must_handle(pages):
     assert len({p.article.key for p in placements}) == 19
     groups = {tuple(sorted(p.article.key for p in page.placements)) for page in pages}
     assert len(groups) == PAGES                       # no two pages hold the same articles
+    assert any("\n\n" in page.text for page in pages) == (variant == "seed-like")
     text = "\n".join(page.text for page in pages)
-    assert "\n\n" in text and re.search(r"[\u4e00-\u9fff] \d|\d [\u4e00-\u9fff]", text)
+    assert re.search(r"[\u4e00-\u9fff] \d|\d [\u4e00-\u9fff]", text)
     assert "图片来源" in text and re.search(r"。 （据", text)
-    assert any(c in text for c in WRONG_CHARS)
+    assert any(c in text for c in set(MISENCODE.values()))
 
 
 def test_generated_lines_look_like_pdf_columns(pages):
@@ -89,38 +107,30 @@ def test_wrap_keeps_every_character():
 
 # -- the measure ---------------------------------------------------------------------------
 
-def test_recovery_rate(measured):
+def test_recovery_rate(measured, variant):
     m = measured
-    print(f"\nre-laid-out pages: {PAGES}, articles: {m.total}, recovered (title, source, first "
-          f"{BEGINS} chars): {m.recovered} = {m.rate:.1%}; whole body too: {m.same_text}; same "
-          f"paragraphs too: {m.same_paragraphs}; articles out: {m.articles_out}")
+    print(f"\n{variant} re-laid-out pages: {PAGES}, articles: {m.total}, recovered (title, "
+          f"source, first {BEGINS} chars): {m.recovered} = {m.rate:.1%}; whole body too: "
+          f"{m.same_text}; same paragraphs too: {m.same_paragraphs}; articles out: "
+          f"{m.articles_out}")
     for miss in m.misses:
         print(miss)
-    assert m.rate >= MIN_RECOVERY
+    assert m.rate >= MIN_RECOVERY[variant]
 
 
-def test_recovered_damaged_articles_are_fully_repaired(pages):
-    """Where a mis-encoded article was recovered, how much of the damage is left in it."""
-    checked, clean, left = 0, 0, []
-    for n, page in enumerate(pages):
-        arts = {(a.title, begins(a.text)): a for a in parse(page.text, f"p{n}")}
-        for p in page.placements:
-            a = arts.get((p.article.title, begins(p.article.text)))
-            if a is None or p.damage != "full":
-                continue
-            checked += 1
-            text = (a.title or "") + "\n" + a.text
-            found = [text[max(0, m.start() - 8):m.end() + 8].replace("\n", "⏎")
-                     for m in LEFTOVER.finditer(text)]
-            clean += not found
-            left += [(n, p.article.key, f) for f in found]
-    print(f"\nrecovered mis-encoded articles: {checked}, with nothing left: {clean}; "
-          f"places left: {len(left)}")
-    for x in left:
+def test_recovered_damaged_articles_are_fully_repaired(measured, variant):
+    """Where a wholly mis-encoded article was recovered, how much of the damage is left in it."""
+    m = measured
+    print(f"\n{variant}: recovered mis-encoded articles: {m.damaged}, with nothing left: "
+          f"{m.damaged_clean}; places left: {len(m.left)}")
+    for x in m.left:
         print("  ", x)
+    assert m.damaged >= 15
     # What was left before were pairs broken across a blank line, 遥 after 平 or 路 (平遥, 路遥
-    # are words), 要 before a verb turned into —, 要要要 after 凡 (see test_repair).
-    assert len(left) <= MAX_LEFT
+    # are words), 要 before a verb turned into —, 要要要 after 凡 (see test_repair), quotation
+    # openers whose closer is too far to pair.
+    assert [x for x in m.left if x[2] != "—"] == []
+    assert len(m.left) <= MAX_LEFT[variant]
 
 
 # -- the misses, reduced -------------------------------------------------------------------

@@ -9,8 +9,6 @@ schemathesis and hostile-input tests. Writers under test run as real ``qa`` proc
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -70,8 +68,7 @@ def write_pages(folder: Path, *numbers: int) -> Path:
 def qa_process(index: Path, *args: str, pause_at: str | None = None, marker: Path | None = None,
                pause_seconds: float | None = None, log: Path | None = None) -> subprocess.Popen:
     """A real ``qa --index INDEX ARGS…`` process, optionally stopping at a fault point."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = load.child_env()
     if pause_at:
         env["QA_TEST_PAUSE_AT"] = pause_at
     if marker:
@@ -115,13 +112,6 @@ def base_index(tmp_path_factory, model) -> Path:
     assert result.articles and not result.skipped
     Builder(settings_for(root), model).build(pages_of(result.articles))
     return root
-
-
-@pytest.fixture
-def index(base_index, tmp_path) -> Path:
-    copy = tmp_path / "index"
-    shutil.copytree(base_index, copy)
-    return copy
 
 
 @pytest.fixture(scope="package")

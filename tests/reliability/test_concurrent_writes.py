@@ -60,7 +60,7 @@ def test_two_qa_add_at_once_are_serialised(index, tmp_path):
     new = _check_once(index, 5, old_ids)
     assert {i.split("-")[1] for i in new} == {"0001", "0002", "0003", "0004", "0005"}
     assert int(store.current_name()[4:]) == int(old_gen[4:]) + 2
-    assert "2 page(s) added" in logs[1].read_text()             # B added its two new pages
+    assert "新增 2 个版面" in logs[1].read_text()             # B added its two new pages
 
 
 def test_upload_while_qa_build_runs_waits_and_lands(index, model, tmp_path):

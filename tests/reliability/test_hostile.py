@@ -113,25 +113,40 @@ def test_50mb_upload_is_refused_and_the_server_lives_on(served):
     _alive(base)
 
 
-def test_gb18030_upload_is_indexed_and_answerable(served):
+# UTF-16 with a byte order mark is what Windows Notepad saves as "Unicode" (issue 13: it was
+# called binary).
+@pytest.mark.parametrize("page, codec", [(5001, "gb18030"), (5002, "utf-16")])
+def test_upload_in_another_encoding_is_indexed_and_answerable(served, page, codec):
     base, _, token = served
-    text, title, question, fact = make_page(5001)
-    r = _upload(base, token, [("files", ("gb-5001.txt", text.encode("gb18030"), "text/plain"))])
+    text, title, question, fact = make_page(page)
+    r = _upload(base, token, [("files", (f"{codec}-{page}.txt", text.encode(codec), "text/plain"))])
     assert r.status_code == 201, r.text
     top = _api(base, "GET", "/api/ask", params={"q": question, "k": 1}).json()["results"][0]
     assert top["citation"]["title"] == title and fact in top["text"]
 
 
-@pytest.mark.parametrize("data", [
-    b"", b"\x00" * 1000, bytes(range(256)) * 8, b"\x89PNG\r\n\x1a\n" + b"\x00" * 500,
-    "济阳区社工".encode("utf-16"), b"\xff\xfe\xfd" * 300,
+@pytest.mark.parametrize("name, data", [
+    ("page.txt", b""), ("page.txt", b"\x00" * 1000), ("page.txt", bytes(range(256)) * 8),
+    ("page.txt", b"\x89PNG\r\n\x1a\n" + b"\x00" * 500),
+    # UTF-16 with a byte order mark is read; without one it cannot be told reliably
+    ("page.txt", "济阳区社工站为七万余人提供专业服务。\n".encode("utf-16-le") * 5),
+    ("page.txt", b"\xff\xfe\xfd" * 300),
     # Finding F1 (RELIABILITY.md): was indexed as GB18030 mojibake with 201 until 47940d2.
-    "濟陽區社工站".encode("big5") * 50,
-], ids=["empty", "nul", "binary", "png", "utf16", "invalid", "big5"])
-def test_unreadable_uploads_are_422(served, data):
+    ("page.txt", "濟陽區社工站".encode("big5") * 50),
+    # …and a short Big5 page still was, titled `カ穦Ы崩笆酚2.0 Τκ` (issue 13)
+    ("page.txt", "市社會局推動長照2.0 有百分之八十長者受惠\n\n社會局表示，全市已設立一百二十個巷弄長照站。\n"
+     .encode("big5")),
+    ("page.html", "<html><body><h1>济阳区社工站</h1><p>服务七万余人。</p></body></html>".encode()),
+    ("page.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n"),
+    ("page.txt", "济阳区社工站“156+”服务体系探索基层治理新途径\n".encode()),
+], ids=["empty", "nul", "binary", "png", "utf16-no-bom", "invalid", "big5", "big5-short", "html",
+        "text-pdf", "title-only"])
+def test_unreadable_uploads_are_422(served, name, data):
     base, _, token = served
-    r = _upload(base, token, [("files", ("page.txt", data, "text/plain"))])
+    r = _upload(base, token, [("files", (name, data, "text/plain"))])
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_issue_file", r.text[:300]
+    assert "page" in r.json()["error"]["message"]
+
 
 
 @pytest.mark.parametrize("name", ["../../../etc/passwd", "/etc/cron.d/x.txt", "a\x00b.txt",

@@ -6,8 +6,11 @@ uploaded article is the top answer to its own question afterwards. The figures a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+
+from qa.config import Settings
 
 from .conftest import load
 
@@ -39,3 +42,12 @@ def test_load_60s_32_clients(served):
 def test_load_60s_32_clients_with_uploads(served):
     report = _run(served, clients=32, seconds=60, upload_every=5, first_page=2000)
     assert report["uploads"] >= 3
+
+
+def test_the_served_server_uses_this_runs_model_cache(served):
+    """A CI run gets its own, empty QA_CACHE_DIR: a server it starts must convert and use the
+    model there too, not lean on whatever ~/.cache/qa holds from earlier runs."""
+    _, pid, _ = served
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    child = dict(kv.split("=", 1) for kv in raw.split("\0") if "=" in kv)
+    assert Settings.from_env(child).cache_dir == Settings.from_env().cache_dir

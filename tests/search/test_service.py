@@ -3,6 +3,7 @@
 import pytest
 
 from qa.errors import BadQuestion, BadRequest, IndexNotFound, NotFound
+from qa.index.backend import Where
 from qa.search.service import SearchService, answer_dict
 
 
@@ -32,8 +33,71 @@ def test_passages_are_paragraph_sized_and_do_not_repeat(service):
     hits = service.ask("社工站开展了哪些服务？", 10).results
     s = service.settings
     assert all(len(h.text) <= max(s.paragraph_max_chars, s.passage_min_chars) + 300 for h in hits)
-    spans = [(h.citation.article_id, h.citation.start, h.citation.end) for h in hits]
-    assert len(set(spans)) == len(spans)
+    # one result per article; the article's further hits are listed, not shown again
+    articles = [h.citation.article_id for h in hits]
+    assert len(set(articles)) == len(articles)
+    assert any(h.more_in_article for h in hits)
+    for h in hits:
+        a = service.article(h.citation.article_id)
+        for start, end in h.more_in_article:
+            assert 0 <= start < end <= len(a.text)
+            overlap = min(end, h.citation.end) - max(start, h.citation.start)
+            assert overlap <= 0.3 * min(end - start, h.citation.end - h.citation.start)
+
+
+def test_answering_sentence_and_answer_span(service):
+    top = service.ask("嘉定区现在一共有几个精神健康社工站？", 3).results[0]
+    s, e = top.highlight.sentence
+    assert "六个" in top.text[s:e]
+    a, b = top.highlight.answer
+    assert top.text[a:b] == "六个"
+    top = service.ask("济阳区配备了多少名驻站社工？", 1).results[0]
+    a, b = top.highlight.answer
+    assert top.text[a:b] == "26人"
+
+
+def test_found_and_confidence(service):
+    answered = service.ask("凤阳县打造了多少个品牌服务项目？", 3)
+    assert answered.found
+    assert answered.results[0].confidence >= service.settings.found_confidence
+    assert all(0.0 <= h.confidence <= 1.0 for h in answered.results)
+    for off_topic in ("红烧肉怎么做才好吃？", "李白是哪个朝代的诗人？"):
+        answer = service.ask(off_topic, 3)
+        assert not answer.found and answer.results     # the closest passages still come back
+
+
+def test_an_outlet_filter_applies_inside_retrieval(service):
+    """Filtered before the top-k cut: 贵州日报's article answers even though, unfiltered,
+    济阳's passages fill the whole top k for this question."""
+    q = "济阳区配备了多少名驻站社工？"
+    unfiltered = service.ask(q, 2).results
+    assert unfiltered[0].citation.source == "大众网"
+    shown = {h.citation.source for h in unfiltered}
+    other = next(s for s in ("贵州日报", "包头新闻网", "新华社客户端", "人民网") if s not in shown)
+    hits = service.ask(q, 2, where=Where.parse(source=other)).results
+    assert hits and all(h.citation.source == other for h in hits)
+    both = service.ask(q, 10, where=Where.parse(source=[other, "大众网"])).results
+    assert {h.citation.source for h in both} == {other, "大众网"}
+    # The seeds carry no dates: a date filter leaves nothing, and nothing is found.
+    dated = service.ask(q, 3, where=Where.parse(date_from="2024-01-01"))
+    assert dated.results == [] and not dated.found
+
+
+@pytest.mark.parametrize("kwargs, param", [({"date_from": "2024-13-01"}, "date_from"),
+                                           ({"date_to": "昨天"}, "date_to"),
+                                           ({"source": 5}, "source"),
+                                           ({"date_from": "2024-02-01",
+                                             "date_to": "2024-01-01"}, "date_from")])
+def test_bad_filters_name_their_parameter(kwargs, param):
+    with pytest.raises(BadRequest) as e:
+        Where.parse(**kwargs)
+    assert param in e.value.message
+
+
+def test_sort_must_be_known(service):
+    with pytest.raises(BadRequest) as e:
+        service.ask("济阳区社工站", 3, sort="newest")
+    assert "sort" in e.value.message
 
 
 def test_scores_are_ordered_and_per_path_scores_reported(service):
@@ -50,7 +114,7 @@ def test_quantity_question_prefers_the_passage_stating_the_number(service):
 
 def test_answer_dict_is_the_json_shape(service):
     d = answer_dict(service.ask("凤阳县打造了多少个品牌服务项目？", 2))
-    assert set(d) == {"question", "results", "took_ms"}
+    assert set(d) == {"question", "results", "took_ms", "found"}
     assert set(d["results"][0]["citation"]) == {"issue", "article_id", "title", "source",
                                                  "start", "end", "page_id", "paper", "date",
                                                  "page"}
@@ -69,9 +133,13 @@ def test_bad_k_is_refused(service, k):
         service.ask("济阳区社工站", k)
 
 
-def test_question_of_only_punctuation_or_unknown_words_still_answers_without_error(service):
-    assert service.ask("？？？！", 3).results is not None
-    assert len(service.ask("zzzzqqq", 3).results) == 3     # dense always has neighbours
+@pytest.mark.parametrize("question", ["？？？！", "zzzzqqq"])
+def test_question_of_only_punctuation_or_unknown_words_still_answers_without_error(service,
+                                                                                   question):
+    hits = service.ask(question, 3).results
+    # BM25 has no term to match; dense always has neighbours, so the answer is dense alone
+    assert len(hits) == 3
+    assert all(h.scores["lexical"] is None and h.scores["dense"] is not None for h in hits)
 
 
 def test_unknown_article_and_missing_index(service, seed_archive, tmp_path):

@@ -40,6 +40,12 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="session")
+def base_index(seed_index) -> Path:
+    """What ``index`` (tests/conftest.py) copies here: the seeds."""
+    return seed_index
+
+
 @pytest.fixture
 def writable_index(seed_archive, tmp_path) -> Place:
     return seed_archive.copy(tmp_path / "index")

@@ -5,20 +5,29 @@ from __future__ import annotations
 
 import pytest
 
+from qa.search.messages import bad_k
+
 from .support import (CJK, SEED_ANSWER, SEED_QUESTION, SEED_SOURCE, SEED_TITLE, answers,
                       error_of)
 
+
 def check_answer(body: dict, k: int) -> None:
-    assert set(body) == {"question", "results", "took_ms"}
+    assert set(body) == {"question", "results", "took_ms", "found"}
     assert isinstance(body["took_ms"], (int, float)) and body["took_ms"] >= 0
+    assert isinstance(body["found"], bool)
     assert 1 <= len(body["results"]) <= k
     for rank, hit in enumerate(body["results"], 1):
-        assert set(hit) == {"rank", "score", "scores", "text", "highlight", "citation", "also_in"}
+        assert set(hit) == {"rank", "score", "confidence", "scores", "text", "highlight",
+                            "citation", "also_in", "more_in_article"}
         assert hit["rank"] == rank and isinstance(hit["score"], float)
+        assert 0.0 <= hit["confidence"] <= 1.0
         s, e = hit["highlight"]["sentence"]
         assert 0 <= s < e <= len(hit["text"])
         for ts, te in hit["highlight"]["terms"]:
-            assert 0 <= ts < te <= len(hit["text"])
+            assert s <= ts < te <= e         # question words are marked in the sentence only
+        if hit["highlight"]["answer"] is not None:
+            a, b = hit["highlight"]["answer"]
+            assert s <= a < b <= e
         c = hit["citation"]
         assert set(c) == {"issue", "article_id", "title", "source", "start", "end", "page_id",
                           "paper", "date", "page"}
@@ -48,6 +57,50 @@ def test_ask_post_json_matches_get(client):
     assert [h["citation"] for h in body["results"]] == [h["citation"] for h in get["results"]]
 
 
+@pytest.mark.parametrize("method, params", [
+    ("get", {"question": SEED_QUESTION, "top_k": "2"}), ("get", {"q": SEED_QUESTION, "k": "2"}),
+    ("post", {"q": SEED_QUESTION, "k": 2}), ("post", {"question": SEED_QUESTION, "top_k": 2}),
+    ("post", {"q": SEED_QUESTION, "question": SEED_QUESTION, "k": 2})])
+def test_get_and_post_take_the_same_names(client, method, params):
+    if method == "get":
+        r = client.get("/api/ask", query_string=params)
+    else:
+        r = client.post("/api/ask", json=params)
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    check_answer(body, 2)
+    assert len(body["results"]) == 2 and answers(body, SEED_TITLE, SEED_ANSWER)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_errors_name_the_parameter(client, method):
+    def send(params):
+        if method == "get":
+            return client.get("/api/ask", query_string=params)
+        return client.post("/api/ask", json=params)
+    missing = error_of(send({"k": 3}), 400, "bad_question")["message"]
+    assert "参数 q" in missing and "请提供问题" in missing and "文本" not in missing
+    bad_k = error_of(send({"q": SEED_QUESTION, "top_k": "lots"}), 400)["message"]
+    assert "参数 top_k" in bad_k
+    bad_k = error_of(send({"question": SEED_QUESTION, "k": 0}), 400)["message"]
+    assert "参数 k" in bad_k
+    # both names given: the short one wins
+    both = send({"q": SEED_QUESTION, "question": "凤阳县打造了多少个品牌服务项目？", "k": 1})
+    assert both.status_code == 200 and both.get_json()["question"] == SEED_QUESTION
+    if method == "post":
+        assert "参数 q 必须是文本" in error_of(send({"q": 5}), 400)["message"]
+
+
+def test_found_is_false_for_a_question_the_archive_cannot_answer(client, app):
+    cut = app.extensions["qa.settings"].found_confidence
+    body = client.get("/api/ask", query_string={"q": "2022年世界杯冠军是哪支球队？"}).get_json()
+    check_answer(body, 5)
+    assert body["found"] is False
+    assert max(h["confidence"] for h in body["results"]) < cut
+    body = client.get("/api/ask", query_string={"q": SEED_QUESTION}).get_json()
+    assert body["found"] is True and body["results"][0]["confidence"] >= cut
+
+
 def test_ask_default_k(client, app):
     body = client.get("/api/ask", query_string={"q": SEED_QUESTION}).get_json()
     assert len(body["results"]) == app.extensions["qa.settings"].default_k
@@ -65,9 +118,11 @@ def test_script_in_question_is_just_text(client):
 
 @pytest.mark.parametrize("k", ["abc", "5.0", "", "1e3", "0", "-1", "51", "999999999999999999999",
                                "١", "5; drop"])
-def test_ask_get_bad_k(client, k):
-    error_of(client.get("/api/ask", query_string={"q": SEED_QUESTION, "k": k}), 400,
-             "bad_request")
+def test_ask_get_bad_k(client, app, k):
+    error = error_of(client.get("/api/ask", query_string={"q": SEED_QUESTION, "k": k}), 400,
+                     "bad_request")
+    # the same words whether the web layer could not parse k or the service refused its value
+    assert error["message"] == bad_k(app.extensions["qa.settings"].max_k)
 
 
 @pytest.mark.parametrize("k", ["5", 5.5, True, 0, 51, 10**30, [5], {"k": 5}])
@@ -217,3 +272,20 @@ def test_security_headers(client, path):
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["X-Frame-Options"] == "DENY"
     assert r.headers["Referrer-Policy"]
+
+
+def test_filters_on_get_and_post_and_errors_naming_them(client):
+    q = {"q": SEED_QUESTION, "k": 5}
+    only = client.get("/api/ask", query_string={**q, "source": "贵州日报"}).get_json()
+    assert only["results"] and {h["citation"]["source"] for h in only["results"]} == {"贵州日报"}
+    two = client.get("/api/ask", query_string=[*q.items(), ("source", "贵州日报"),
+                                               ("source", SEED_SOURCE)]).get_json()
+    assert {h["citation"]["source"] for h in two["results"]} == {"贵州日报", SEED_SOURCE}
+    posted = client.post("/api/ask", json={"question": SEED_QUESTION, "top_k": 5,
+                                           "source": ["贵州日报"], "sort": "date"}).get_json()
+    assert [h["text"] for h in posted["results"]] == [h["text"] for h in only["results"]]
+    for bad, param in (({"date_from": "2024-02-30"}, "date_from"), ({"sort": "newest"}, "sort")):
+        r = client.get("/api/ask", query_string={**q, **bad})
+        assert param in error_of(r, 400, "bad_request")["message"]
+    r = client.post("/api/ask", json={"q": SEED_QUESTION, "source": {"a": 1}})
+    assert "source" in error_of(r, 400, "bad_request")["message"]

@@ -1,6 +1,7 @@
 """Headless Chromium against the real app (werkzeug server in a thread, seed index): ask, read
 the cited result, follow it to the highlighted passage; a <script> question stays inert; the
-results page fits a phone screen."""
+results page fits a phone screen with the answering sentence on its first screen; a question
+the archive cannot answer says so."""
 
 from __future__ import annotations
 
@@ -115,16 +116,39 @@ def test_script_question_is_inert(driver, base_url):
     assert driver.execute_script("return document.querySelectorAll('img').length") == 0
 
 
-def test_results_fit_a_phone(driver, base_url):
+def test_results_fit_a_phone_and_show_the_answering_sentence_without_scrolling(driver,
+                                                                                base_url):
     driver.set_window_size(390, 844)
     try:
         ask(driver, base_url, SEED_QUESTION)
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= driver.execute_script("return window.innerWidth")
+        assert driver.execute_script("return window.innerWidth") <= 390
         box = driver.find_element(By.ID, "q").size["width"]
         assert box > 200            # the question box is not squeezed out by the controls
+        assert driver.execute_script("return window.scrollY") == 0
+        sentence = driver.find_element(By.CSS_SELECTOR, "li.result .sentence mark.answer")
+        assert SEED_ANSWER in sentence.text
+        rect = driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect();"
+            "return [r.top, r.bottom, window.innerHeight];", sentence)
+        assert 0 <= rect[0] and rect[1] <= rect[2], rect     # wholly on the first screen
+        # and it is above its passage
+        passage = driver.find_element(By.CSS_SELECTOR, "li.result .passage")
+        assert passage.location["y"] > sentence.location["y"]
     finally:
         driver.set_window_size(1280, 900)
+
+
+def test_unanswerable_question_says_no_reliable_answer(driver, base_url):
+    ask(driver, base_url, "2022年世界杯冠军是哪支球队？")
+    notice = driver.find_element(By.CSS_SELECTOR, ".notice.not-found")
+    assert "未找到可靠答案" in notice.text and notice.is_displayed()
+    assert driver.find_elements(By.CSS_SELECTOR, "ol.results.weak li.result")
+    assert not driver.find_elements(By.CSS_SELECTOR, "mark.answer")
+    # the closest passages sit below the notice, under a heading that says they may not answer
+    heading = driver.find_element(By.CSS_SELECTOR, ".weak-heading")
+    assert "最接近" in heading.text and heading.location["y"] > notice.location["y"]
 
 
 def test_works_with_javascript_off(base_url, tmp_path):

@@ -113,8 +113,9 @@ def test_text_plain_needs_a_name(writable):
     assert "name" in error_of(r, 400, "bad_request")["message"]
 
 
+# A name with another file type (win.ini) is refused for its type, see below.
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/cron.d/evil.txt", "a\x00b.txt",
-                                  "..\\..\\windows\\win.ini", "....//x.txt", ".."])
+                                  "..\\..\\windows\\system32\\page.txt", "....//x.txt", ".."])
 def test_hostile_file_names_stay_names(writable, writable_index, name):
     before = sorted(p.name for p in writable_index.index_dir.parent.iterdir())
     r = upload(writable.test_client(), [(name, NEW_PAGE.encode())])
@@ -123,6 +124,13 @@ def test_hostile_file_names_stay_names(writable, writable_index, name):
     assert issue and "/" not in issue and "\\" not in issue and "\x00" not in issue
     assert ".." not in issue
     # Nothing was written beside the index folder.
+    assert sorted(p.name for p in writable_index.index_dir.parent.iterdir()) == before
+
+
+def test_hostile_name_of_another_file_type_is_refused_for_its_type(writable, writable_index):
+    before = sorted(p.name for p in writable_index.index_dir.parent.iterdir())
+    r = upload(writable.test_client(), [("..\\..\\windows\\win.ini", NEW_PAGE.encode())])
+    assert ".ini" in error_of(r, 422, "bad_issue_file")["message"]
     assert sorted(p.name for p in writable_index.index_dir.parent.iterdir()) == before
 
 
@@ -151,6 +159,45 @@ def test_oversized_json_question_body_is_413_json(client):
                                   b"", b"   \n  ", b"\xff\xfe\xfa" * 100])
 def test_unreadable_upload_is_422(writable, data):
     error_of(upload(writable.test_client(), [("page.txt", data)]), 422, "bad_issue_file")
+
+
+# Each was accepted with 201 once: stored as mojibake, with tags or `%PDF-1.4` as its title, or
+# as an article without a body. The API refuses them by the same rule as `qa add`.
+REFUSED_UPLOADS = [
+    ("第3版.html", ("<!DOCTYPE html><html><head><title>第3版</title></head><body><p>"
+                   + NEW_PAGE.replace("\n\n", "</p><p>") + "</p></body></html>").encode(), ".html"),
+    ("第3版.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n", ".pdf"),
+    ("第3版.pdf", NEW_PAGE.encode(), ".pdf"),
+    ("第3版.docx", b"PK\x03\x04\x14\x00\x06\x00" + bytes(300), ".docx"),
+    ("第3版.txt", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n", "PDF"),
+    ("第3版.txt", ("<html><body><p>" + NEW_PAGE + "</p></body></html>").encode(), "HTML"),
+    ("第3版.txt", (NEW_TITLE + "\n").encode(), "只有标题"),
+    ("第3版.txt", "市社會局推動長照2.0 有百分之八十長者受惠\n\n社會局表示，全市已設立一百二十個巷弄長照站。\n"
+     .encode("big5"), "Big5"),
+]
+
+
+@pytest.mark.parametrize("name, data, reason", REFUSED_UPLOADS,
+                         ids=[f"{n}-{r}" for n, _, r in REFUSED_UPLOADS])
+def test_upload_that_cannot_be_a_page_is_422_naming_file_and_reason(writable, name, data, reason):
+    client = writable.test_client()
+    message = error_of(upload(client, [(name, data)]), 422, "bad_issue_file")["message"]
+    assert "第3版" in message and reason in message, message
+    assert client.get("/api/health").get_json()["articles"] == 19      # nothing was added
+
+
+def test_text_plain_upload_of_html_is_422(writable):
+    r = writable.test_client().post("/api/issues?name=第3版", data=REFUSED_UPLOADS[0][1],
+                                    headers={**AUTH, "Content-Type": "text/plain"})
+    assert "HTML" in error_of(r, 422, "bad_issue_file")["message"]
+
+
+def test_mixed_upload_names_the_file_type_it_refused(writable):
+    r = upload(writable.test_client(), [("good.txt", NEW_PAGE.encode()),
+                                        ("第4版.docx", b"PK\x03\x04" + bytes(300))])
+    assert r.status_code == 201
+    [skipped] = r.get_json()["skipped"]
+    assert ".docx" in skipped["reason"]
 
 
 def test_mixed_upload_indexes_good_and_reports_bad(writable):

@@ -48,10 +48,17 @@ def test_results_show_citation_highlight_and_timing(client):
     # The citation a reader copies: what is known of the seeds is the title and the outlet.
     reference = html.escape(f"《{SEED_TITLE}》，据{SEED_SOURCE}", quote=False)
     assert f'<p class="reference" title="引用格式">{reference}</p>' in first
-    assert re.search(r"相关度 \d\.\d{3}", first)
-    sentence = text_of(MARK.search(first).group(1))
-    assert SEED_ANSWER in sentence
-    assert '<em class="term">驻站社工</em>' in first
+    assert re.search(r"可信度 \d{1,3}%", first)
+    # The answering sentence comes first, before the title and the passage.
+    sentence = re.search(r'<p class="sentence">(.*?)</p>', first, re.S)
+    assert sentence.group(1).startswith('<mark class="answer">')
+    assert SEED_ANSWER in text_of(sentence.group(1))
+    assert sentence.start() < first.index('class="title"') < first.index('class="passage"')
+    assert '<mark class="span">26人</mark>' in sentence.group(1)
+    assert '<em class="term">驻站社工</em>' in sentence.group(1)
+    # Question words are emphasised in the answering sentence only, not all over the passage.
+    passage = re.search(r'<blockquote class="passage">(.*?)</blockquote>', first, re.S).group(1)
+    assert '<em class="term">' not in passage
     assert re.search(r"用时 \d+ 毫秒", body)
     link = html.unescape(re.search(r'<a class="read" href="([^"]+)"', first).group(1))
     assert link.startswith("/articles/") and link.endswith("#passage")
@@ -105,13 +112,28 @@ def test_overlong_question_shows_the_message(client, app):
 
 
 def test_bad_k_and_bad_encoding_show_errors(client):
-    assert "k 必须是" in page(client, "/", status=400, q=SEED_QUESTION, k="lots")
+    assert "参数 k 必须是" in page(client, "/", status=400, q=SEED_QUESTION, k="lots")
     r = client.get("/", environ_overrides={"QUERY_STRING": "q=%FF"})
     assert r.status_code == 400 and "UTF-8" in r.get_data(as_text=True)
 
 
 def test_blank_question_is_the_empty_state(client):
     assert "试试这些问题" in page(client, "/", q="   ")
+
+
+def test_unanswerable_question_says_so_and_shows_the_closest_passages_as_weaker(client):
+    body = page(client, "/", q="珠穆朗玛峰有多高？")
+    assert "未找到可靠答案" in body and "最接近的段落" in body
+    assert '<ol class="results weak">' in body and '<mark class="answer">' not in body
+    found = page(client, "/", q=SEED_QUESTION)
+    assert "未找到可靠答案" not in found and '<ol class="results">' in found
+
+
+def test_further_hits_in_one_article_are_counted_not_repeated(client):
+    body = page(client, "/", q="嘉定区精神健康社工站", k=5)
+    titles = re.findall(r'<h2 class="title"><a href="[^"]+">([^<]+)</a>', body)
+    assert len(titles) == len(set(titles))
+    assert re.search(r"本文还有 \d+ 处相关内容", body)
 
 
 def test_no_result_state(app):
@@ -134,3 +156,12 @@ def test_static_files(client):
     assert "@media" in css.get_data(as_text=True)
     js = client.get("/static/app.js")
     assert js.status_code == 200 and "javascript" in js.mimetype
+
+
+def test_the_form_filters_and_keeps_its_values(client):
+    body = page(client, "/", q=SEED_QUESTION, k=5, source="贵州日报", sort="date")
+    assert '<details class="filters" open>' in body
+    assert 'name="source" value="贵州日报"' in body
+    assert '<option value="date" selected>' in body
+    results = body.split('<li class="result">')[1:]
+    assert results and all("据贵州日报" in r for r in results)

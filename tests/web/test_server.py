@@ -62,12 +62,15 @@ def server(request, seed_index, tmp_path_factory):
     shutil.copytree(seed_index, index)
     log = root / "serve.log"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    # as benchmarks/load.py's child_env: none of our QA_* settings but the model cache
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_CACHE_DIR"}
     env.update(QA_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1", QA_BACKEND=request.param)
     if request.param == "milvus":
         subprocess.run(qa_command(index, "migrate", "--to", "milvus", env=env), env=env,
                        check=True, capture_output=True, timeout=300)
-        shutil.rmtree(index / "gen-000001")     # nothing but Milvus left to answer from
+        for part in index.iterdir():            # nothing but Milvus left to answer from
+            if part.name != "milvus":
+                shutil.rmtree(part) if part.is_dir() else part.unlink()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             qa_command(index, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",

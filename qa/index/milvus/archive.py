@@ -203,23 +203,39 @@ class MilvusArchive:
                              self.stats.avgdl)
         return float(sum(weights[t] * c for t, c in tfc.items()))
 
+    def idf(self, text: str) -> dict[str, float]:
+        """Each distinct token of ``text`` with its idf over this generation (a token no live
+        chunk holds gets the highest), as the embedded archive gives it."""
+        tokens = list(dict.fromkeys(self.tokenizer(text)))
+        if not tokens:
+            return {}
+        return dict(zip(tokens, idf(self.document_frequencies(tokens),
+                                    self.stats.docs).tolist()))
+
     def coverage(self, query: str, key: int) -> float:
         """The idf-weighted share of the query's distinct tokens found in chunk ``key`` (as the
         embedded archive computes it: tokens the archive never uses count with the highest
         idf)."""
-        tokens = list(dict.fromkeys(self.tokenizer(query)))
-        if not tokens:
+        weights = self.idf(query)
+        if not weights:
             return 0.0
         row = self._chunk_rows([key], LEXICAL_FIELDS).get(key)
         if row is None:
             return 0.0
-        weights = idf(self.document_frequencies(tokens), self.stats.docs)
         held = set(row["tokens"].split())
-        total = float(weights.sum())
-        return float(sum(w for t, w in zip(tokens, weights) if t in held) / total) \
+        total = sum(weights.values())
+        return float(sum(w for t, w in weights.items() if t in held) / total) \
             if total > 0 else 0.0
 
     # -- chunks and articles --------------------------------------------------------------
+
+    def article_key(self, key: int) -> str:
+        """The article chunk ``key`` belongs to: its id (a search already fetched the row, so
+        this costs no round trip for a candidate)."""
+        row = self._chunk_rows([key], ("article_id",)).get(key)
+        if row is None:
+            raise KeyError(key)
+        return row["article_id"]
 
     def chunks(self, keys: list[int]) -> list[ChunkRef]:
         rows = self._chunk_rows(list(keys))

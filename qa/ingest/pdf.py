@@ -1,0 +1,172 @@
+"""PDF files → articles, one PDF page at a time (``pdfpage`` reads a page's layout).
+
+PDFium (pypdfium2, BSD/Apache) gives each character with its box, baseline, effective type size
+and font weight, and each picture with its box. PDFium also opens files encrypted with an owner
+password only, which many newspaper PDFs are, and is not thread-safe: one lock around all use,
+since the server's threads may ingest uploads at the same time.
+
+A file that cannot be opened at all (not a PDF, damaged, needs a password) raises
+``BadIssueFile``; a page that cannot be read (a scan without a text layer, fonts without a text
+mapping) is reported and skipped, and the other pages are kept.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import math
+import re
+import threading
+
+from qa.errors import BadIssueFile
+from qa.ingest.decode import normalise
+from qa.ingest.pdfpage import BOLD_WEIGHT, Box, Glyph, Page
+from qa.types import Article
+
+log = logging.getLogger(__name__)
+_LOCK = threading.Lock()
+MIN_GLYPHS = 20          # fewer characters than this on a page with pictures: a scan
+MAX_UNMAPPED = 0.3       # share of characters without a Unicode mapping: the page is unreadable
+# Bold by name where the font does not state its weight (方正 and other CJK faces: 黑体 is the
+# usual title face).
+_BOLD_NAME = re.compile(r"bold|heavy|black|semibold|demi|hei|黑", re.I)
+
+
+class PageError(Exception):
+    """A page that cannot be read; its message, for readers, says why."""
+
+
+def read_pdf(data: bytes, name: str, issue: str,
+             max_bytes: int | None = None) -> tuple[list[Article], list[tuple[int, str]]]:
+    """A PDF's articles, each with its 1-based page number, and the pages skipped with why."""
+    import pypdfium2 as pdfium
+
+    if not data.strip():
+        raise BadIssueFile(name, "文件为空")
+    with _LOCK:
+        try:
+            doc = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as e:
+            raise BadIssueFile(name, f"{_open_error(e)}") from None
+        try:
+            if len(doc) == 0:
+                raise BadIssueFile(name, "PDF 中没有页面")
+            articles: list[Article] = []
+            bad: list[tuple[int, str]] = []
+            for n in range(1, len(doc) + 1):
+                try:
+                    found = _page_articles(doc, n, issue, max_bytes)
+                except PageError as e:
+                    bad.append((n, str(e)))
+                    continue
+                except pdfium.PdfiumError:
+                    bad.append((n, "已损坏，无法读取"))
+                    continue
+                except Exception:   # a layout this reader trips on: lose the page, not the file
+                    log.exception("%s page %d: layout not understood", name, n)
+                    bad.append((n, "版面无法解析"))
+                    continue
+                if not found:
+                    bad.append((n, "没有找到正文"))
+                articles += found
+        finally:
+            doc.close()
+    if not articles:
+        if len(bad) == 1:
+            reason = bad[0][1]
+        elif len({r for _, r in bad}) == 1:
+            reason = f"{bad[0][1]}（全部 {len(bad)} 页）"
+        else:
+            reason = "没有一页能读出正文（" + "；".join(f"第 {n} 页：{r}" for n, r in bad[:5]) + "）"
+        raise BadIssueFile(name, f"{reason}")
+    return articles, [(n, f"第 {n} 页：{r}") for n, r in bad]
+
+
+def _open_error(e) -> str:
+    import pypdfium2.raw as pdfium_c
+
+    code = getattr(e, "err_code", None)
+    if code == pdfium_c.FPDF_ERR_PASSWORD:
+        return "PDF 已加密，需要密码才能打开"
+    if code == pdfium_c.FPDF_ERR_SECURITY:
+        return "PDF 使用了不支持的加密方式"
+    return "不是有效的 PDF 文件（文件已损坏或不完整）"
+
+
+def _page_articles(doc, n: int, issue: str, max_bytes: int | None) -> list[Article]:
+    page = doc[n - 1]
+    try:
+        glyphs, unmapped = _glyphs(page)
+        images = _images(page)
+    finally:
+        page.close()
+    ink = sum(1 for g in glyphs if g.text.strip())
+    if unmapped > MAX_UNMAPPED * max(1, ink + unmapped):
+        raise PageError("字体缺少文字映射，无法提取文字")
+    if ink < MIN_GLYPHS:
+        if images:
+            raise PageError("没有文字层（像是扫描件），暂不支持识别图片中的文字")
+        if not ink:
+            raise PageError("空白页")
+    laid = Page(glyphs, images)
+    if max_bytes is not None and laid.text_bytes() > max_bytes:
+        raise PageError(f"文字过多（{laid.text_bytes():,} 字节，上限 {max_bytes:,} 字节），"
+                        "不像报纸版面")
+    return laid.articles(issue, n)
+
+
+def _glyphs(page) -> tuple[list[Glyph], int]:
+    """The page's characters, top-down coordinates; rotated ones (a vertical caption, a stamp)
+    are left out, and so are the line ends PDFium made up."""
+    import pypdfium2.raw as c
+
+    height = page.get_height()
+    text = page.get_textpage()
+    try:
+        raw = text.raw
+        box, matrix = c.FS_RECTF(), c.FS_MATRIX()
+        ox, oy = ctypes.c_double(), ctypes.c_double()
+        name, flags = ctypes.create_string_buffer(128), ctypes.c_int()
+        glyphs, unmapped = [], 0
+        for i in range(c.FPDFText_CountChars(raw)):
+            code = c.FPDFText_GetUnicode(raw, i)
+            if c.FPDFText_IsGenerated(raw, i):
+                # PDFium's own line ends go; its spaces stay, in the type of the glyph before:
+                # it also puts one for a space the PDF drew on its own (a title's parts set
+                # glyph by glyph), which it does not report otherwise
+                if code == 0x20 and glyphs and glyphs[-1].seq == i - 1:
+                    last = glyphs[-1]
+                    glyphs.append(Glyph(" ", last.x1, last.x1, last.top, last.bottom, last.base,
+                                        last.size, last.bold, i, made=True))
+                continue
+            if c.FPDFText_HasUnicodeMapError(raw, i):
+                unmapped += 1
+                continue
+            char = normalise(chr(code)) if code else ""
+            if char in ("", "\n"):
+                continue
+            c.FPDFText_GetMatrix(raw, i, matrix)
+            if abs(matrix.b) > 0.05 * abs(matrix.a) or abs(matrix.c) > 0.05 * abs(matrix.d):
+                continue
+            c.FPDFText_GetLooseCharBox(raw, i, box)
+            c.FPDFText_GetCharOrigin(raw, i, ox, oy)
+            size = c.FPDFText_GetFontSize(raw, i) * math.sqrt(abs(matrix.a * matrix.d))
+            c.FPDFText_GetFontInfo(raw, i, name, len(name), flags)
+            bold = c.FPDFText_GetFontWeight(raw, i) >= BOLD_WEIGHT or \
+                bool(_BOLD_NAME.search(name.value.decode("utf-8", "replace")))
+            glyphs.append(Glyph(char, box.left, box.right, height - box.top, height - box.bottom,
+                                height - oy.value, size, bold, i))
+        return glyphs, unmapped
+    finally:
+        text.close()
+
+
+def _images(page) -> list[Box]:
+    import pypdfium2.raw as c
+
+    height = page.get_height()
+    boxes = []
+    for obj in page.get_objects(filter=[c.FPDF_PAGEOBJ_IMAGE]):
+        left, bottom, right, top = obj.get_bounds()
+        boxes.append(Box(left, right, height - top, height - bottom))
+    return boxes

@@ -1,0 +1,201 @@
+"""The answering sentence of a passage and, where the answer is a short typed span, that span.
+
+A pure stage: it takes the question, the passage text, the passage's sentence spans, the
+question's term weights (idf from the lexical index) and, optionally, each sentence's dense
+similarity to the question; it returns offsets into the passage. Nothing here knows about the
+index, so the service and the benchmarks call the same function.
+
+A sentence is scored by what classic QA sentence selection uses:
+
+* **evidence** — the idf-weighted share of the question's terms the sentence contains, with a
+  little credit for terms found only in the sentences either side (the subject is often named
+  one sentence earlier: 「济阳区……。配备专业驻站社工26人」);
+* **answer type** — the question says what kind of thing answers it (多少/几 + unit → a number
+  in that unit, 比例/率 → a percentage, 何时/哪一年 → a date, 哪里 → a place, 谁 → a name);
+  a sentence holding such a thing that the question itself does not mention is far likelier
+  to answer than one that only repeats the question;
+* **dense similarity** when the caller has sentence vectors (measured in
+  ``benchmarks/answer_study.py``; the service does not store them, see README).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from qa.search.answer_type import NUMERAL, asked_unit, quantity_pattern
+
+Span = tuple[int, int]
+
+# Question words say what is asked, not what the answer contains; they never count as evidence.
+QUESTION_WORDS = frozenset(
+    "什么 多少 哪些 哪个 哪里 哪儿 哪 怎么 怎样 如何 为什么 为何 是否 谁 何时 何地 何处 几 几个 吗 呢 啥 "
+    "多少名 多少个 多少项 多少人 多久 多大 多高 多长 哪一年 哪年 哪位 哪座 哪家 什么样 什么时候".split())
+
+_QUESTION_CHARS = frozenset("什么哪些个里儿怎样如何为是否谁何时几吗呢啥多少的了在有")
+_TIME_Q = re.compile(r"何时|什么时候|什么时间|哪一?年|哪个?月|哪一?天|几月|几号|何年|哪个时期|哪个朝代|年份|日期")
+_PLACE_Q = re.compile(r"哪里|哪儿|在哪|何地|何处|什么地方|哪个?(?:国家|城市|省|市|县|地区|地方)|哪座|位于哪")
+_PERSON_Q = re.compile(r"谁|哪位|何人|什么人|哪个人")
+_RATIO_Q = re.compile(r"(?:比例|比率|占比|百分之|覆盖率|[^效]率)(?:是|为|达|达到|有)?(?:多少|几)")
+_COUNT_Q = re.compile(r"多少|几[十百千万]?|多大|多高|多长|多重|多远|多久")
+
+_PERCENT = re.compile(rf"(?:{NUMERAL})\s*[%％]|百分之[{'零〇一二两三四五六七八九十百点'}]+")
+_DATE = re.compile(
+    r"(?:公元前?)?\d{1,4}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?"
+    r"|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}\s*世纪(?:\s*\d{1,2}\s*年代)?|\d{2,4}\s*年代"
+    r"|[一二三四五六七八九〇零]{4}年|[一二三四五六七八九十]{1,3}世纪")
+# A place or organisation named by its suffix (济阳区, 通辽职业学院, 毕节医院).
+_PLACE = re.compile(
+    r"[\u4e00-\u9fff]{1,10}?(?:省|市|县|区|镇|乡|村|街道|社区|州|国|岛|山|河|湖|洲|城|港|湾|"
+    r"学院|大学|医院|中心|基地|广场|公园|馆)")
+# A person: a transliterated name (卡卡·比恩) or a surname + one or two characters before a
+# title or a verb of saying.
+_PERSON = re.compile(
+    r"[\u4e00-\u9fff]{1,6}·[\u4e00-\u9fff·]{1,12}"
+    r"|[\u4e00-\u9fff]{2,4}(?=(?:书记|主任|会长|院长|局长|教授|先生|女士|老师|说|表示|介绍|指出))")
+_ANY_NUMBER = re.compile(rf"(?:{NUMERAL})[余多]?[万亿]?[余多]?")
+
+
+@dataclass(frozen=True)
+class QuestionType:
+    kind: str | None            # count | ratio | time | place | person | None
+    unit: str | None = None     # for count: the unit asked for (名, 个, 学时), if any
+
+
+def question_type(question: str) -> QuestionType:
+    if _TIME_Q.search(question):
+        return QuestionType("time")
+    if _RATIO_Q.search(question):
+        return QuestionType("ratio")
+    unit = asked_unit(question)
+    if unit is not None:
+        return QuestionType("count", unit)
+    if _PLACE_Q.search(question):
+        return QuestionType("place")
+    if _PERSON_Q.search(question):
+        return QuestionType("person")
+    if _COUNT_Q.search(question):
+        return QuestionType("count")
+    return QuestionType(None)
+
+
+def typed_spans(text: str, qtype: QuestionType) -> list[Span]:
+    """Spans of ``text`` that are the kind of thing ``qtype`` asks for."""
+    if qtype.kind is None:
+        return []
+    if qtype.kind == "count":
+        pattern = quantity_pattern(qtype.unit) if qtype.unit else _ANY_NUMBER
+    else:
+        pattern = {"ratio": _PERCENT, "time": _DATE, "place": _PLACE,
+                   "person": _PERSON}[qtype.kind]
+    return [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
+
+
+@functools.lru_cache(maxsize=1024)
+def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple[str, ...]:
+    """The question's content words, distinct, longest first (so 社工站 is matched before 社工).
+    Cached: every result of one question asks for them."""
+    seen: dict[str, None] = {}
+    for t in tokenize(question):
+        if t in QUESTION_WORDS or (len(t) < 2 and not t.isdigit()) or t in seen:
+            continue
+        seen[t] = None
+    return tuple(sorted(seen, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class Pick:
+    sentence: Span              # offsets into the passage
+    answer: Span | None         # a short typed answer inside the sentence, or None
+    evidence: float             # share of the question's term weight in the sentence, [0, 1]
+    typed: bool                 # the sentence holds a span of the asked type
+    score: float                # what the sentence was chosen by
+
+
+FEATURES = ("own", "neighbour", "typed", "chars", "bigrams", "first", "length", "dense")
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """A sentence's score is ``weights · sentence_features``; the weights were fitted (a
+    conditional logit over each passage's sentences) on part of CMRC 2018 and checked on the
+    rest of the bench and on the seed questions (benchmarks/answer_study.py)."""
+
+    weights: tuple[float, ...] = (1.0, 0.3, 0.35, 0.3, 0.0, 0.0, 0.0, 0.0)
+    local: float = 1.0          # discount for words in many of the passage's sentences
+
+
+def sentence_features(question: str, text: str, sentences: Sequence[Span],
+                      idf: Mapping[str, float], tokenize: Callable[[str], list[str]],
+                      dense: Sequence[float] | None = None, local: float = 1.0
+                      ) -> tuple[list[list[float]], list[float], list[list[Span]], list[set]]:
+    """Per sentence: the feature vector (``FEATURES``), the plain evidence (idf share of the
+    question's words it holds), its typed candidate spans, the question words it holds."""
+    terms = question_terms(question, tokenize)
+    top = max(idf.values(), default=1.0)
+    w = {t: idf.get(t, top) for t in terms}
+    total = sum(w.values()) or 1.0
+    q_norm = question.replace(" ", "")
+    texts = [text[s:e] for s, e in sentences]
+    lowered = [t.lower() for t in texts]
+    found = [{t for t in terms if t.lower() in low} for low in lowered]
+    evidence = [sum(w[t] for t in f) / total for f in found]
+    # The article's subject (司马晏, 环氧氯丙烷) is in nearly every sentence: it tells the
+    # passage from others, not one of its sentences from another.
+    lw = dict(w)
+    if local and len(sentences) > 1:
+        for t in terms:
+            df = sum(t in f for f in found)
+            if df:
+                lw[t] = w[t] / (1.0 + local * math.log(df))
+    ltotal = sum(lw.values()) or 1.0
+    chars = {c for c in q_norm if "\u4e00" <= c <= "\u9fff"} - _QUESTION_CHARS
+    bigrams = {q_norm[i:i + 2] for i in range(len(q_norm) - 1)
+               if not (set(q_norm[i:i + 2]) & _QUESTION_CHARS)}
+    qtype = question_type(question)
+    cands = [[sp for sp in typed_spans(t, qtype) if t[sp[0]:sp[1]].replace(" ", "") not in q_norm]
+             for t in texts]
+    best_dense = max(dense) if dense else 0.0
+    rows = []
+    for i, t in enumerate(texts):
+        own = sum(lw[x] for x in found[i]) / ltotal
+        near = set().union(*(found[j] for j in (i - 1, i + 1) if 0 <= j < len(texts)))
+        extra = sum(lw[x] for x in near - found[i]) / ltotal
+        rows.append([own, extra, float(bool(cands[i])),
+                     len(chars & set(t)) / len(chars) if chars else 0.0,
+                     sum(b in t for b in bigrams) / len(bigrams) if bigrams else 0.0,
+                     float(i == 0), math.log1p(len(t)) / 5.0,
+                     (dense[i] - best_dense) if dense else 0.0])
+    return rows, evidence, cands, found
+
+
+def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, float],
+         tokenize: Callable[[str], list[str]], dense: Sequence[float] | None = None,
+         scoring: Scoring = Scoring()) -> Pick:
+    """The sentence of ``text`` most likely to answer ``question``.
+
+    ``sentences`` are spans of ``text`` (non-empty, sorted); ``idf`` gives a term's weight
+    (terms it does not know count as the rarest); ``dense`` optionally each sentence's cosine
+    to the question."""
+    sentences = list(sentences) or [(0, len(text))]
+    rows, evidence, cands, found = sentence_features(question, text, sentences, idf, tokenize,
+                                                     dense, scoring.local)
+    scores = [sum(w * x for w, x in zip(scoring.weights, r)) for r in rows]
+    best = max(range(len(rows)), key=lambda i: (scores[i], -i))
+    s, e = sentences[best]
+    answer = None
+    if cands[best]:
+        a = _nearest(text[s:e], cands[best], found[best])
+        answer = (s + a[0], s + a[1])
+    return Pick((s, e), answer, evidence[best], bool(cands[best]), scores[best])
+
+
+def _nearest(sentence: str, spans: list[Span], terms: set[str]) -> Span:
+    """The candidate closest to where the question's terms occur in the sentence."""
+    hits = [m.start() for t in terms for m in re.finditer(re.escape(t), sentence, re.IGNORECASE)]
+    if not hits:
+        return spans[0]
+    return min(spans, key=lambda sp: (min(abs(sp[0] - h) for h in hits), sp[0]))
