@@ -45,6 +45,8 @@ JOBS = {
                    ["--sizes", "20000", "--questions", "200", "--quality", "--quality-sets",
                     "xquad_zh,seeds", "--quality-limit", "200"]),
     "txtai_compare.py": ([], ["--limit", "100"]),
+    "milvus_scale.py": ([], ["--chunks", "10000", "--queries", "20"]),
+    "milvus_bm25.py": ([], ["--sets", "xquad_zh", "--limit", "200"]),
     "pdf_ingest.py": ([], ["--pages", "10", "--layouts", "1", "--repeats", "1"]),
     # other people's studies and tests, kept runnable from here
     "load.py": (["--index", str(ROOT / "index"), "--clients", "32", "--seconds", "60"],

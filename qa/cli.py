@@ -222,6 +222,25 @@ def compact(ctx: click.Context, everything: bool) -> None:
 
 
 @main.command()
+@click.option("--to", "to", type=click.Choice(["milvus", "embedded"]), required=True,
+              help="复制到哪个后端：milvus 或 embedded。")
+@common_options
+@click.pass_context
+@handle_errors
+def migrate(ctx: click.Context, to: str) -> None:
+    """把另一个后端的索引复制到 TO（embedded ↔ milvus），不重新嵌入；复制完成后一次性替换 TO
+    原有的索引。"""
+    from qa.index.migrate import migrate as copy_index
+    from qa.issues import totals
+
+    settings = _settings(ctx)
+    source = replace(settings, backend="embedded" if to == "milvus" else "milvus")
+    report = copy_index(source, replace(settings, backend=to), progress=True)
+    click.echo(f"已复制到 {to}（{report.generation}），新嵌入 {report.embedded} 段"
+               + totals(report.totals))
+
+
+@main.command()
 @click.argument("question")
 @click.option("-k", "k", type=int, default=None, help="返回几段（默认 5）。")
 @click.option("--json", "as_json", is_flag=True, help="输出与 HTTP API 相同的 JSON 对象。")

@@ -24,6 +24,14 @@ class Settings:
     # embedded (segments on local disk) | milvus (QA_MILVUS_URI: a server, or a local folder)
     backend: str = "embedded"
     index_dir: Path = Path("index")
+    # Milvus: a server (http://host:19530) or a local folder, served by Milvus Lite (default:
+    # <index_dir>/milvus). Token (user:password or an API key), database, and the prefix of
+    # the collection names, so several archives can share one server.
+    milvus_uri: str | None = None
+    milvus_token: str | None = None
+    milvus_db: str = "default"
+    milvus_prefix: str = "qa"
+    milvus_timeout: float = 10.0     # seconds per call: a lost server is a 503, not a hang
     # Any sentence-transformers model name or path; DEFAULT_MODEL is converted locally.
     model: str = DEFAULT_MODEL
     # auto | torch | onnx | onnx-int8: ONNX Runtime serves the default model only (qa.embedding).

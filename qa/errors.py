@@ -95,3 +95,11 @@ class Conflict(QAError):
 class IndexBusy(QAError):
     code = "index_busy"
     status = 409
+
+
+class MilvusUnavailable(QAError):
+    """The Milvus server cannot be reached, or answered with an error: the service answers 503
+    until it is back, and recovers by itself."""
+
+    code = "milvus_unavailable"
+    status = 503

@@ -197,7 +197,13 @@ def bench_settings(settings: Settings, passages: Path) -> Settings:
     key = hashlib.sha1(json.dumps([str(passages.resolve()), passages.stat().st_size,
                                    settings.model, settings.encoder_backend, settings.chunk_chars,
                                    settings.chunk_overlap_sentences]).encode()).hexdigest()[:12]
-    return replace(settings, index_dir=settings.cache_dir / "eval" / f"{passages.parent.name}-{key}")
+    bench = replace(settings,
+                    index_dir=settings.cache_dir / "eval" / f"{passages.parent.name}-{key}")
+    if settings.milvus_uri:
+        # One Milvus (a server, or a Lite folder named outright) holds every bench set: each
+        # under its own collection prefix. Without a URI each set has a Lite folder of its own.
+        bench = replace(bench, milvus_prefix=f"{settings.milvus_prefix}_eval_{key}")
+    return bench
 
 
 def bench_index(settings: Settings, passages: Path, encoder, progress: bool = False) -> Settings:

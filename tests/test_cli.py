@@ -193,3 +193,50 @@ def test_eval_scores_with_index_after_the_command(tmp_path, small_index):
     run = qa("eval", str(questions), "-k", "1", "--index", str(small_index))
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(f"{questions}：问题数 2  hit@1 1.000"), run.stdout
+
+
+def test_the_milvus_backend_from_the_command_line(tmp_path, seed_index):
+    """QA_BACKEND=milvus with the default Lite folder (<index>/milvus), served from each
+    command's own process: copy in, ask, add, remove, compact, copy back."""
+    import os
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QA_")},
+           "QA_BACKEND": "milvus"}
+    run = qa("--index", str(index), "migrate", "--to", "milvus", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "新嵌入 0 段；共 5 期、5 个版面、19 篇文章、143 段" in run.stdout
+    run = qa("--index", str(index), "ask", "济阳区配备了多少名驻站社工？", "-k", "1", "--json", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "驻站社工26人" in json.loads(run.stdout)["results"][0]["text"]
+    page = tmp_path / "A03.txt"
+    page.write_bytes((ROOT / "seeds" / "002_ebf6d75d4c563302.txt").read_bytes())
+    run = qa("--index", str(index), "add", str(page), "--issue", "2024-08-15", "--date",
+             "2024-08-15", env=env)
+    assert run.returncode == 0 and "其中新嵌入 0 段" in run.stdout, run.stderr
+    run = qa("--index", str(index), "remove", "000_31cc67d840a6dd88", env=env)
+    assert run.returncode == 0 and "共 5 期" in run.stdout, run.stderr
+    run = qa("--index", str(index), "compact", env=env)
+    assert run.returncode == 0 and "qa_s000001_chunks" in run.stdout, run.stderr
+    run = qa("--index", str(index), "migrate", "--to", "embedded", env=env)
+    assert run.returncode == 0 and "新嵌入 0 段" in run.stdout, run.stderr
+    embedded = {**env, "QA_BACKEND": "embedded"}
+    issues = json.loads(qa("--index", str(index), "issues", "--json", env=embedded).stdout)
+    assert len(issues) == 5 and "000_31cc67d840a6dd88" not in {i["id"] for i in issues}
+
+
+def test_an_unreachable_milvus_is_a_one_line_error(tmp_path):
+    import os
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QA_")},
+           "QA_BACKEND": "milvus", "QA_MILVUS_URI": f"http://127.0.0.1:{port}",
+           "QA_MILVUS_TIMEOUT": "3"}
+    run = qa("--index", str(tmp_path), "ask", "济阳区社工站", env=env)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("错误：无法使用 Milvus") and len(run.stderr.splitlines()) == 1

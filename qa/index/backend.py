@@ -18,7 +18,7 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
-from qa.errors import BadRequest
+from qa.errors import BadRequest, ModelMismatch
 from qa.index.dense import DenseIndex
 from qa.index.lexical import LexicalIndex
 from qa.index.segment import PageRecord, SegmentData
@@ -100,6 +100,25 @@ class IssueInfo:
     def to_dict(self) -> dict:
         return {"id": self.id, "paper": self.paper, "date": self.date, "number": self.number,
                 "articles": self.articles, "pages": self.pages}
+
+
+def model_mismatch(index_model: str, model: str) -> ModelMismatch:
+    return ModelMismatch(f"索引由模型 {index_model} 构建，当前配置的模型是 {model}；"
+                         f"请用当前模型重新运行 qa build，或把 QA_MODEL 设回原模型")
+
+
+def issues_of(pages: dict[str, PageRecord]) -> list[IssueInfo]:
+    """The issues these pages make up, by date, each with its pages in page order."""
+    issues: dict[str, IssueInfo] = {}
+    for p in pages.values():
+        info = issues.setdefault(p.issue, IssueInfo(p.issue))
+        info.paper = info.paper or p.paper
+        info.date = info.date or p.date
+        info.number = info.number or p.number
+        info.pages.append({"id": p.id, "page": p.page, "articles": p.articles})
+    for info in issues.values():
+        info.pages.sort(key=lambda x: (x["page"] is None, x["page"] or 0, x["id"]))
+    return sorted(issues.values(), key=lambda i: (i.date or "", i.id))
 
 
 class Archive(DenseIndex, LexicalIndex, Protocol):

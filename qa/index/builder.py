@@ -90,11 +90,12 @@ class Builder:
 
     # -- public ---------------------------------------------------------------------------
 
-    def build(self, pages: list[Page], progress: bool = False) -> BuildReport:
-        """A fresh index from these pages only, switched to atomically."""
+    def build(self, pages: list[Page], progress: bool = False, reuse=None) -> BuildReport:
+        """A fresh index from these pages only, switched to atomically. Vectors ``reuse`` (an
+        archive, of any backend) holds for the same text are taken from it."""
         with self.backend.lock():
             report = BuildReport(None, added=[p.id for p in pages])
-            data = self._segments(pages, None, report, progress)
+            data = self._segments(pages, reuse, report, progress)
             report.generation = self.backend.commit(None, data, [], model=self.encoder.model_id,
                                                     dim=self.encoder.dim, fresh=True)
             report.totals = self._totals()

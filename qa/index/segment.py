@@ -45,7 +45,7 @@ from qa.types import Article
 
 log = logging.getLogger(__name__)
 FORMAT = 2
-_ARTICLE_FIELDS = ("id", "issue", "title", "source", "offsets", "captions", "date", "url",
+ARTICLE_FIELDS = ("id", "issue", "title", "source", "offsets", "captions", "date", "url",
                    "page_id", "page", "paper")
 
 
@@ -146,7 +146,7 @@ def write_segment(directory: Path, data: SegmentData, *, model: str, dim: int,
 
     lines, bodies = [], []
     for a in data.articles:
-        lines.append((json.dumps({k: getattr(a, k) for k in _ARTICLE_FIELDS}, ensure_ascii=False)
+        lines.append((json.dumps({k: getattr(a, k) for k in ARTICLE_FIELDS}, ensure_ascii=False)
                       + "\n").encode("utf-8"))
         bodies.append(a.text.encode("utf-8"))
     with open(directory / "articles.jsonl", "wb") as f:

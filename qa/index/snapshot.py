@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.errors import IndexCorrupt, IndexNotFound, ModelMismatch
-from qa.index.backend import ChunkRef, IssueInfo, Where
+from qa.errors import IndexCorrupt, IndexNotFound
+from qa.index.backend import ChunkRef, IssueInfo, Where, issues_of, model_mismatch
 from qa.index.lexical import Stats, idf, term_hashes, tokenizer_from_config
 from qa.index.segment import PageRecord, Segment, key_of
 
@@ -69,9 +69,7 @@ class Snapshot:
             raise IndexNotFound(f"索引不存在：{store.root}（请先运行 qa build）")
         manifest = store.manifest(name)
         if model is not None and manifest.model != model:
-            raise ModelMismatch(
-                f"索引由模型 {manifest.model} 构建，当前配置的模型是 {model}；"
-                f"请用当前模型重新运行 qa build，或把 QA_MODEL 设回原模型")
+            raise model_mismatch(manifest.model, model)
         reuse = reuse or {}
         parts = []
         try:
@@ -261,16 +259,7 @@ class Snapshot:
         return out
 
     def issues(self) -> list[IssueInfo]:
-        issues: dict[str, IssueInfo] = {}
-        for p in self.pages().values():
-            info = issues.setdefault(p.issue, IssueInfo(p.issue))
-            info.paper = info.paper or p.paper
-            info.date = info.date or p.date
-            info.number = info.number or p.number
-            info.pages.append({"id": p.id, "page": p.page, "articles": p.articles})
-        for info in issues.values():
-            info.pages.sort(key=lambda x: (x["page"] is None, x["page"] or 0, x["id"]))
-        return sorted(issues.values(), key=lambda i: (i.date or "", i.id))
+        return issues_of(self.pages())
 
     def vectors_for(self, hashes: np.ndarray) -> dict[int, np.ndarray]:
         hashes = np.asarray(hashes, dtype=np.uint64)

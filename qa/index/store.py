@@ -76,6 +76,26 @@ def fault_point(name: str) -> None:
     time.sleep(float(os.environ.get("QA_TEST_PAUSE_SECONDS", "3600")))
 
 
+@contextlib.contextmanager
+def file_lock(path: Path, wait: float = 600.0):
+    """An exclusive ``flock`` on ``path`` for the block, waited for up to ``wait`` s (then
+    ``IndexBusy``)."""
+    with open(path, "a+") as f:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexBusy("索引正在被另一个任务更新，请稍后再试") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 @dataclass
 class SegmentEntry:
     """A segment as a commit point lists it."""
@@ -205,22 +225,10 @@ class IndexStore:
         """Serialise writers. Waits (up to ``wait`` s) rather than failing, so two uploads
         both land, one after the other."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / "LOCK", "a+") as f:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise IndexBusy("索引正在被另一个任务更新，请稍后再试") from None
-                    time.sleep(0.1)
-            try:
-                self.clean()
-                fault_point("lock")
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        with file_lock(self.root / "LOCK", wait):
+            self.clean()
+            fault_point("lock")
+            yield
 
     def _names(self, prefix: str) -> list[str]:
         return sorted(p.name for p in self.root.glob(f"{prefix}-*")

@@ -8,6 +8,7 @@ large upload, so only a worker whose main loop hangs is killed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -81,4 +82,14 @@ class Server(BaseApplication):
 def run(settings: Settings) -> None:
     log.info("serving %s on %s:%s with %d worker(s)", settings.index_dir, settings.host,
              settings.port, settings.workers)
-    Server(settings).run()
+    with _index_server(settings) as settings:
+        Server(settings).run()
+
+
+def _index_server(settings: Settings):
+    """Milvus Lite on a local folder: one Lite server for all workers while gunicorn runs."""
+    if settings.backend != "milvus":
+        return contextlib.nullcontext(settings)
+    from qa.index.milvus.client import serving
+
+    return serving(settings)

@@ -105,6 +105,13 @@ def test_scale_without_vectors_says_what_to_pass(tmp_path):
     assert f"no index in {tmp_path / 'none'}" in p.stderr and "--index" in p.stderr
 
 
+def test_milvus_scale(tmp_path):
+    r = run("milvus_scale.py", "--chunks", "300", "--queries", "3", "--skip-seeds", out=tmp_path)
+    scale = r["scale"]
+    assert scale["chunks"] == 300
+    assert scale["milvus"]["lexical_k50"]["n"] == scale["embedded"]["dense_k50"]["n"] == 3
+
+
 @pytest.mark.skipif(importlib.util.find_spec("txtai") is None
                     and not os.environ.get("QA_TEST_REQUIRE_TXTAI"),
                     reason="txtai comes with the bench extra, which make test does not install "

@@ -1,6 +1,6 @@
-"""Writes to the embedded archive: build, add, replace, remove, reprints, metadata, models. A
-character-hash encoder stands in for the model (what is tested is storage, not meaning); it counts
-what it embeds."""
+"""Writes to the archive, on both backends: build, add, replace, remove, reprints, metadata,
+models. A character-hash encoder stands in for the model (what is tested is storage, not
+meaning); it counts what it embeds."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from qa.index.builder import Builder
 from qa.issues import IssueMeta, IssueService, pages_of
 from qa.ingest import ingest_bytes
 from qa.search.service import SearchService
+from tests.conftest import BACKENDS, place_for
 from tests.fakes import FakeEncoder, fake_settings
 
 PAGE = ("{city}建成首个珊瑚礁修复实验站\n\n近日，{city}珊瑚礁修复实验站在东湾正式建成投用。"
@@ -25,10 +26,11 @@ def page(name: str, city: str = "某市", n: int = 12, **meta):
     return pages_of(ingest_bytes(PAGE.format(city=city, n=n).encode(), name), IssueMeta(**meta))
 
 
-@pytest.fixture
-def setup(tmp_path):
+@pytest.fixture(params=BACKENDS)
+def setup(tmp_path, request):
     encoder = FakeEncoder()
-    settings = fake_settings(tmp_path / "index")
+    settings = place_for(request.param, tmp_path / "index", request).settings(
+        fake_settings(tmp_path / "index"))
     service = IssueService(settings, encoder)
     return service, encoder, SearchService(settings, encoder)
 
@@ -42,8 +44,8 @@ def test_build_writes_a_generation_whose_chunks_are_spans_of_their_articles(setu
     report = service.build(page("001_p.txt")).report
     snap = search.snapshot()
     assert report.generation == snap.name and report.added == ["001_p"]
-    assert snap.manifest.counts["chunks"] == report.chunks == encoder.passages > 0
-    keys = [snap.key(p, j) for p in snap.parts for j in range(p.seg.chunks)]
+    keys = list(snap.dense(encoder.encode_queries(["实验站"])[0], 10_000))  # every chunk
+    assert len(keys) == snap.health()["chunks"] == report.chunks == encoder.passages > 0
     for ref in snap.chunks(keys):
         assert snap.article(ref.article_id).text[ref.start:ref.end] == ref.text
 
@@ -81,7 +83,7 @@ def test_a_corrected_page_replaces_the_old_text_everywhere(setup):
     assert 0 < encoder.passages - before < result.report.chunks
     found = texts(search, "某市珊瑚礁潜水科研人员", 50)
     assert any("19名" in t for t in found) and not any("12名" in t for t in found)
-    assert search.snapshot().manifest.counts["pages"] == 2
+    assert search.snapshot().health()["pages"] == 2
 
 
 def test_remove_an_issue_or_a_page_and_unknown_ids_are_refused(setup):

@@ -1,6 +1,7 @@
 """Filters by paper, issue and date, and the order by date, on an archive whose issues carry
 that metadata (a character-hash encoder stands in for the model: what is tested is which
-articles may answer, not how well)."""
+articles may answer, not how well), on both backends: Milvus applies them as ``expr`` filters
+inside its searches."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from qa.index.backend import Where
 from qa.ingest import ingest_bytes
 from qa.issues import IssueMeta, IssueService, pages_of
 from qa.search.service import SearchService
+from tests.conftest import BACKENDS, place_for
 from tests.fakes import FakeEncoder, fake_settings
 
 PAGE = "{city}社区食堂开业\n\n{body}\n\n（据{outlet}）\n"
@@ -24,10 +26,11 @@ ISSUES = [  # (issue, date, paper, city, body, outlet): three different stories 
 Q = "社区食堂"
 
 
-@pytest.fixture(scope="module")
-def search(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def search(request, tmp_path_factory):
     encoder = FakeEncoder()
-    settings = fake_settings(tmp_path_factory.mktemp("filters") / "index")
+    root = tmp_path_factory.mktemp("filters") / "index"
+    settings = place_for(request.param, root, request).settings(fake_settings(root))
     service = IssueService(settings, encoder)
     for i, (issue, date, paper, city, body, outlet) in enumerate(ISSUES):
         text = PAGE.format(city=city, body=body, outlet=outlet).encode()

@@ -1,18 +1,15 @@
 """SearchService over the real seed index: answers, passages, citations, bad input."""
 
-from dataclasses import replace
-
 import pytest
 
-from qa.config import Settings
 from qa.errors import BadQuestion, BadRequest, IndexNotFound, NotFound
 from qa.index.backend import Where
 from qa.search.service import SearchService, answer_dict
 
 
 @pytest.fixture(scope="module")
-def service(seed_index, encoder):
-    return SearchService(replace(Settings.from_env(), index_dir=seed_index), encoder)
+def service(seed_archive, encoder):
+    return SearchService(seed_archive.settings(), encoder)
 
 
 def test_answers_a_seed_question_with_its_citation(service):
@@ -155,10 +152,10 @@ def test_question_of_only_punctuation_or_unknown_words_still_answers_without_err
     assert all(h.scores["lexical"] is None and h.scores["dense"] is not None for h in hits)
 
 
-def test_unknown_article_and_missing_index(service, tmp_path):
+def test_unknown_article_and_missing_index(service, seed_archive, tmp_path):
     with pytest.raises(NotFound):
         service.article("nope")
-    empty = SearchService(replace(Settings.from_env(), index_dir=tmp_path), service.encoder)
+    empty = SearchService(seed_archive.elsewhere(tmp_path).settings(), service.encoder)
     with pytest.raises(IndexNotFound):
         empty.ask("济阳区社工站")
     assert empty.health()["status"] == "unavailable"

@@ -117,21 +117,21 @@ def test_text_plain_needs_a_name(writable):
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/cron.d/evil.txt", "a\x00b.txt",
                                   "..\\..\\windows\\system32\\page.txt", "....//x.txt", ".."])
 def test_hostile_file_names_stay_names(writable, writable_index, name):
-    before = sorted(p.name for p in writable_index.parent.iterdir())
+    before = sorted(p.name for p in writable_index.index_dir.parent.iterdir())
     r = upload(writable.test_client(), [(name, NEW_PAGE.encode())])
     assert r.status_code == 201, r.get_json()
     issue = r.get_json()["articles"][0]["issue"]
     assert issue and "/" not in issue and "\\" not in issue and "\x00" not in issue
     assert ".." not in issue
     # Nothing was written beside the index folder.
-    assert sorted(p.name for p in writable_index.parent.iterdir()) == before
+    assert sorted(p.name for p in writable_index.index_dir.parent.iterdir()) == before
 
 
 def test_hostile_name_of_another_file_type_is_refused_for_its_type(writable, writable_index):
-    before = sorted(p.name for p in writable_index.parent.iterdir())
+    before = sorted(p.name for p in writable_index.index_dir.parent.iterdir())
     r = upload(writable.test_client(), [("..\\..\\windows\\win.ini", NEW_PAGE.encode())])
     assert ".ini" in error_of(r, 422, "bad_issue_file")["message"]
-    assert sorted(p.name for p in writable_index.parent.iterdir()) == before
+    assert sorted(p.name for p in writable_index.index_dir.parent.iterdir()) == before
 
 
 def test_hostile_name_in_text_plain_upload(writable):

@@ -1,5 +1,7 @@
 """The real thing: ``qa serve`` (gunicorn, two workers) as a subprocess on a copy of the seed
-index, spoken to over HTTP. Bounded: the server gets 240 s to load, every request a timeout."""
+index — embedded, and in a Milvus Lite folder that ``qa serve`` serves through one Lite server
+for both workers — spoken to over HTTP. Bounded: the server gets 240 s to load, every request
+a timeout."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ import os
 import re
 import signal
 import socket
+import json
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,8 +45,16 @@ def wait_healthy(base: str, proc: subprocess.Popen, log) -> None:
     pytest.fail(f"qa serve not healthy after {START_TIMEOUT}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def server(seed_index, tmp_path_factory):
+def qa_command(index, *args: str, env: dict | None = None) -> list[str]:
+    # What the ``qa`` console script runs (``-m qa.cli`` would call main() before the commands
+    # defined after cli.py's __main__ guard exist).
+    return [sys.executable, "-c", "from qa.cli import main; main()", "--index", str(index), *args]
+
+
+@pytest.fixture(scope="module", params=["embedded", "milvus"])
+def server(request, seed_index, tmp_path_factory):
+    """Embedded: a copy of the seed index. Milvus: the seed index copied by ``qa migrate``
+    into a Lite folder, which ``qa serve`` serves through one Lite server for both workers."""
     import shutil
 
     root = tmp_path_factory.mktemp("served")
@@ -52,18 +64,29 @@ def server(seed_index, tmp_path_factory):
     port = free_port()
     # as benchmarks/load.py's child_env: none of our QA_* settings but the model cache
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k == "QA_CACHE_DIR"}
-    env.update(QA_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
+    env.update(QA_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1", QA_BACKEND=request.param)
+    if request.param == "milvus":
+        subprocess.run(qa_command(index, "migrate", "--to", "milvus", env=env), env=env,
+                       check=True, capture_output=True, timeout=300)
+        for part in index.iterdir():            # nothing but Milvus left to answer from
+            if part.name != "milvus":
+                shutil.rmtree(part) if part.is_dir() else part.unlink()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            # What the ``qa`` console script runs (``-m qa.cli`` would call main() before the
-            # commands defined after cli.py's __main__ guard exist).
-            [sys.executable, "-c", "from qa.cli import main; main()",
-             "--index", str(index), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            qa_command(index, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
+                       "2", env=env),
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+
+    def cli(*args: str) -> str:
+        run = subprocess.run(qa_command(index, *args, env=env), env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
     try:
         wait_healthy(base, proc, log)
-        yield base, log
+        yield base, log, cli
     finally:
         proc.terminate()                       # gunicorn: graceful shutdown on SIGTERM
         try:
@@ -71,10 +94,14 @@ def server(seed_index, tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)    # our own child's session only
             proc.wait(timeout=10)
+    if request.param == "milvus":
+        # qa serve stopped its Lite server: the folder is free for a command again.
+        assert not (index / "milvus" / "qa-server.json").exists()
+        assert any(i["id"] == "2024-07-01_A01" for i in json.loads(cli("issues", "--json")))
 
 
 def test_ask_over_http(server):
-    base, _ = server
+    base, _, _ = server
     r = requests.get(f"{base}/api/ask", params={"q": SEED_QUESTION, "k": 2}, timeout=60)
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
     assert SEED_ANSWER in r.json()["results"][0]["text"]
@@ -123,14 +150,36 @@ def probe_round(base: str, log, name: str, n: int = 6) -> list[tuple[str, bool]]
 
 
 def test_upload_is_answered_by_every_worker(server):
-    base, log = server
+    base, log, cli = server
     assert not answers(probe(base, "before"))
 
+    # Readers keep asking while the upload is embedded and committed: none may fail.
+    uploading = threading.Event()
+    statuses: list[tuple[int, bool]] = []
+
+    def keep_asking():
+        while not uploading.is_set() and len(statuses) < 500:
+            r = requests.get(f"{base}/api/ask", params={"q": SEED_QUESTION, "k": 1}, timeout=60)
+            statuses.append((r.status_code, r.ok and SEED_ANSWER in r.json()["results"][0]["text"]))
+
+    readers = [threading.Thread(target=keep_asking) for _ in range(2)]
+    for t in readers:
+        t.start()
     files = [("files", ("2024-07-01_A01.txt", NEW_PAGE.encode(), "text/plain"))]
-    r = requests.post(f"{base}/api/issues", files=files,
-                      headers={"Authorization": f"Bearer {TOKEN}"}, timeout=180)
+    try:
+        r = requests.post(f"{base}/api/issues", files=files,
+                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=180)
+    finally:
+        uploading.set()
+        for t in readers:
+            t.join(timeout=120)
     assert r.status_code == 201, r.text
     assert r.json()["articles"][0]["source"] == NEW_SOURCE
+    assert statuses and all(s == (200, True) for s in statuses), statuses[:20]
+
+    # A command run meanwhile reads the same index (with Milvus Lite: through qa serve's server).
+    issues = json.loads(cli("issues", "--json"))
+    assert "2024-07-01_A01" in {i["id"] for i in issues} and len(issues) == 6
 
     # Settling: a worker reloads on its first request after its 1 s check interval, and
     # requests it serves while that reload runs (tens of ms) still get the old generation.
