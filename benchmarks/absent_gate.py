@@ -65,10 +65,7 @@ def collect(base: Settings, n: int) -> dict:
                 if t is None:
                     continue
                 d, lx = next(got)
-                keep = None
-                if cond == "gold-removed":
-                    drop = set(q.gold)
-                    keep = lambda i: snap.chunks([i])[0].article_id not in drop  # noqa: E731
+                keep = cal.keeper(q, cond, snap)
                 named = [x for x in question_terms(t, tokenize) if conf.naming(x)]
                 res = []
                 for h, f in target.explained(t, 5, top(d, 50, keep), top(lx, 50, keep), tsnap):
