@@ -85,6 +85,9 @@ _NAMED_SUFFIX = re.compile(
     r"协会|委员会|法院|检察院|政府|局|厅)$")
 _KINDS = re.compile(r"(?:地区|社区|小区|山区|城区|辖区|园区|景区|市区|郊区|校区|街区|全国|各国|全省|"
                     r"各省|全市|各市|全县|外国|本国|城市)$")
+# A word that opens with a demonstrative points at something named elsewhere (这个县, 该市, and
+# jieba's 那家省 out of 那家省医院): by itself it names nothing the article must mention.
+_POINTS_BACK = re.compile(r"^(?:这|那|哪|该|此|每|某)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -107,7 +110,8 @@ def naming(term: str) -> bool:
     if _KINDS.search(term):
         return False
     return (len(term) >= 2 and term in _dictionary_names()) or (
-        len(term) >= 3 and _NAMED_SUFFIX.search(term) is not None)
+        len(term) >= 3 and _NAMED_SUFFIX.search(term) is not None
+        and not _POINTS_BACK.match(term))
 
 
 def coverage(question: str, title: str | None, text: str, idf: Mapping[str, float],

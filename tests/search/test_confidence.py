@@ -25,7 +25,7 @@ def test_coverage_counts_title_and_passage_and_weighs_rare_words():
 def test_naming_words_are_places_organisations_and_figures_not_kinds():
     for word in ("湖北", "武汉", "西湖区", "江苏省", "通辽职业学院", "2023", "MP5", "卡卡·比恩"):
         assert naming(word), word
-    for word in ("社工", "社区", "城市", "内陆地区", "健康", "街道"):
+    for word in ("社工", "社区", "城市", "内陆地区", "健康", "街道", "那家省", "该市", "这个县"):
         assert not naming(word), word
 
 
