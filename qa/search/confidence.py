@@ -69,10 +69,10 @@ def confidence(f: Features, weights: tuple[float, ...] = WEIGHTS) -> float:
 
 # What the gate leaves of a result's confidence, from ``benchmarks/absent_gate.py`` (first 600
 # questions of each bench set, in calibrate.py's conditions): results whose article lacks one
-# of the question's naming words hold an answer 4-13 % of the time. At 0.5,
-# found on swapped-name questions falls from .83/.52/.56 to .61/.35/.35 (CMRC/XQuAD/DRCD)
-# while found on answerable ones stays ≥ .95 (.988/.950/.960; at 0, a hard gate, XQuAD and
-# DRCD answerable would fall to .93/.92: names are not always spelt the same way).
+# of the question's naming words hold an answer 4-12 % of the time. At 0.5, found on
+# swapped-name questions falls from .83/.51/.55 to .61/.34/.35 (CMRC/XQuAD/DRCD) while found
+# on the questions as written goes from .988/.962/.983 to .988/.948/.963; a hard gate (0) would
+# take those to .983/.932/.927: names are not always spelt the same way.
 ABSENT_FACTOR = 0.5
 
 
