@@ -96,6 +96,14 @@ def naming_pool(questions) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in pool.items()}
 
 
+def keeper(question, cond: str, snap):
+    """Which candidates a question may see: in ``gold-removed``, none of its gold articles."""
+    if cond != "gold-removed":
+        return None
+    drop = set(question.gold)
+    return lambda i: snap.chunks([i])[0].article_id not in drop
+
+
 def rows_for(service: SearchService, text: str, answers: list[str], dense, lexical,
              answerable: bool = True) -> list[tuple[list, int, int]]:
     """(feature vector, label, rank) for each of the top 5 results, as the service computes
@@ -138,10 +146,7 @@ def collect(base: Settings, n: int) -> dict:
                     per_q.append(None)
                     continue
                 d, lx = next(lists)
-                keep = None
-                if cond == "gold-removed":
-                    drop = set(q.gold)
-                    keep = lambda i: snap.chunks([i])[0].article_id not in drop  # noqa: E731
+                keep = keeper(q, cond, snap)
                 per_q.append(rows_for(target, t, q.answers, top(d, 50, keep), top(lx, 50, keep),
                                       answerable=cond != "swapped"))
             data[(name, cond)] = per_q

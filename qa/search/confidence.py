@@ -36,6 +36,9 @@ class Features:
     # how far the question's best chunk stands above its tenth best (cosines): one passage
     # that fits stands out, a question nothing answers finds many alike
     standout: float = 0.0
+    # idf share of the question's naming words that the result's whole article (title and
+    # every paragraph) never mentions: the result is about another place, body or year
+    named_absent: float = 0.0
 
     def vector(self, dense_floor: float) -> list[float]:
         d = dense_floor if self.dense is None else self.dense
@@ -56,7 +59,21 @@ DENSE_FLOOR = 0.7
 
 def confidence(f: Features, weights: tuple[float, ...] = WEIGHTS) -> float:
     z = sum(w * x for w, x in zip(weights, f.vector(DENSE_FLOOR)))
-    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+    p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+    # A gate, not a feature: an article that never names the place, body or year the
+    # question asks about cannot state its figures, however close the wording (every
+    # province's social-work report reads alike). Halved rather than zeroed: a name is not
+    # always spelt the same way in question and article. See ABSENT_FACTOR.
+    return p * ABSENT_FACTOR if f.named_absent > 0 else p
+
+
+# What the gate leaves of a result's confidence, from ``benchmarks/absent_gate.py`` (first 600
+# questions of each bench set, in calibrate.py's conditions): results whose article lacks one
+# of the question's naming words hold an answer 4-12 % of the time. At 0.5, found on
+# swapped-name questions falls from .83/.51/.55 to .61/.34/.35 (CMRC/XQuAD/DRCD) while found
+# on the questions as written goes from .988/.962/.983 to .988/.948/.963; a hard gate (0) would
+# take those to .983/.932/.927: names are not always spelt the same way.
+ABSENT_FACTOR = 0.5
 
 
 # A word that names one thing rather than a kind of thing: a place or an organisation in
@@ -68,6 +85,9 @@ _NAMED_SUFFIX = re.compile(
     r"协会|委员会|法院|检察院|政府|局|厅)$")
 _KINDS = re.compile(r"(?:地区|社区|小区|山区|城区|辖区|园区|景区|市区|郊区|校区|街区|全国|各国|全省|"
                     r"各省|全市|各市|全县|外国|本国|城市)$")
+# A word that opens with a demonstrative points at something named elsewhere (这个县, 该市, and
+# jieba's 那家省 out of 那家省医院): by itself it names nothing the article must mention.
+_POINTS_BACK = re.compile(r"^(?:这|那|哪|该|此|每|某)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,7 +110,8 @@ def naming(term: str) -> bool:
     if _KINDS.search(term):
         return False
     return (len(term) >= 2 and term in _dictionary_names()) or (
-        len(term) >= 3 and _NAMED_SUFFIX.search(term) is not None)
+        len(term) >= 3 and _NAMED_SUFFIX.search(term) is not None
+        and not _POINTS_BACK.match(term))
 
 
 def coverage(question: str, title: str | None, text: str, idf: Mapping[str, float],
@@ -125,11 +146,14 @@ def standout(cosines: Iterable[float], nth: int = 10) -> float:
 
 def features(question: str, title: str | None, text: str, chosen: Pick, dense: float | None,
              idf: Mapping[str, float], tokenize: Callable[[str], list[str]],
-             spread: float = 0.0) -> Features:
+             spread: float = 0.0, article: str | None = None) -> Features:
     """The features of one result: its passage ``text`` under ``title``, its answering
     sentence ``chosen``, the raw cosine ``dense`` of its best chunk; ``spread`` is the
-    question's ``standout``."""
+    question's ``standout``; ``article`` the whole text the passage is from (default: the
+    passage alone)."""
     covered, named_missing = _shares(question, title, text, idf, tokenize)
+    absent = named_missing if article is None or article == text else _shares(
+        question, title, article, idf, tokenize)[1]
     return Features(dense=dense, coverage=covered, evidence=chosen.evidence, typed=chosen.typed,
                     asks_type=question_type(question).kind is not None,
-                    named_missing=named_missing, standout=spread)
+                    named_missing=named_missing, standout=spread, named_absent=absent)

@@ -228,7 +228,7 @@ class SearchService:
                 other = snap.article(ref.article_id)
                 also.append(self._cite(other, self._passage(other, ref.start, ref.end)))
                 cited.add(ref.article_id)
-        why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread)
+        why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread, a.text)
         sure = confidence(why)
         return Hit(rank=rank, score=round(f.score, 4), confidence=round(sure, 3),
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},

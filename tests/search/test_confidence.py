@@ -1,7 +1,8 @@
 from qa.index.lexical import tokenize
 from qa.chunking import split_sentences
 from qa.search.answer import pick
-from qa.search.confidence import Features, confidence, coverage, features, naming
+from qa.search.confidence import (ABSENT_FACTOR, Features, confidence, coverage, features,
+                                  naming)
 
 
 def test_confidence_is_a_probability_that_rises_with_the_evidence():
@@ -24,7 +25,7 @@ def test_coverage_counts_title_and_passage_and_weighs_rare_words():
 def test_naming_words_are_places_organisations_and_figures_not_kinds():
     for word in ("湖北", "武汉", "西湖区", "江苏省", "通辽职业学院", "2023", "MP5", "卡卡·比恩"):
         assert naming(word), word
-    for word in ("社工", "社区", "城市", "内陆地区", "健康", "街道"):
+    for word in ("社工", "社区", "城市", "内陆地区", "健康", "街道", "那家省", "该市", "这个县"):
         assert not naming(word), word
 
 
@@ -40,3 +41,21 @@ def test_a_question_about_another_place_is_less_sure_than_the_same_question_here
                        tokenize)
     assert f_here.named_missing == 0.0 and f_there.named_missing == 1.0
     assert confidence(f_there) < confidence(f_here)
+
+
+def test_an_article_that_never_names_the_asked_place_halves_the_confidence():
+    passage = "各街道社工站共配备专业驻站社工26人，累计服务群众7.7万余人。"
+    article = "济阳区推进社工站建设。" + passage
+    idf = {t: 2.0 for t in tokenize(article + "杭州市西湖区")}
+    here, there = "济阳区配备了多少名驻站社工？", "杭州市西湖区配备了多少名驻站社工？"
+
+    def scored(q):
+        chosen = pick(q, passage, split_sentences(passage), idf, tokenize)
+        return features(q, None, passage, chosen, 0.9, idf, tokenize, article=article)
+
+    # 济阳区 is missing from the passage but its article names it: no gate
+    f_here, f_there = scored(here), scored(there)
+    assert f_here.named_missing == 1.0 and f_here.named_absent == 0.0
+    assert f_there.named_absent == 1.0
+    ungated = confidence(Features(**{**f_there.__dict__, "named_absent": 0.0}))
+    assert confidence(f_there) == ungated * ABSENT_FACTOR
