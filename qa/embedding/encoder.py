@@ -117,3 +117,19 @@ class _Torch:
         return self._model.encode(
             texts, prompt=prompt or None, batch_size=self.batch_size,
             show_progress_bar=show_progress, normalize_embeddings=True, convert_to_numpy=True)
+
+
+class UsesEncoder:
+    """For classes holding ``settings`` and an optional ``_encoder``: the encoder the settings
+    configure, loaded on first use, since removing, merging and listing issues never need a
+    model and loading one costs seconds; ``model_id`` is known from the settings without it."""
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = Encoder.from_settings(self.settings)
+        return self._encoder
+
+    @property
+    def model_id(self) -> str:
+        return self._encoder.model_id if self._encoder is not None else self.settings.model

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.chunking import chunk_article, chunk_for_embedding
+from qa.embedding import UsesEncoder
 from qa.config import Settings
 from qa.errors import Conflict, NotFound
 from qa.index.backend import open_backend
@@ -69,24 +70,11 @@ class BuildReport:
         return bool(self.added or self.replaced or self.removed)
 
 
-class Builder:
+class Builder(UsesEncoder):
     def __init__(self, settings: Settings, encoder=None, backend=None):
         self.settings = settings
         self._encoder = encoder
         self.backend = backend or open_backend(settings)
-
-    @property
-    def encoder(self):
-        """Loaded when something has to be embedded: removing and merging never need it."""
-        if self._encoder is None:
-            from qa.embedding import Encoder
-
-            self._encoder = Encoder.from_settings(self.settings)
-        return self._encoder
-
-    @property
-    def model_id(self) -> str:
-        return self._encoder.model_id if self._encoder is not None else self.settings.model
 
     # -- public ---------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from qa.chunking import split_sentences
 from qa.config import Settings
+from qa.embedding import UsesEncoder
 from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, ModelMismatch,
                        NotFound, QAError)
 from qa.index.backend import Archive, Where, open_backend
@@ -38,7 +39,7 @@ from qa.types import Answer, Article, Citation, Highlight, Hit
 log = logging.getLogger(__name__)
 
 
-class SearchService:
+class SearchService(UsesEncoder):
     def __init__(self, settings: Settings, encoder=None, backend=None):
         self.settings = settings
         self._encoder = encoder
@@ -50,20 +51,6 @@ class SearchService:
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- resources -------------------------------------------------------------------------
-
-    @property
-    def encoder(self):
-        if self._encoder is None:
-            from qa.embedding import Encoder
-
-            self._encoder = Encoder.from_settings(self.settings)
-        return self._encoder
-
-    @property
-    def model_id(self) -> str:
-        """The model queries are embedded with: the index must have been built with it. Known
-        from the settings without loading the model (``qa issues`` never needs it)."""
-        return self._encoder.model_id if self._encoder is not None else self.settings.model
 
     def snapshot(self, force: bool = False) -> Archive:
         """The view of the index to answer from. Looks for a new commit point at most once per
