@@ -59,6 +59,7 @@ JOBS = {
                          str(ROOT / "eval" / "short_queries.jsonl"), *BENCH_SETS],
                         ["--index", str(ROOT / "index"), str(SEED_DEV)]),
     "calibrate.py": (["--limit", "600"], ["--limit", "40"]),
+    "absent_gate.py": (["--n", "600"], ["--n", "40"]),
     "query_styles.py": ([], []),
 }
 # the scripts that write a results file (``--out DIR``)
