@@ -160,10 +160,11 @@ class SearchService(UsesEncoder):
         benchmarks/calibrate.py fits the confidence model on)."""
         ranked = self._rank(q, dense, lexical, snap)
         articles: dict[object, Article] = {}
+        keyed = [(snap.article_key(f.id), f) for f in ranked]
         scored: dict[object, list[Fused]] = {}     # each article's candidate chunks
-        for f in ranked:
-            scored.setdefault(snap.article_key(f.id), []).append(f)
-        groups = group(((snap.article_key(f.id), f) for f in ranked),
+        for key, f in keyed:
+            scored.setdefault(key, []).append(f)
+        groups = group(keyed,
                        lambda f: self._candidate(f, snap, articles), k,
                        self.settings.paragraph_max_chars)
         idf = snap.idf(q)
