@@ -117,7 +117,7 @@ class Corpus:
         self.lengths = sorted(len(a.text) for a in seeds)
 
     def _article(self, rng: random.Random, issue: str, page_id: str, page: int):
-        from qa.issues import article_id
+        from qa.ingest.articles import article_id
         from qa.types import Article
 
         target = rng.choice(self.lengths) * rng.uniform(0.8, 1.25)

@@ -11,7 +11,6 @@ number) is optional and never invented.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date as Date
@@ -21,6 +20,7 @@ from qa.config import Settings
 from qa.errors import BadIssueFile, BadRequest
 from qa.index.builder import Builder, BuildReport, Page
 from qa.ingest import Skipped, expand, ingest_bytes, issue_id
+from qa.ingest.articles import article_id
 from qa.types import Article
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -113,12 +113,6 @@ def summary(a: Article) -> dict:
             "source": a.source, "paper": a.paper, "date": a.date, "page": a.page}
 
 
-def article_id(page_id: str, title: str | None, text: str) -> str:
-    """The id ``qa.ingest`` gives an article, for the page id it ends up under."""
-    digest = hashlib.sha1(f"{page_id}\n{title or ''}\n{text}".encode()).hexdigest()[:10]
-    return f"{page_id}-{digest}"
-
-
 def pages_of(articles: list[Article], meta: IssueMeta = IssueMeta()) -> list[Page]:
     """Articles (as ``qa.ingest`` gives them) grouped into pages, with ``meta`` applied. A page
     file's articles share its stem as issue and page id; a corpus record is a page of its own."""
@@ -134,11 +128,13 @@ def pages_of(articles: list[Article], meta: IssueMeta = IssueMeta()) -> list[Pag
             new_id = f"{meta.issue}.{page_id}"
         out = []
         for a in arts:
+            printed_on = a.page         # the PDF page it was read from, before meta's page
             a = replace(a, issue=issue, page_id=new_id,
                         paper=a.paper or meta.paper, date=a.date or meta.date,
                         page=a.page or meta.page)
             if not record and new_id != page_id:
-                a.id = article_id(new_id, a.title, a.text)
+                # the id qa.ingest gives it, for the page id it ends up under
+                a.id = article_id(new_id, a.title, a.text, printed_on)
             out.append(a)
         numbers = {a.page for a in out}
         # The page carries the issue's metadata as given; a corpus record's own date or paper

@@ -379,6 +379,14 @@ def _single_article(run: Run, issue: str) -> list[Article]:
     return [_article(part, issue)] if part.paragraphs or part.title else []
 
 
+def article_id(page_id: str, title: str | None, text: str, page: int | None = None) -> str:
+    """An article's id: its page id and a digest of where it stands and what it says. A PDF's
+    page number counts too: the same article may be printed on two of its pages."""
+    where = page_id if page is None else f"{page_id}\n{page}"
+    digest = hashlib.sha1(f"{where}\n{title or ''}\n{text}".encode()).hexdigest()[:10]
+    return f"{page_id}-{digest}"
+
+
 def _article(part: Part, issue: str, page: int | None = None) -> Article:
     paras = [p for p in part.paragraphs if p]
     offsets, pos = [], 0
@@ -386,10 +394,7 @@ def _article(part: Part, issue: str, page: int | None = None) -> Article:
         offsets.append((pos, pos + len(p)))
         pos += len(p) + 1
     text = "\n".join(paras)
-    # A PDF's page number counts too: the same article may be printed on two of its pages.
-    where = issue if page is None else f"{issue}\n{page}"
-    digest = hashlib.sha1(f"{where}\n{part.title or ''}\n{text}".encode()).hexdigest()[:10]
-    return Article(id=f"{issue}-{digest}", issue=issue, title=part.title, source=part.source,
+    return Article(id=article_id(issue, part.title, text, page), issue=issue, title=part.title, source=part.source,
                    text=text, paragraphs=paras, offsets=offsets, captions=part.captions,
                    page=page)
 

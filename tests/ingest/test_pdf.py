@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from qa.cli import main
 from qa.errors import BadIssueFile
 from qa.ingest import READERS, Skipped, expand, ingest_bytes, ingest_paths
+from qa.issues import IssueMeta, pages_of
 
 from . import pdfgen
 from .bugs import bug
@@ -171,6 +172,9 @@ def test_the_same_article_on_two_pages_keeps_two_ids():
     got = ingest_bytes(pdfgen.make_pdf([arts, arts], seed=3).data, "twice.pdf")
     assert [a.page for a in got] == [1] * len(arts) + [2] * len(arts)
     assert len({a.id for a in got}) == len(got)
+    # and still two once filed under an issue (``qa add --issue``), which renames the page id
+    (page,) = pages_of(got, IssueMeta(issue="2024-04-11"))
+    assert len({a.id for a in page.articles}) == len(got)
 
 
 def test_recovery_on_unseen_layouts():
