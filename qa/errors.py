@@ -97,6 +97,13 @@ class IndexBusy(QAError):
     status = 409
 
 
+class BadSetting(QAError):
+    """A QA_* setting the service cannot run with: said plainly instead of a traceback."""
+
+    code = "bad_setting"
+    status = 500
+
+
 class MilvusUnavailable(QAError):
     """The Milvus server cannot be reached, or answered with an error: the service answers 503
     until it is back, and recovers by itself."""

@@ -240,3 +240,12 @@ def test_an_unreachable_milvus_is_a_one_line_error(tmp_path):
     run = qa("--index", str(tmp_path), "ask", "济阳区社工站", env=env)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.startswith("错误：无法使用 Milvus") and len(run.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("setting, says", [({"QA_BACKEND": "elastic"}, "QA_BACKEND"),
+                                           ({"QA_BACKEND": "milvus",
+                                             "QA_MILVUS_PREFIX": "9-bad"}, "QA_MILVUS_PREFIX")])
+def test_a_setting_the_service_cannot_run_with_is_named_not_a_traceback(tmp_path, setting, says):
+    run = qa("--index", str(tmp_path / "index"), "issues", env={**os.environ, **setting})
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("错误：") and says in run.stderr

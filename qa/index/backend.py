@@ -18,7 +18,7 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
-from qa.errors import BadRequest, ModelMismatch
+from qa.errors import BadRequest, BadSetting, ModelMismatch
 from qa.index.dense import DenseIndex
 from qa.index.lexical import LexicalIndex
 from qa.index.segment import PageRecord, SegmentData
@@ -172,7 +172,7 @@ def open_backend(settings) -> "Backend":
         from qa.index.milvus import MilvusBackend
 
         return MilvusBackend(settings)
-    raise ValueError(f"unknown backend {settings.backend!r} (embedded or milvus)")
+    raise BadSetting(f"QA_BACKEND 只能是 embedded 或 milvus，而不是 {settings.backend!r}")
 
 
 class Backend(Protocol):

@@ -35,7 +35,7 @@ from collections import Counter
 from pathlib import Path
 
 from qa.config import Settings
-from qa.errors import IndexNotFound
+from qa.errors import BadSetting, IndexNotFound
 from qa.index.backend import model_mismatch
 from qa.index.dense import normalised
 from qa.index.lexical import get_tokenizer, term_hashes, tokenizer_from_config
@@ -58,8 +58,8 @@ class MilvusBackend:
 
     def __init__(self, settings: Settings):
         if not S.valid_prefix(settings.milvus_prefix):
-            raise ValueError(f"QA_MILVUS_PREFIX must be letters, digits and _ and not start "
-                             f"with a digit: {settings.milvus_prefix!r}")
+            raise BadSetting(f"QA_MILVUS_PREFIX 只能由字母、数字和 _ 组成，且不能以数字开头："
+                             f"{settings.milvus_prefix!r}")
         self.settings = settings
         self.prefix = settings.milvus_prefix
         self.conn = Connection(settings)
