@@ -131,5 +131,10 @@ class UsesEncoder:
         return self._encoder
 
     @property
+    def loaded_encoder(self) -> Encoder | None:
+        """The encoder if it is loaded already, else None (to hand on without loading it)."""
+        return self._encoder
+
+    @property
     def model_id(self) -> str:
         return self._encoder.model_id if self._encoder is not None else self.settings.model

@@ -53,12 +53,13 @@ def meta_from_request() -> IssueMeta:
     return IssueMeta.parse(**values)
 
 
-def issues(service: SearchService) -> IssueService:
-    return IssueService(service.settings, service.encoder, service.backend)
+def issues(service: SearchService, encoder) -> IssueService:
+    return IssueService(service.settings, encoder, service.backend)
 
 
 def add(files: list[tuple[str, bytes]], meta: IssueMeta, service: SearchService) -> dict:
-    issue_service = issues(service)
+    # the service's own encoder, so a worker never holds two copies of the model
+    issue_service = issues(service, service.encoder)
     pages, skipped = issue_service.read(files, meta)
     result = issue_service.add(pages, skipped, len(files)).to_dict()
     if result["added"]:
@@ -69,6 +70,7 @@ def add(files: list[tuple[str, bytes]], meta: IssueMeta, service: SearchService)
 
 
 def remove(ident: str, service: SearchService) -> dict:
-    report = issues(service).remove([ident])
+    # removing embeds nothing: a worker that has not loaded the model yet does not load it
+    report = issues(service, service.loaded_encoder).remove([ident])
     service.reload()
     return {"generation": report.generation, "removed": report.removed}
