@@ -307,6 +307,7 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
     """给问题集打分，最后列出各集的总表。种子问题（q、answers、source）用 --index 的索引；
     评测集（question、answers、gold_passage_ids，旁边有 passages.jsonl）用由这些段落建立并
     缓存的索引。文件夹须含 questions.jsonl。"""
+    from qa.embedding import Encoder
     from qa.evaluation import bench_index, evaluate, read_questions, table
     from qa.search.service import SearchService
 
@@ -318,7 +319,7 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
         if path.is_dir():
             path = path / "questions.jsonl"
         questions = read_questions(path, unanswerable=refused)[:limit]
-        encoder = encoder or SearchService(settings).encoder
+        encoder = encoder or Encoder.from_settings(settings)
         run_settings = settings
         passages = path.parent / "passages.jsonl"
         if questions[0].gold and passages.exists():

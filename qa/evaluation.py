@@ -130,8 +130,9 @@ def read_questions(path: Path, unanswerable: bool = False) -> list[Question]:
         if not isinstance(text, str) or not text.strip():
             raise BadQuestionSet(f"{where}没有问题（q 或 question）")
         answers = r.get("answers")
-        answerable = r.get("answerable", True) is not False and not unanswerable
-        if r.get("answerable", True) is not False and (
+        declared = r.get("answerable", True) is not False
+        answerable = declared and not unanswerable
+        if declared and (
                 not isinstance(answers, list) or not answers
                 or not all(isinstance(a, str) and a for a in answers)):
             raise BadQuestionSet(f"{where}没有答案（answers 须是非空的字符串列表；"
@@ -144,7 +145,6 @@ def read_questions(path: Path, unanswerable: bool = False) -> list[Question]:
                             answerable=answerable))
     if not out:
         raise BadQuestionSet(f"问题文件 {path} 里没有问题")
-    return out
     return out
 
 

@@ -219,7 +219,7 @@ class Builder(UsesEncoder):
         dim = self.encoder.dim
         if not len(keys):
             return np.zeros((0, dim), np.float32)
-        return np.stack([known[k] for k in keys.tolist()]).astype(np.float32).reshape(-1, dim)
+        return np.stack([known[k] for k in keys.tolist()]).astype(np.float32, copy=False).reshape(-1, dim)
 
 
 def _inherit(pages: list[Page], held: dict[str, PageRecord]) -> list[Page]:

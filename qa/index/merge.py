@@ -119,5 +119,5 @@ def merge(parts: list[tuple[Segment, set[int]]]) -> SegmentData:
                        np.concatenate(spans).reshape(-1, 2).astype(np.int32),
                        np.concatenate(hashes).astype(np.uint64),
                        np.concatenate(embeds).astype(np.uint64),
-                       np.concatenate(vectors).reshape(-1, dim).astype(np.float32),
+                       np.concatenate(vectors).reshape(-1, dim).astype(np.float32, copy=False),
                        postings=postings)

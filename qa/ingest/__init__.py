@@ -87,7 +87,8 @@ def _read_pdf(data: bytes, name: str, max_bytes: int | None,
     make large."""
     articles, bad_pages = read_pdf(data, name, issue_id(name), max_bytes)
     for page, reason in bad_pages:
-        log.warning("skipped %s page %d: %s", name, page, reason)
+        # debug, not warning: the caller reports each skip (a log line too would say it twice)
+        log.debug("skipped %s page %d: %s", name, page, reason)
         skipped.append(Skipped(name, reason, page))
     return articles
 
