@@ -127,12 +127,7 @@ class Snapshot:
         if not tokens:
             return [], np.zeros(0), np.zeros(0, np.uint64), []
         keys = term_hashes(tokens)
-        df = np.zeros(len(tokens), np.int64)
-        positions = []
-        for part in self.parts:
-            pos = part.seg.postings.find(keys)
-            df += part.seg.postings.df(pos) - _deleted_df(part, pos)
-            positions.append(pos)
+        df, positions = self._df(keys)
         known = df > 0
         weights = idf(df, self.stats.docs)
         return ([t for t, k in zip(tokens, known) if k], weights[known], keys[known],
@@ -165,12 +160,19 @@ class Snapshot:
         tokens = list(dict.fromkeys(self.tokenizer(text)))
         if not tokens:
             return {}
-        keys = term_hashes(tokens)
-        df = np.zeros(len(tokens), np.int64)
-        for p in self.parts:
-            pos = p.seg.postings.find(keys)
-            df += p.seg.postings.df(pos) - _deleted_df(p, pos)
+        df, _ = self._df(term_hashes(tokens))
         return dict(zip(tokens, idf(df, self.stats.docs).tolist()))
+
+    def _df(self, keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each term's live document frequency over the archive, and its position in each
+        segment's vocabulary (-1 where absent)."""
+        df = np.zeros(len(keys), np.int64)
+        positions = []
+        for part in self.parts:
+            pos = part.seg.postings.find(keys)
+            df += part.seg.postings.df(pos) - _deleted_df(part, pos)
+            positions.append(pos)
+        return df, positions
 
     def coverage(self, query: str, key: int) -> float:
         """How much of what the query says lexically this chunk says too: the idf-weighted
