@@ -9,7 +9,7 @@ to swap it in, carrying over whatever was deleted from its sources in the meanti
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import logging
 import os
 import subprocess
@@ -20,6 +20,7 @@ from pathlib import Path
 from qa.config import Settings
 from qa.index import merge as merging
 from qa.index.lexical import get_tokenizer
+from qa.index.locks import WAIT, file_lock, write_lock
 from qa.index.segment import Segment, SegmentData, checksum, write_segment
 from qa.index.snapshot import Snapshot
 from qa.index.store import IndexStore, Manifest, SegmentEntry, fault_point
@@ -53,8 +54,12 @@ class EmbeddedBackend:
         self._last = snap
         return snap
 
-    def lock(self):
-        return self.store.lock()
+    @contextlib.contextmanager
+    def lock(self, wait: float = WAIT):
+        """The index's write lock; whoever takes it first removes what killed writers left."""
+        with write_lock(self.settings, wait):
+            self.store.clean()
+            yield
 
     def _segment_params(self, model: str, dim: int, tokenizer: dict) -> dict:
         s = self.settings
@@ -119,7 +124,8 @@ class EmbeddedBackend:
         s = self.settings
         policy = merging.Policy(exact_max=s.exact_max, factor=s.merge_factor)
         done: list[str] = []
-        with _merge_lock(self.store.root) as mine:
+        # One merger at a time (a lock of its own: writers are never blocked by it).
+        with file_lock(self.store.root / "MERGE", 0, give_up=True) as mine:
             if not mine:
                 log.info("another merge is running; not merging")
                 return done
@@ -154,7 +160,7 @@ class EmbeddedBackend:
             write_segment(tmp, data, fault=fault_point, **self._segment_params(
                 base.model, base.dim, base.manifest.tokenizer))
             fault_point("merge")
-            with store.lock():
+            with self.lock():
                 current = self.open(base.model, reuse=base)
                 now = {e.name: e for e in current.manifest.segments}
                 if any(n not in now for n in group):
@@ -202,25 +208,6 @@ class EmbeddedBackend:
         policy = merging.Policy(exact_max=s.exact_max, factor=s.merge_factor)
         if merging.plan(self.candidates(self.open(model)), policy):
             spawn_compact(s)
-
-
-class _merge_lock:
-    """One merger at a time (a flock on ``MERGE``); writers are never blocked by it."""
-
-    def __init__(self, root: Path):
-        self.path = root / "MERGE"
-
-    def __enter__(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.f = open(self.path, "a+")
-        try:
-            fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-
-    def __exit__(self, *exc) -> None:
-        self.f.close()
 
 
 def spawn_compact(settings: Settings) -> None:

@@ -26,9 +26,7 @@ nothing unless ``QA_TEST_PAUSE_AT`` names that point, which only the tests set.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import json
 import logging
 import os
@@ -39,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexBusy, IndexCorrupt, IndexNotFound, QAError
+from qa.errors import IndexCorrupt, IndexNotFound, QAError
 from qa.index.segment import (Segment, SegmentData, checksum, fsync_dir, remove_quietly,
                               write_segment)
 
@@ -74,26 +72,6 @@ def fault_point(name: str) -> None:
             f.write(f"{name} {os.getpid()} {time.time():.3f}\n")
     log.warning("test fault point %s reached (pid %d)", name, os.getpid())
     time.sleep(float(os.environ.get("QA_TEST_PAUSE_SECONDS", "3600")))
-
-
-@contextlib.contextmanager
-def file_lock(path: Path, wait: float = 600.0):
-    """An exclusive ``flock`` on ``path`` for the block, waited for up to ``wait`` s (then
-    ``IndexBusy``)."""
-    with open(path, "a+") as f:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise IndexBusy("索引正在被另一个任务更新，请稍后再试") from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -219,16 +197,6 @@ class IndexStore:
         return Snapshot.open(self, name, model=model, ef_search=ef_search, reuse=reuse)
 
     # -- writing ---------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def lock(self, wait: float = 600.0):
-        """Serialise writers. Waits (up to ``wait`` s) rather than failing, so two uploads
-        both land, one after the other."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with file_lock(self.root / "LOCK", wait):
-            self.clean()
-            fault_point("lock")
-            yield
 
     def _names(self, prefix: str) -> list[str]:
         return sorted(p.name for p in self.root.glob(f"{prefix}-*")

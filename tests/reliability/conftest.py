@@ -66,9 +66,11 @@ def write_pages(folder: Path, *numbers: int) -> Path:
 
 
 def qa_process(index: Path, *args: str, pause_at: str | None = None, marker: Path | None = None,
-               pause_seconds: float | None = None, log: Path | None = None) -> subprocess.Popen:
-    """A real ``qa --index INDEX ARGS…`` process, optionally stopping at a fault point."""
-    env = load.child_env()
+               pause_seconds: float | None = None, log: Path | None = None,
+               env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A real ``qa --index INDEX ARGS…`` process (with the settings ``env`` adds), optionally
+    stopping at a fault point."""
+    env = load.child_env(**(env or {}))
     if pause_at:
         env["QA_TEST_PAUSE_AT"] = pause_at
     if marker:

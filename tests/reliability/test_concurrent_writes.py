@@ -1,11 +1,13 @@
-"""Writers at once, for real: two ``qa add`` processes, and an upload while ``qa build`` runs.
-The LOCK (flock) serialises them; every article lands exactly once."""
+"""Writers at once, for real: two ``qa add`` processes, an upload while ``qa build`` runs, and an
+upload while ``qa add`` writes to the same Milvus Lite folder. The write lock (flock) serialises
+them; every article lands exactly once."""
 
 from __future__ import annotations
 
 import io
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -13,8 +15,8 @@ from qa.index.store import IndexStore
 from qa.search.service import SearchService
 from qa.web.app import create_app
 
-from .conftest import (SEED_ANSWER, SEED_PAGE, SEED_QUESTION, article_ids, make_page,
-                       qa_process, settings_for, wait_for_marker, write_pages)
+from .conftest import (SEED_ANSWER, SEED_PAGE, SEED_QUESTION, article_ids, ingest_pages,
+                       make_page, qa_process, settings_for, wait_for_marker, write_pages)
 
 HOLD = 12          # seconds the first writer keeps the lock
 
@@ -103,3 +105,48 @@ def test_upload_while_qa_build_runs_waits_and_lands(index, model, tmp_path):
     assert top["citation"]["title"] == title and fact in top["text"]
     top = client.get("/api/ask", query_string={"q": SEED_QUESTION, "k": 1}).get_json()["results"][0]
     assert SEED_ANSWER in top["text"]
+
+
+def test_upload_and_qa_add_on_one_lite_folder_take_one_lock(model, tmp_path):
+    """Milvus Lite as ``qa serve`` runs it: one Lite server on the folder, the workers' settings
+    as ``serving`` gives them. A ``qa add`` holds the folder's write lock; an upload through the
+    web service meanwhile waits for it (it once locked a file of its own, keyed by the server's
+    URI, and committed at once), then lands on top: both pages there, two generations."""
+    from qa.index.backend import open_backend
+    from qa.index.builder import Builder
+    from qa.index.milvus.client import serving
+
+    index, folder = tmp_path / "index", tmp_path / "lite"
+    settings = settings_for(index, backend="milvus", milvus_uri=str(folder))
+    with serving(settings) as served:
+        Builder(served, model).build(ingest_pages(1))
+        backend = open_backend(served)
+        first = backend.current_name()
+        marker, log = tmp_path / "add.marker", tmp_path / "add.log"
+        add = qa_process(index, "add", str(write_pages(tmp_path / "cli", 2)), pause_at="lock",
+                         marker=marker, pause_seconds=HOLD, log=log,
+                         env={"QA_BACKEND": "milvus", "QA_MILVUS_URI": str(folder)})
+        _, _, add_locked = wait_for_marker(marker, add, log)
+
+        token = "concurrent-token"
+        app = create_app(service=SearchService(replace(served, admin_token=token), model))
+        result = {}
+
+        def upload():
+            r = app.test_client().post(
+                "/api/issues", headers={"Authorization": f"Bearer {token}"},
+                data={"files": [(io.BytesIO(make_page(3)[0].encode()), "rel-0003.txt")]},
+                content_type="multipart/form-data")
+            result.update(status=r.status_code, body=r.get_json(), at=time.time())
+
+        uploader = threading.Thread(target=upload, daemon=True)
+        uploader.start()
+        assert add.wait(300) == 0, log.read_text()[-2000:]
+        uploader.join(300)
+        assert result["status"] == 201, result
+        assert result["at"] >= float(add_locked) + HOLD - 0.5, "the upload wrote under qa add"
+        live = backend.current_name()
+        assert result["body"]["generation"] == live
+        assert int(live[4:]) == int(first[4:]) + 2
+        assert sorted(i.id for i in backend.open().issues()) == ["rel-0001", "rel-0002",
+                                                                 "rel-0003"]

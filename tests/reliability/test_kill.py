@@ -17,6 +17,7 @@ import time
 import pytest
 
 from qa.index.builder import Builder
+from qa.index.embedded import EmbeddedBackend
 from qa.index.store import IndexStore
 
 from .conftest import (SEED_ANSWER, SEED_QUESTION, article_ids, ingest_pages, qa_process,
@@ -134,7 +135,7 @@ def test_kill_9_during_write_loses_nothing(index, model, tmp_path, cmd, point, l
 
     # The kernel released the dead writer's flock: the next writer gets it at once, removes
     # the leftovers, and keeps every article indexed before.
-    with store.lock(wait=5):
+    with EmbeddedBackend(settings_for(index)).lock(wait=5):
         pass
     assert not [n for n in (p.name for p in index.iterdir()) if n in leftovers]
     report = Builder(settings_for(index), model).add(ingest_pages(3))

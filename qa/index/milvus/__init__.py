@@ -27,24 +27,22 @@ one node. Readers take no lock.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
 from collections import Counter
-from pathlib import Path
 
 from qa.config import Settings
 from qa.errors import BadSetting, IndexNotFound
 from qa.index.backend import model_mismatch
 from qa.index.dense import normalised
 from qa.index.lexical import get_tokenizer, term_hashes, tokenizer_from_config
+from qa.index.locks import WAIT, write_lock
 from qa.index.milvus import schema as S
 from qa.index.milvus.archive import BATCH, MilvusArchive
 from qa.index.milvus.client import (LOAD_TIMEOUT, Connection, describe, lite_folder,  # noqa: F401
                                     serving)
 from qa.index.segment import ARTICLE_FIELDS, PageRecord, SegmentData, date_code
-from qa.index.store import file_lock
 
 log = logging.getLogger(__name__)
 GRACE = 2.0
@@ -99,16 +97,8 @@ class MilvusBackend:
 
     # -- writing --------------------------------------------------------------------------
 
-    def lock(self):
-        folder = lite_folder(self.settings)
-        if folder is not None:
-            path = folder.parent / f"{folder.name}.lock"
-        else:
-            s = self.settings
-            key = hashlib.sha1(f"{s.milvus_uri}|{s.milvus_db}|{self.prefix}".encode())
-            path = Path(s.cache_dir) / "milvus-locks" / f"{key.hexdigest()[:16]}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return file_lock(path)
+    def lock(self, wait: float = WAIT):
+        return write_lock(self.settings, wait)
 
     def commit(self, base: MilvusArchive | None, new: list[SegmentData], remove: list[str],
                *, model: str, dim: int, fresh: bool = False) -> str:

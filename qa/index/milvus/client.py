@@ -2,7 +2,8 @@
 
 A Lite folder can be opened by one process only (Lite's ``LOCK``). ``qa serve`` runs one
 ``milvus-lite server`` process for all its workers (``serving``) and writes its port into the
-folder (``qa-server.json``), so a ``qa add`` or ``qa ask`` run meanwhile goes through that server;
+folder (``qa-server.json``), so its workers, and a ``qa add`` or ``qa ask`` run meanwhile, go
+through that server;
 with no server running, a command serves the folder from a thread of its own process for as long
 as it runs. A server URI (``http://host:19530``) is used as it is, by every process.
 
@@ -27,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -100,12 +100,14 @@ def _stop_local_lite() -> None:
 
 
 def _served_port(folder: Path) -> int | None:
-    """The port of the ``qa serve`` Lite server holding ``folder``, if one is running."""
+    """The port of the Lite server a running ``qa serve`` holds ``folder`` with. While that
+    ``qa serve`` runs its port is the way to the folder, even if its Lite server has died (a
+    503 until it is back), so no other process takes the folder over."""
     try:
         info = json.loads((folder / PORT_FILE).read_text("utf-8"))
-        os.kill(int(info["pid"]), 0)
+        os.kill(int(info.get("owner", info["pid"])), 0)
         return int(info["port"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -253,7 +255,9 @@ def stop_lite_server(proc: subprocess.Popen, wait: float = 30.0) -> None:
 @contextlib.contextmanager
 def serving(settings: Settings):
     """For ``qa serve``: with a Lite folder, one Lite server for all workers while the block
-    runs, and the settings pointing at it; any other settings unchanged."""
+    runs. The settings stay as they are: every process that names the folder — a worker, a
+    ``qa add`` meanwhile — reaches the server through the folder's ``PORT_FILE``, and locks the
+    folder's write lock (``qa.index.locks``) for a write."""
     folder = lite_folder(settings) if settings.backend == "milvus" else None
     if folder is None:
         yield settings
@@ -263,10 +267,11 @@ def serving(settings: Settings):
     port = free_port()
     proc = start_lite_server(folder, port, folder.parent / f"{folder.name}.{SERVER_LOG}")
     port_file = folder / PORT_FILE
-    port_file.write_text(json.dumps({"pid": proc.pid, "port": port}), "utf-8")
+    port_file.write_text(json.dumps({"pid": proc.pid, "port": port, "owner": os.getpid()}),
+                         "utf-8")
     log.info("Milvus Lite server for %s on port %d (pid %d)", folder, port, proc.pid)
     try:
-        yield replace(settings, milvus_uri=f"http://127.0.0.1:{port}")
+        yield settings
     finally:
         with contextlib.suppress(FileNotFoundError):
             port_file.unlink()
