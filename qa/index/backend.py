@@ -140,8 +140,9 @@ class Archive(DenseIndex, LexicalIndex, Protocol):
         confidence weigh question words by it)."""
         ...
 
-    def copies(self, key: int) -> list[int]:
-        """Keys of the live chunks with the same text (reprints), ``key`` first."""
+    def copies(self, keys: list[int]) -> dict[int, list[int]]:
+        """For each key, the keys of the live chunks with the same text (reprints), itself
+        first. All at once: one question asks for its results' reprints together."""
         ...
 
     def article(self, article_id: str) -> Article | None: ...

@@ -209,7 +209,10 @@ class Snapshot:
                                 int(seg.chunk_hash[local]), seg.body(a)[start:end]))
         return out
 
-    def copies(self, key: int) -> list[int]:
+    def copies(self, keys: list[int]) -> dict[int, list[int]]:
+        return {key: self._copies(key) for key in keys}
+
+    def _copies(self, key: int) -> list[int]:
         part, local = self._locate(key)
         h = np.array([part.seg.chunk_hash[local]], dtype=np.uint64)
         out = [key]

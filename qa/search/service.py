@@ -169,7 +169,9 @@ class SearchService(UsesEncoder):
                        self.settings.paragraph_max_chars)
         idf = snap.idf(q)
         spread = standout(dense.values())
-        return [self._hit(rank, g, q, idf, snap, articles, scored[g.first.article], spread)
+        reprints = snap.copies([g.first.ref.id for g in groups])
+        return [self._hit(rank, g, q, idf, snap, articles, scored[g.first.article], spread,
+                          reprints[g.first.ref.id][1:])
                 for rank, g in enumerate(groups, 1)]
 
     def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
@@ -200,7 +202,8 @@ class SearchService(UsesEncoder):
                             s.paragraph_max_chars)
 
     def _hit(self, rank: int, g: Group, q: str, idf: dict[str, float], snap: Archive,
-             articles: dict, scored: list[Fused], spread: float) -> tuple[Hit, Features]:
+             articles: dict, scored: list[Fused], spread: float,
+             reprints: list[int]) -> tuple[Hit, Features]:
         a = articles[g.first.article]
         start, end = g.span
         text = a.text[start:end]
@@ -211,7 +214,7 @@ class SearchService(UsesEncoder):
         also = [self._cite(articles[o.article], o.span) for o in g.also]
         # Exact reprints of the passage that did not make it into the candidates.
         cited = {a.id, *(c.article_id for c in also)}
-        for ref in snap.chunks(snap.copies(f.id)[1:]):
+        for ref in snap.chunks(reprints):
             if ref.article_id not in cited:
                 other = snap.article(ref.article_id)
                 also.append(self._cite(other, self._passage(other, ref.start, ref.end)))
