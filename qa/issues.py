@@ -19,7 +19,7 @@ from pathlib import Path
 from qa.config import Settings
 from qa.errors import BadIssueFile, BadRequest
 from qa.index.builder import Builder, BuildReport, Page
-from qa.ingest import Skipped, expand, ingest_bytes, issue_id
+from qa.ingest import Skipped, ingest_bytes, ingest_paths, issue_id
 from qa.ingest.articles import article_id
 from qa.types import Article
 
@@ -168,15 +168,10 @@ class IssueService:
 
     def read_paths(self, paths: list[Path], meta: IssueMeta
                    ) -> tuple[list[Page], list[Skipped], int]:
-        files, skipped = [], []
-        found = expand([Path(p) for p in paths])
-        for f in found:
-            try:
-                files.append((str(f), f.read_bytes()))
-            except OSError as e:
-                skipped.append(Skipped(str(f), f"无法读取：{e.strerror}"))
-        pages, bad = self.read(files, meta)
-        return pages, skipped + bad, len(found)
+        """Files and folders → pages, as ``qa.ingest.ingest_paths`` reads them; (pages, what
+        was skipped, number of files)."""
+        result = ingest_paths(paths, self.settings.max_page_bytes)
+        return pages_of(result.articles, meta), result.skipped, result.files
 
     # -- writing --------------------------------------------------------------------------
 
