@@ -177,19 +177,14 @@ class IssueService:
 
     def add(self, pages: list[Page], skipped: list[Skipped] = (), files: int = 0,
             progress: bool = False) -> AddResult:
-        """Add (or replace) the pages. With nothing readable at all, ``BadIssueFile``: the
-        caller gets an error, not an empty success."""
-        if not pages:
-            reasons = "；".join(f"{Path(s.name).name}：{s.reason}" for s in skipped) or "没有文件"
-            raise BadIssueFile(f"没有可以收录的文章（{reasons}）")
+        """Add (or replace) the pages."""
+        _require_pages(pages, skipped)
         report = self.builder.add(pages, progress=progress)
         return AddResult(report, list(skipped), files)
 
     def build(self, pages: list[Page], skipped: list[Skipped] = (), files: int = 0,
               progress: bool = False) -> AddResult:
-        if not pages:
-            reasons = "；".join(f"{Path(s.name).name}：{s.reason}" for s in skipped) or "没有文件"
-            raise BadIssueFile(f"没有可以收录的文章（{reasons}）")
+        _require_pages(pages, skipped)
         return AddResult(self.builder.build(pages, progress=progress), list(skipped), files)
 
     def remove(self, ids: list[str]) -> BuildReport:
@@ -200,3 +195,11 @@ class IssueService:
 
     def compact(self) -> list[str]:
         return self.builder.compact()
+
+
+def _require_pages(pages: list[Page], skipped: list[Skipped]) -> None:
+    """With nothing readable at all, ``BadIssueFile``: the caller gets an error naming why,
+    not an empty success."""
+    if not pages:
+        reasons = "；".join(f"{Path(s.name).name}：{s.reason}" for s in skipped) or "没有文件"
+        raise BadIssueFile(f"没有可以收录的文章（{reasons}）")
