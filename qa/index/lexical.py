@@ -139,11 +139,15 @@ def _parallel(texts: list[str], cut: Tokenizer, workers: int):
         yield from pool.imap(_forked_cut, texts, chunksize=500)
 
 
+def key_of(text: str) -> int:
+    """A stable 64-bit key of a text (terms, article and page ids)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
 def term_hashes(terms: list[str]) -> np.ndarray:
     """64-bit keys for terms: a segment stores sorted keys instead of a vocabulary of Python
     strings, so looking a term up is a binary search in a memory-mapped array."""
-    return np.array([int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(),
-                                    "little") for t in terms], dtype=np.uint64)
+    return np.array([key_of(t) for t in terms], dtype=np.uint64)
 
 
 @dataclass(frozen=True)

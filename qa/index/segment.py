@@ -27,7 +27,6 @@ is ``segment number << 32 | j``.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -40,18 +39,13 @@ import numpy as np
 
 from qa.errors import IndexCorrupt
 from qa.index.dense import SegmentVectors, build_hnsw, normalised, write_hnsw
-from qa.index.lexical import Postings, tokenize_many
+from qa.index.lexical import Postings, key_of, tokenize_many
 from qa.types import Article
 
 log = logging.getLogger(__name__)
 FORMAT = 2
 ARTICLE_FIELDS = ("id", "issue", "title", "source", "offsets", "captions", "date", "url",
                    "page_id", "page", "paper")
-
-
-def key_of(text: str) -> int:
-    """A stable 64-bit key (ids, page ids)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def chunk_hash(chunk_id: str) -> int:
