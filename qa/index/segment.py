@@ -32,7 +32,7 @@ import logging
 import os
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +111,6 @@ class SegmentData:
     vectors: np.ndarray                     # float32 (n, dim)
     lexical: list[str] | None = None        # what BM25 indexes for each chunk (title + text)
     postings: Postings | None = None        # or the postings themselves (a merge has them)
-    extra: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.chunk_hash)
@@ -189,7 +188,6 @@ def write_segment(directory: Path, data: SegmentData, *, model: str, dim: int,
         "pages": [p.to_dict() for p in data.pages],
         "codes": {"issue": issues, "source": sources, "paper": papers},
         "checksums": {str(p.relative_to(directory)): checksum(p) for p in files},
-        **data.extra,
     }
     with open(directory / "meta.json", "w", encoding="utf-8") as f:
         json.dump(meta, f, ensure_ascii=False)
@@ -337,10 +335,6 @@ class Segment:
         lo = np.searchsorted(values, hashes, side="left", sorter=order)
         hi = np.searchsorted(values, hashes, side="right", sorter=order)
         return [np.asarray(order[a:b]) for a, b in zip(lo, hi)]
-
-    def chunk_text(self, j: int) -> str:
-        start, end = (int(x) for x in self.chunk_span[j])
-        return self.body(int(self.chunk_article[j]))[start:end]
 
 
 def remove_quietly(path: Path) -> None:

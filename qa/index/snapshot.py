@@ -31,7 +31,6 @@ class _Part:
 
     no: int
     seg: Segment
-    entry: object                       # store.SegmentEntry
     deleted: set[int]
     live: np.ndarray | None             # live chunks, None when nothing is deleted
     live_articles: np.ndarray | None
@@ -77,7 +76,6 @@ class Snapshot:
                 seg = reuse.get(entry.name)
                 if seg is None or seg.meta_checksum != entry.meta:
                     seg = store.open_segment(entry, ef_search)
-                    seg.meta_checksum = entry.meta
                 parts.append(_part(seg, entry, store.read_deletes(entry)))
         except IndexCorrupt as e:
             raise IndexCorrupt(f"索引 {store.root / name}：{e.message}") from None
@@ -307,6 +305,6 @@ def _part(seg: Segment, entry, deletes: dict | None) -> _Part:
         live, live_articles = ~dead_chunks, ~dead_articles
     empty = np.zeros(0, np.int64)
     if deletes is None:
-        return _Part(int(seg.name[4:]), seg, entry, deleted, live, live_articles, empty, empty)
-    return _Part(int(seg.name[4:]), seg, entry, deleted, live, live_articles,
+        return _Part(int(seg.name[4:]), seg, deleted, live, live_articles, empty, empty)
+    return _Part(int(seg.name[4:]), seg, deleted, live, live_articles,
                  deletes["terms"], deletes["counts"], deletes)

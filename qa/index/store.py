@@ -97,13 +97,11 @@ class Manifest:
     segments: list[SegmentEntry]
     counts: dict
     created: str = ""
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"format": FORMAT, "generation": self.name, "model": self.model, "dim": self.dim,
                 "created": self.created, "tokenizer": self.tokenizer,
-                "segments": [s.to_dict() for s in self.segments], "counts": self.counts,
-                **self.extra}
+                "segments": [s.to_dict() for s in self.segments], "counts": self.counts}
 
     @classmethod
     def parse(cls, data, where: Path) -> "Manifest":
@@ -116,11 +114,8 @@ class Manifest:
                                      s.get("deletes")) for s in data["segments"]]
             if not isinstance(data["counts"], dict) or not isinstance(data["tokenizer"], dict):
                 raise TypeError("counts/tokenizer")
-            known = {"format", "generation", "model", "dim", "created", "tokenizer", "segments",
-                     "counts"}
             return cls(str(data["generation"]), str(data["model"]), int(data["dim"]),
-                       data["tokenizer"], segments, data["counts"], str(data.get("created", "")),
-                       {k: v for k, v in data.items() if k not in known})
+                       data["tokenizer"], segments, data["counts"], str(data.get("created", "")))
         except IndexCorrupt:
             raise
         except (KeyError, TypeError, ValueError, AttributeError):
