@@ -193,3 +193,14 @@ class Backend(Protocol):
         ids) invisible, in one atomic step; ``fresh`` starts from an empty index. Returns the
         new view's name."""
         ...
+
+    def compact(self, *, everything: bool = False, max_chunks: int | None = None,
+                model: str | None = None) -> list[str]:
+        """Merge what the engine's policy calls for now (``everything``: all of it, dropping
+        deleted rows). Returns what was merged or compacted."""
+        ...
+
+    def merge_after_add(self, model: str) -> None:
+        """After an add, outside ``lock()``: whatever merging the engine leaves to its
+        writers."""
+        ...

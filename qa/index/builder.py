@@ -113,7 +113,7 @@ class Builder(UsesEncoder):
                     dim=self.encoder.dim)
             report.totals = self._totals()
         if fresh:
-            self._merge()
+            self.backend.merge_after_add(self.model_id)
         return report
 
     def remove(self, ids: list[str]) -> BuildReport:
@@ -155,11 +155,6 @@ class Builder(UsesEncoder):
         if not self.backend.exists():
             return {}
         return self.backend.open(model=self.model_id).health()
-
-    def _merge(self) -> None:
-        merge = getattr(self.backend, "merge_after_add", None)
-        if merge is not None:
-            merge(self.model_id)
 
     def _segments(self, pages: list[Page], base, report: BuildReport,
                   progress: bool) -> list[SegmentData]:

@@ -269,6 +269,9 @@ class MilvusBackend:
             self._call("compact", collection_name=name)
         return names
 
+    def merge_after_add(self, model: str) -> None:
+        """Nothing: Milvus merges its segments by itself."""
+
 
 class _Writer:
     """Rows for one commit's new pages: chunks with their BM25 vectors, articles, pages."""
