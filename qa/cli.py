@@ -198,12 +198,19 @@ def issues_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(issues, ensure_ascii=False, indent=1))
         return
     for i in issues:
-        meta = " ".join(x for x in (i["paper"], i["date"], i["number"] and f"第{i['number']}期")
-                        if x)
+        meta = " ".join(x for x in (i["paper"], i["date"], number_text(i["number"])) if x)
         click.echo(f"{i['id']}  {meta or '-'}  {len(i['pages'])} 个版面，{i['articles']} 篇文章")
         for p in i["pages"]:
             click.echo(f"    {p['id']}" + (f"  第{p['page']}版" if p["page"] else "")
                        + f"  {p['articles']} 篇文章")
+
+
+def number_text(number: str | None) -> str | None:
+    """An issue number as printed: as given when it already reads like one (``--number`` asks
+    for 第5000期), else 第N期."""
+    if not number:
+        return None
+    return number if number.startswith("第") or number.endswith("期") else f"第{number}期"
 
 
 @main.command()

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from qa.cli import main
+from qa.cli import main, number_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -68,7 +68,7 @@ def test_add_with_metadata_list_remove_and_compact(tmp_path, seed_index):
     page = tmp_path / "A03.txt"
     page.write_bytes((ROOT / "seeds" / "002_ebf6d75d4c563302.txt").read_bytes())
     run = qa("--index", str(index), "add", str(page), "--issue", "2024-08-15", "--date",
-             "2024-08-15", "--paper", "中国社会报", "--page", "3")
+             "2024-08-15", "--paper", "中国社会报", "--page", "3", "--number", "第5000期")
     assert run.returncode == 0, run.stderr
     assert "新增 1 个版面" in run.stdout and "新嵌入 0 段" in run.stdout   # known text
     listing = json.loads(qa("--index", str(index), "issues", "--json").stdout)
@@ -76,7 +76,7 @@ def test_add_with_metadata_list_remove_and_compact(tmp_path, seed_index):
     assert issue["date"] == "2024-08-15" and issue["pages"][0] == {
         "id": "2024-08-15.A03", "page": 3, "articles": 4}
     text = qa("--index", str(index), "issues").stdout
-    assert "2024-08-15  中国社会报 2024-08-15  1 个版面，4 篇文章" in text
+    assert "2024-08-15  中国社会报 2024-08-15 第5000期  1 个版面，4 篇文章" in text
 
     run = qa("--index", str(index), "remove", "2024-08-15", "nope")
     assert run.returncode == 2 and "nope" in run.stderr and "Traceback" not in run.stderr
@@ -86,6 +86,11 @@ def test_add_with_metadata_list_remove_and_compact(tmp_path, seed_index):
     run = qa("--index", str(index), "compact", "--all")      # drops the removed seed page
     assert run.returncode == 0 and "已合并为 seg-" in run.stdout
     assert len(json.loads(qa("--index", str(index), "issues", "--json").stdout)) == 4
+
+
+def test_issue_number_is_printed_as_given_or_as_di_n_qi():
+    assert [number_text(n) for n in ("第5000期", "5000", "第五千", "5000期", None, "")] == [
+        "第5000期", "第5000期", "第五千", "5000期", None, None]
 
 
 def test_bad_date_is_a_one_line_error(tmp_path):
