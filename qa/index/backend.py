@@ -185,7 +185,10 @@ class Backend(Protocol):
 
     def open(self, model: str | None = None, reuse: Archive | None = None) -> Archive: ...
 
-    def lock(self): ...
+    def lock(self, wait: float = 600.0):
+        """The index's write lock (``qa.index.locks.write_lock``), held around ``commit``:
+        the same for every process that writes to the same index."""
+        ...
 
     def commit(self, base: Archive | None, new: list[SegmentData], remove: list[str],
                *, model: str, dim: int, fresh: bool = False) -> str:
