@@ -353,6 +353,15 @@ class Postings:
             for pos, w in terms[done:]:
                 _, tfc = self._tfc(pos, cands, avgdl)
                 acc[cands] += np.float32(w) * tfc
+                remaining -= w
+                # Each term looked up narrows the field again: the k-th best so far rises and
+                # what is left to add shrinks (most of a query's long lists are looked up for
+                # a few hundred documents instead of thousands). A hair of slack keeps a
+                # document tied with the k-th, whatever order float32 added its terms in.
+                if len(cands) > k:
+                    theta = max(theta, float(np.partition(acc[cands], -k)[-k]))
+                    cands = cands[acc[cands] >= np.float32(theta - remaining
+                                                           - 1e-6 * (theta + 1))]
         else:
             cands = np.flatnonzero(acc > 0)
             if allowed is not None:

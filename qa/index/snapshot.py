@@ -20,6 +20,7 @@ from qa.errors import IndexCorrupt, IndexNotFound
 from qa.index.backend import ChunkRef, IssueInfo, Where, issues_of, model_mismatch
 from qa.index.lexical import Stats, idf, term_hashes, tokenizer_from_config
 from qa.index.segment import PageRecord, Segment, key_of
+from qa.parallel import fan_out
 
 log = logging.getLogger(__name__)
 SHIFT = 32
@@ -70,13 +71,17 @@ class Snapshot:
         if model is not None and manifest.model != model:
             raise model_mismatch(manifest.model, model)
         reuse = reuse or {}
-        parts = []
+
+        def part_of(entry) -> _Part:
+            seg = reuse.get(entry.name)
+            if seg is None or seg.meta_checksum != entry.meta:
+                seg = store.open_segment(entry, ef_search)
+            return _part(seg, entry, store.read_deletes(entry))
+
         try:
-            for entry in manifest.segments:
-                seg = reuse.get(entry.name)
-                if seg is None or seg.meta_checksum != entry.meta:
-                    seg = store.open_segment(entry, ef_search)
-                parts.append(_part(seg, entry, store.read_deletes(entry)))
+            # Checksumming is most of opening a segment, and zlib does it without the GIL:
+            # a worker starting on a big archive verifies its segments on all cores.
+            parts = fan_out(part_of, manifest.segments)
         except IndexCorrupt as e:
             raise IndexCorrupt(f"索引 {store.root / name}：{e.message}") from None
         counts = manifest.counts
@@ -111,9 +116,11 @@ class Snapshot:
         return allowed if part.live is None else allowed & part.live
 
     def dense(self, vector: np.ndarray, k: int, where: Where | None = None) -> dict[int, float]:
+        def search(part: _Part):
+            return part, part.seg.vectors.search(vector, k, self._allowed(part, where))
+
         found: list[tuple[float, int]] = []
-        for part in self.parts:
-            scores, ids = part.seg.vectors.search(vector, k, self._allowed(part, where))
+        for part, (scores, ids) in fan_out(search, self.parts):
             found.extend((float(s), self.key(part, i)) for s, i in zip(scores, ids))
         found.sort(key=lambda x: (-x[0], x[1]))
         return {key: score for score, key in found[:k]}
@@ -135,10 +142,13 @@ class Snapshot:
         tokens, weights, _, positions = self._terms(query)
         if not tokens or k < 1:
             return {}
+        def search(part_pos: tuple[_Part, np.ndarray]):
+            part, pos = part_pos
+            return part, part.seg.postings.top(pos, weights, self.stats.avgdl,
+                                               self._allowed(part, where), k)
+
         found: list[tuple[float, int]] = []
-        for part, pos in zip(self.parts, positions):
-            docs, scores = part.seg.postings.top(pos, weights, self.stats.avgdl,
-                                                 self._allowed(part, where), k)
+        for part, (docs, scores) in fan_out(search, list(zip(self.parts, positions))):
             found.extend((float(s), self.key(part, d)) for s, d in zip(scores, docs))
         found.sort(key=lambda x: (-x[0], x[1]))
         return {key: score for score, key in found[:k]}
