@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.search.answer import Pick, question_terms, question_type
+from qa.search.attribute import attribute_absent
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class Features:
     # idf share of the question's naming words that the result's whole article (title and
     # every paragraph) never mentions: the result is about another place, body or year
     named_absent: float = 0.0
+    # the question asks for an attribute (经费, 热线电话, 站长) that the answering sentence and
+    # its neighbours never speak of (qa/search/attribute.py)
+    attribute_absent: bool = False
 
     def vector(self, dense_floor: float) -> list[float]:
         d = dense_floor if self.dense is None else self.dense
@@ -60,11 +64,15 @@ DENSE_FLOOR = 0.7
 def confidence(f: Features, weights: tuple[float, ...] = WEIGHTS) -> float:
     z = sum(w * x for w, x in zip(weights, f.vector(DENSE_FLOOR)))
     p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
-    # A gate, not a feature: an article that never names the place, body or year the
+    # Gates, not features: an article that never names the place, body or year the
     # question asks about cannot state its figures, however close the wording (every
     # province's social-work report reads alike). Halved rather than zeroed: a name is not
     # always spelt the same way in question and article. See ABSENT_FACTOR.
-    return p * ABSENT_FACTOR if f.named_absent > 0 else p
+    if f.named_absent > 0:
+        p *= ABSENT_FACTOR
+    # Nor can a sentence answer for an attribute it never speaks of (经费 asked, the article
+    # on the right 区 silent on any money). See ATTRIBUTE_FACTOR.
+    return p * ATTRIBUTE_FACTOR if f.attribute_absent else p
 
 
 # What the gate leaves of a result's confidence, from ``benchmarks/absent_gate.py`` (first 600
@@ -74,6 +82,9 @@ def confidence(f: Features, weights: tuple[float, ...] = WEIGHTS) -> float:
 # on the questions as written goes from .988/.962/.983 to .988/.948/.963; a hard gate (0) would
 # take those to .983/.932/.927: names are not always spelt the same way.
 ABSENT_FACTOR = 0.5
+
+# What the attribute gate leaves, from ``benchmarks/attribute_gate.py``: TODO
+ATTRIBUTE_FACTOR = 0.4
 
 
 # A word that names one thing rather than a kind of thing: a place or an organisation in
@@ -146,14 +157,19 @@ def standout(cosines: Iterable[float], nth: int = 10) -> float:
 
 def features(question: str, title: str | None, text: str, chosen: Pick, dense: float | None,
              idf: Mapping[str, float], tokenize: Callable[[str], list[str]],
-             spread: float = 0.0, article: str | None = None) -> Features:
+             spread: float = 0.0, article: str | None = None,
+             near: str | None = None) -> Features:
     """The features of one result: its passage ``text`` under ``title``, its answering
     sentence ``chosen``, the raw cosine ``dense`` of its best chunk; ``spread`` is the
     question's ``standout``; ``article`` the whole text the passage is from (default: the
-    passage alone)."""
+    passage alone); ``near`` the answering sentence with its neighbours (default: the
+    sentence alone)."""
     covered, named_missing = _shares(question, title, text, idf, tokenize)
     absent = named_missing if article is None or article == text else _shares(
         question, title, article, idf, tokenize)[1]
     return Features(dense=dense, coverage=covered, evidence=chosen.evidence, typed=chosen.typed,
                     asks_type=question_type(question).kind is not None,
-                    named_missing=named_missing, standout=spread, named_absent=absent)
+                    named_missing=named_missing, standout=spread, named_absent=absent,
+                    attribute_absent=attribute_absent(
+                        question, near if near is not None
+                        else text[chosen.sentence[0]:chosen.sentence[1]]))
