@@ -16,8 +16,8 @@ import functools
 import re
 from collections.abc import Sequence
 
-from qa.search.answer import Span, question_type
-from qa.search.answer_type import UNIT
+from qa.search.answer import Span, question_type, typed_spans
+from qa.search.answer_type import UNIT, asked_unit
 
 # What may stand between the attribute and the question word: a copula, a hedge, a total.
 _FILLER = (r"(?:是|为|有|在|位于|约|约为|大约|大概|一般|通常|共|共有|一共|总共|共计|合计|累计|达|达到|"
@@ -108,3 +108,9 @@ def attribute_absent(question: str, near: str) -> bool:
         return False
     attribute = asked_attribute(question)
     return attribute is not None and not mentions(attribute, near)
+
+
+def unit_absent(question: str, near: str) -> bool:
+    """``question`` counts in a unit (多少万元, 几张) and ``near`` states no number in it: not
+    even the kind of answer asked for is there."""
+    return asked_unit(question) is not None and not typed_spans(near, question_type(question))

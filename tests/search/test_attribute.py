@@ -6,8 +6,10 @@ import pytest
 from qa.chunking import split_sentences
 from qa.index.lexical import tokenize
 from qa.search.answer import pick
-from qa.search.attribute import around, asked_attribute, attribute_absent, mentions
-from qa.search.confidence import ATTRIBUTE_FACTOR, Features, confidence, features
+from qa.search.attribute import (around, asked_attribute, attribute_absent, mentions,
+                                 unit_absent)
+from qa.search.confidence import (ATTRIBUTE_FACTOR, UNIT_ABSENT_FACTOR, Features, confidence,
+                                  features)
 from qa.search.service import SearchService
 
 
@@ -63,9 +65,18 @@ def test_around_is_the_sentence_and_its_neighbours():
     assert around(text, sentences, sentences[3]) == "丙句。丁句。"
 
 
-def test_a_result_silent_on_the_asked_attribute_is_gated():
+def test_no_number_in_the_asked_unit_near_is_unit_absent():
+    asked = "济阳区社工站每年的运营经费是多少万元？"
+    assert unit_absent(asked, "配备专业驻站社工26人")
+    assert not unit_absent(asked, "投入慈善资金10万余元")
+    assert not unit_absent("济阳区社工站每年的运营经费是多少？", "配备专业驻站社工26人")  # no unit
+
+
+@pytest.mark.parametrize("money, factor", [("", UNIT_ABSENT_FACTOR),
+                                           ("去年投入慈善资金10万余元。", ATTRIBUTE_FACTOR)])
+def test_a_result_silent_on_the_asked_attribute_is_gated(money, factor):
     text = ("自2021年建立社工站以来，济阳区已实现街道（镇）社工站全覆盖。"
-            "建设1个区级社工总站，7个街道（镇）社工站，配备专业驻站社工26人。")
+            f"{money}建设1个区级社工总站，7个街道（镇）社工站，配备专业驻站社工26人。")
     idf = {t: 2.0 for t in tokenize(text + "运营经费")}
     asked = "济阳区社工站每年的运营经费是多少万元？"
     answerable = "济阳区配备了多少名驻站社工？"
@@ -79,7 +90,7 @@ def test_a_result_silent_on_the_asked_attribute_is_gated():
     gated = scored(asked)
     assert gated.attribute_absent and not scored(answerable).attribute_absent
     ungated = confidence(Features(**{**gated.__dict__, "attribute_absent": False}))
-    assert confidence(gated) == pytest.approx(ungated * ATTRIBUTE_FACTOR)
+    assert confidence(gated) == pytest.approx(ungated * factor)
 
 
 @pytest.fixture(scope="module")
