@@ -29,7 +29,6 @@ condition loses more than .005 of found.
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -38,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import calibrate as cal  # noqa: E402
-from _candidates import Candidates, top  # noqa: E402
+from _candidates import Candidates, cached, top  # noqa: E402
 from query_styles import _rng  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
@@ -177,12 +176,7 @@ def main() -> None:
                     "(set/condition) found or not with the shipped gate")
     args = ap.parse_args()
     base = Settings.from_env()
-    cache = base.cache_dir / "studies" / f"attribute-gate-{args.n}.pkl"
-    if cache.exists():
-        data = pickle.loads(cache.read_bytes())
-    else:
-        data = collect(base, args.n)
-        cache.write_bytes(pickle.dumps(data))
+    data = cached(base, f"attribute-gate-{args.n}", lambda: collect(base, args.n))
     thr = base.found_confidence
     print(f"found (best confidence >= {thr}) per gate variant and factor (1.0 = no gate)")
     for variant in VARIANTS:
