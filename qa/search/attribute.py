@@ -82,9 +82,12 @@ def _tagged(text: str) -> list[tuple[str, str]]:
 
 def mentions(attribute: str, text: str) -> bool:
     """Whether ``text`` speaks of ``attribute``: the word itself or, for a longer word, any
-    two-character part of it (覆盖率 → 覆盖, 建筑面积 → 面积) — a near synonym by its characters.
-    A single shared character is not enough (电话 is not 说话, 床位 not 单位)."""
+    two-character part of it (覆盖率 → 覆盖, 建筑面积 → 面积) — a near synonym by its characters;
+    a two-character word typed the wrong way round (构机 for 机构) counts too. A single shared
+    character is not enough (电话 is not 说话, 床位 not 单位)."""
     text, a = text.lower(), attribute.lower()
+    if len(a) == 2:
+        return a in text or a[::-1] in text
     return a in text or (len(a) >= 3 and any(a[i:i + 2] in text for i in range(len(a) - 1)))
 
 

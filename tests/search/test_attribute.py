@@ -43,6 +43,7 @@ def test_an_attribute_is_mentioned_by_itself_or_a_two_character_part():
     assert mentions("覆盖率", "实现全覆盖")                     # a two-character part
     assert mentions("建筑面积", "占地面积3万平方米")
     assert not mentions("经费", "配备专业驻站社工26人")
+    assert mentions("构机", "孵化培育专业性社工机构37家")          # a transposition typo
     # one shared character is no synonym
     assert not mentions("电话", "他说话很快") and not mentions("床位", "相关单位负责人")
 
