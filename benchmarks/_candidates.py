@@ -61,3 +61,15 @@ def top(pairs: list, n: int, keep=None) -> dict[int, float]:
             if len(out) >= n:
                 break
     return out
+
+
+def cached(base, stem: str, make):
+    """A study's collected rows, kept in ``$QA_CACHE_DIR/studies/<stem>.pkl``: ``make()`` runs
+    only when there is no such file."""
+    path = base.cache_dir / "studies" / f"{stem}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    data = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(data))
+    return data

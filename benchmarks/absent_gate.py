@@ -12,7 +12,6 @@ lacks a naming word hold an answer.
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import calibrate as cal  # noqa: E402
-from _candidates import Candidates, top  # noqa: E402
+from _candidates import Candidates, cached, top  # noqa: E402
 from query_styles import restyle  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
@@ -85,12 +84,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=600, help="questions per bench set")
     args = ap.parse_args()
     base = Settings.from_env()
-    cache = base.cache_dir / "studies" / f"absent-gate-{args.n}.pkl"
-    if cache.exists():
-        data = pickle.loads(cache.read_bytes())
-    else:
-        data = collect(base, args.n)
-        cache.write_bytes(pickle.dumps(data))
+    data = cached(base, f"absent-gate-{args.n}", lambda: collect(base, args.n))
     thr = base.found_confidence
     print(f"found (confidence >= {thr}) by gate factor")
     print(f"{'set / condition':32}" + "".join(f"{f:>8.1f}" for f in FACTORS)

@@ -60,6 +60,7 @@ JOBS = {
                         ["--index", str(ROOT / "index"), str(SEED_DEV)]),
     "calibrate.py": (["--limit", "600"], ["--limit", "40"]),
     "absent_gate.py": (["--n", "600"], ["--n", "40"]),
+    "attribute_gate.py": (["--n", "400"], ["--n", "40"]),
     "query_styles.py": ([], []),
 }
 # the scripts that write a results file (``--out DIR``)

@@ -20,10 +20,10 @@ from qa.search.fusion import Fused
 _UNITS = sorted("""人 名 位 家 个 项 场 次 户 元 岁 支 所 座 条 件 台 辆 本 篇 期 批 届 类 种 天 周
     月 年 小时 学时 课时 公里 千米 米 吨 亩 公顷 平方米 倍 门 只 头 份 间 张 处 栋 套 枚 部 册 首
     轮 级 分钟 秒 例 起 宗 床 股 艘 架 棵 株 箱 袋 包 片 块 所 座""".split(), key=len, reverse=True)
-_UNIT = "|".join(map(re.escape, dict.fromkeys(_UNITS)))
+UNIT = "|".join(map(re.escape, dict.fromkeys(_UNITS)))
 # 人 and 名 count the same thing: 多少人 is answered by 625名志愿者 and the other way round.
 _SAME = {"名": "人|名|位", "人": "人|名|位", "位": "人|名|位"}
-_ASK = re.compile(rf"(?:多少|几)(?:[十百千万亿]+)?({_UNIT})")
+_ASK = re.compile(rf"(?:多少|几)(?:[十百千万亿]+)?({UNIT})")
 # A magnitude alone is a number only when approximated (千余家); otherwise 万家 in 千站暖万家 or
 # 千家万户 would count as quantities.
 _DIGITS = "零〇一二两三四五六七八九十"

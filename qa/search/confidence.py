@@ -8,7 +8,10 @@ sentence, and whether that sentence holds the kind of thing asked for (a number 
 unit, a date…). A logistic model over them was fitted on bench questions — with their own
 passages, with their gold passages removed (a near-topic question the index cannot answer) and
 asked of another bench set's index (off-topic) — and checked on held-out sets
-(``benchmarks/calibrate.py``, README).
+(``benchmarks/calibrate.py``, README). Two gates then cut what the model cannot see: an
+article that never names the place, body or year asked about (``ABSENT_FACTOR``), and an
+answering sentence whose neighbourhood never speaks of the attribute a number question asks
+for (``ATTRIBUTE_FACTOR``, qa/search/attribute.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.search.answer import Pick, question_terms, question_type
+from qa.search.attribute import attribute_absent, unit_absent
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,11 @@ class Features:
     # idf share of the question's naming words that the result's whole article (title and
     # every paragraph) never mentions: the result is about another place, body or year
     named_absent: float = 0.0
+    # the question asks for an attribute (经费, 热线电话, 站长) that the answering sentence and
+    # its neighbours never speak of (qa/search/attribute.py)
+    attribute_absent: bool = False
+    # …and states no number in the unit the question counts in (多少万元 → no sum in 元)
+    unit_absent: bool = False
 
     def vector(self, dense_floor: float) -> list[float]:
         d = dense_floor if self.dense is None else self.dense
@@ -60,11 +69,18 @@ DENSE_FLOOR = 0.7
 def confidence(f: Features, weights: tuple[float, ...] = WEIGHTS) -> float:
     z = sum(w * x for w, x in zip(weights, f.vector(DENSE_FLOOR)))
     p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
-    # A gate, not a feature: an article that never names the place, body or year the
+    # Gates, not features: an article that never names the place, body or year the
     # question asks about cannot state its figures, however close the wording (every
     # province's social-work report reads alike). Halved rather than zeroed: a name is not
     # always spelt the same way in question and article. See ABSENT_FACTOR.
-    return p * ABSENT_FACTOR if f.named_absent > 0 else p
+    if f.named_absent > 0:
+        p *= ABSENT_FACTOR
+    # Nor can a sentence answer for an attribute it never speaks of (经费 asked, the article
+    # on the right 区 silent on it), less so when no sum in the asked unit is near either.
+    # See ATTRIBUTE_FACTOR.
+    if f.attribute_absent:
+        p *= UNIT_ABSENT_FACTOR if f.unit_absent else ATTRIBUTE_FACTOR
+    return p
 
 
 # What the gate leaves of a result's confidence, from ``benchmarks/absent_gate.py`` (first 600
@@ -74,6 +90,19 @@ def confidence(f: Features, weights: tuple[float, ...] = WEIGHTS) -> float:
 # on the questions as written goes from .988/.962/.983 to .988/.948/.963; a hard gate (0) would
 # take those to .983/.932/.927: names are not always spelt the same way.
 ABSENT_FACTOR = 0.5
+
+# What the attribute gate (qa/search/attribute.py) leaves of a result's confidence, chosen by
+# ``benchmarks/attribute_gate.py`` as the lowest factors at which no answerable validation set
+# (first 400 questions of each bench set, 354 seed questions in every style) loses more than
+# .005 of found or falls below .95 (at 0.3 XQuAD's falls to .948). At 0.4 / 0.3 found on bench
+# questions with their attribute swapped falls from .940/.826/.810 to .887/.760/.727
+# (CMRC/XQuAD/DRCD), on swapped seed questions from .750 to .389 and on
+# eval/unanswerable_dev.jsonl from .725 to .500, while found on the answerable sets goes from
+# .990/.953/.963/.960 to .988/.953/.963/.958. Gating who/what questions too cost XQuAD .8
+# points (results/attribute_gate.log).
+ATTRIBUTE_FACTOR = 0.4
+# …when no number in the asked unit is near either.
+UNIT_ABSENT_FACTOR = 0.3
 
 
 # A word that names one thing rather than a kind of thing: a place or an organisation in
@@ -146,14 +175,20 @@ def standout(cosines: Iterable[float], nth: int = 10) -> float:
 
 def features(question: str, title: str | None, text: str, chosen: Pick, dense: float | None,
              idf: Mapping[str, float], tokenize: Callable[[str], list[str]],
-             spread: float = 0.0, article: str | None = None) -> Features:
+             spread: float = 0.0, article: str | None = None,
+             near: str | None = None) -> Features:
     """The features of one result: its passage ``text`` under ``title``, its answering
     sentence ``chosen``, the raw cosine ``dense`` of its best chunk; ``spread`` is the
     question's ``standout``; ``article`` the whole text the passage is from (default: the
-    passage alone)."""
+    passage alone); ``near`` the answering sentence with its neighbours (default: the
+    sentence alone)."""
     covered, named_missing = _shares(question, title, text, idf, tokenize)
+    if near is None:
+        near = text[chosen.sentence[0]:chosen.sentence[1]]
     absent = named_missing if article is None or article == text else _shares(
         question, title, article, idf, tokenize)[1]
     return Features(dense=dense, coverage=covered, evidence=chosen.evidence, typed=chosen.typed,
                     asks_type=question_type(question).kind is not None,
-                    named_missing=named_missing, standout=spread, named_absent=absent)
+                    named_missing=named_missing, standout=spread, named_absent=absent,
+                    attribute_absent=attribute_absent(question, near),
+                    unit_absent=unit_absent(question, near))

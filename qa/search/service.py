@@ -29,6 +29,7 @@ from qa.parallel import Later
 from qa.search.answer import pick
 from qa.search import messages
 from qa.search.answer_type import boost
+from qa.search.attribute import around
 from qa.search.confidence import Features, confidence, features, standout
 from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
@@ -223,7 +224,8 @@ class SearchService(UsesEncoder):
                 other = snap.article(ref.article_id)
                 also.append(self._cite(other, self._passage(other, ref.start, ref.end)))
                 cited.add(ref.article_id)
-        why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread, a.text)
+        why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread, a.text,
+                       around(text, sentences, chosen.sentence))
         sure = confidence(why)
         return Hit(rank=rank, score=round(f.score, 4), confidence=round(sure, 3),
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
