@@ -115,11 +115,12 @@ def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple
 
 @dataclass(frozen=True)
 class Pick:
-    sentence: Span              # offsets into the passage
+    sentence: Span              # what is highlighted: the best sentence, perhaps with a neighbour
     answer: Span | None         # a short typed answer inside the sentence, or None
     evidence: float             # share of the question's term weight in the sentence, [0, 1]
     typed: bool                 # the sentence holds a span of the asked type
     score: float                # what the sentence was chosen by
+    best: Span | None = None    # the best sentence alone
 
 
 FEATURES = ("own", "neighbour", "typed", "continues", "bigrams", "untitled", "dense")
@@ -129,6 +130,9 @@ FEATURES = ("own", "neighbour", "typed", "continues", "bigrams", "untitled", "de
 _CONTINUES = re.compile(
     r"^[“\"「（(]?(?:他们|她们|它们|他|她|它|其|该|此|这|那|同时|此外|另外|并且|而且|但|然而|"
     r"因此|所以|随后|之后|后来|其中)")
+# The narrower set of openings that name nothing themselves: a sentence opening so needs the one
+# before it to be understood.
+_REFERS_BACK = re.compile(r"^[“\"「（(]?(?:他们|她们|它们|他|她|它|其|该|此|这|那)")
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,13 @@ class Scoring:
 
     weights: tuple[float, ...] = (3.8, 2.27, 2.44, 1.18, 0.94, 4.87, 33.48)
     local: float = 1.0          # discount for words in many of the passage's sentences
+    # Below this share of the passage's probability the best sentence is shown with its likelier
+    # neighbour: the knee of answers gained per highlighted character on CMRC's first 600
+    # questions (benchmarks/answer_study.py --window); 0 turns the widening by doubt off.
+    window: float = 0.6
+    # A widened highlight longer than this falls back to the best sentence: about nine lines on
+    # a 390 px phone, where it is shown above the passage.
+    window_chars: int = 200
 
 
 def sentence_features(question: str, text: str, sentences: Sequence[Span],
@@ -217,7 +228,33 @@ def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, 
     if cands[best]:
         a = _nearest(text[s:e], cands[best], found[best])
         answer = (s + a[0], s + a[1])
-    return Pick((s, e), answer, evidence[best], bool(cands[best]), scores[best])
+    lo, hi = window(text, sentences, scores, best, scoring)
+    return Pick((sentences[lo][0], sentences[hi][1]), answer, evidence[best], bool(cands[best]),
+                scores[best], (s, e))
+
+
+def window(text: str, sentences: Sequence[Span], scores: Sequence[float], best: int,
+           scoring: Scoring = Scoring()) -> tuple[int, int]:
+    """First and last index of the sentences to highlight around ``best`` (module docstring)."""
+    n = len(sentences)
+    lo = hi = best
+
+    def opens_referring(i: int) -> bool:
+        return _REFERS_BACK.match(text[sentences[i][0]:sentences[i][1]]) is not None
+
+    if best > 0 and opens_referring(best):
+        lo = best - 1
+    elif best + 1 < n and opens_referring(best + 1):
+        hi = best + 1
+    elif n > 1 and scoring.window > 0:
+        top = max(scores)
+        p = [math.exp(x - top) for x in scores]
+        if p[best] / sum(p) < scoring.window:
+            other = max((i for i in (best - 1, best + 1) if 0 <= i < n), key=lambda i: p[i])
+            lo, hi = min(best, other), max(best, other)
+    if sentences[hi][1] - sentences[lo][0] > scoring.window_chars:
+        return best, best
+    return lo, hi
 
 
 def _nearest(sentence: str, spans: list[Span], terms: set[str]) -> Span:
