@@ -21,6 +21,21 @@ A sentence is scored by what classic QA sentence selection uses:
 * **dense similarity** — the service passes, per sentence, the cosine of the best candidate
   chunk overlapping it (free: the chunks were scored by retrieval); sentence vectors of their
   own were measured in ``benchmarks/answer_study.py --dense`` and are not stored (README).
+
+The weights are a conditional logit's, so the scores give each sentence a probability of holding
+the answer. What is highlighted is the best sentence, widened by one neighbour when the best
+alone is not a whole statement or the scorer is unsure between the two (``window``):
+
+* the best sentence refers back (他/该/此…): the sentence before it joins — a reader cannot tell
+  who 「他也以 39 岁高龄参加超级碗」 is without it; else the next sentence joins if it refers
+  back to the best, going on about the same subject (「……特斯拉电力照明与制造公司。该公司安装
+  了……」);
+* else, when the best sentence holds less than ``Scoring.window`` of the passage's probability,
+  the likelier of its two neighbours joins.
+
+Never more than two sentences, nor more than ``Scoring.window_chars`` characters, nor across a
+paragraph break (then the best sentence alone). The answer span, the evidence and the typed flag
+stay the best sentence's, so the confidence features do not change.
 """
 
 from __future__ import annotations
@@ -213,7 +228,8 @@ def sentence_features(question: str, text: str, sentences: Sequence[Span],
 def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, float],
          tokenize: Callable[[str], list[str]], dense: Sequence[float | None] | None = None,
          scoring: Scoring = Scoring(), title: str | None = None) -> Pick:
-    """The sentence of ``text`` most likely to answer ``question``.
+    """The sentence of ``text`` most likely to answer ``question`` (``best``), and what to
+    highlight for it (``sentence``: it, or it and one neighbour — see ``window``).
 
     ``sentences`` are spans of ``text`` (non-empty, sorted); ``idf`` gives a term's weight
     (terms it does not know count as the rarest); ``dense`` optionally each sentence's cosine
@@ -252,7 +268,9 @@ def window(text: str, sentences: Sequence[Span], scores: Sequence[float], best: 
         if p[best] / sum(p) < scoring.window:
             other = max((i for i in (best - 1, best + 1) if 0 <= i < n), key=lambda i: p[i])
             lo, hi = min(best, other), max(best, other)
-    if sentences[hi][1] - sentences[lo][0] > scoring.window_chars:
+    # A paragraph break marks a new topic: what follows it is not the same statement.
+    if (sentences[hi][1] - sentences[lo][0] > scoring.window_chars
+            or "\n" in text[sentences[lo][1]:sentences[hi][0]]):
         return best, best
     return lo, hi
 

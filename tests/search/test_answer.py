@@ -150,3 +150,11 @@ def test_window_never_goes_past_two_sentences():
     for best in range(len(sentences)):
         lo, hi = window(text, sentences, [0.0] * len(sentences), best)
         assert hi - lo <= 1 and lo <= best <= hi
+
+
+def test_the_highlight_does_not_reach_into_another_paragraph():
+    # the same text with a paragraph break before 他: a new paragraph's 他 is left alone
+    text = RECORD.replace("他也以", "\n他也以")
+    shown, best, _ = highlighted("成为参赛最年长四分卫的是谁？", text=text,
+                                 scoring=Scoring(window=0.0))
+    assert best.startswith("他也以") and shown == best
