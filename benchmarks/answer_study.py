@@ -15,6 +15,12 @@ the passage, answer across sentences, a neighbouring sentence picked, one furthe
     .venv/bin/python benchmarks/answer_study.py --fit ../shared/bench/{xquad_zh,cmrc2018,drcd_simplified} \
         --index index ../shared/eval/seed_questions_dev.jsonl eval/paraphrase_questions.jsonl
     .venv/bin/python benchmarks/answer_study.py --dense --limit 400 ../shared/bench/xquad_zh
+
+``--window`` scores the shipped scorer's highlight at several ``Scoring.window`` shares (how
+unsure the scorer must be before the likelier neighbour joins the best sentence), with the mean
+highlighted characters, so answers gained can be weighed against what the reader must read:
+
+    .venv/bin/python benchmarks/answer_study.py --limit 600 --window 0,.5,.6,.7,.8 ../shared/bench/cmrc2018
 """
 
 from __future__ import annotations
@@ -186,6 +192,8 @@ def main() -> None:
                     help="bench sets to fit weights on (the first --fit-n questions of each); "
                          "the rest of each is then scored as held out")
     ap.add_argument("--fit-n", type=int, default=600)
+    ap.add_argument("--window", type=lambda v: [float(x) for x in v.split(",")], default=None,
+                    help="comma-separated Scoring.window shares to compare (sentence@1, chars)")
     ap.add_argument("--misses", action="store_true",
                     help="count each set's misses of the shipped scorer by kind")
     args = ap.parse_args()
@@ -227,6 +235,18 @@ def main() -> None:
         cells = [score(rows, v) for v in variants(args.dense, fitted).values()]
         print((label or name)[:23].ljust(24)
               + "".join(f"{a:.3f}/{c:.3f}".rjust(24) for a, c in cells), flush=True)
+        for i, share in enumerate(args.window or ()):
+            picks = [pick(r["q_text"], r["text"], r["sents"], r["idf"], tokenize, r.get("chunks"),
+                          replace(Scoring(), window=share), title=r["title"]) for r in rows]
+            # the best sentence alone, as highlighted before the window: once, as the baseline
+            for label, spans in ([("best sentence alone", [p.best for p in picks])] if i == 0
+                                 else []) + [(f"window {share:.2f}", [p.sentence for p in picks])]:
+                hit = sum(any(a in r["text"][s:e] for a in r["q"].answers)
+                          for r, (s, e) in zip(rows, spans))
+                widened = sum(sp != p.best for sp, p in zip(spans, picks))
+                print(f"   {label}: sentence@1 {hit / len(rows):.3f}  mean highlight "
+                      f"{sum(e - s for s, e in spans) / len(rows):.0f} chars  "
+                      f"widened {widened / len(rows):.2f}")
         if args.misses:
             kinds: dict[str, int] = {}
             for r in rows:

@@ -21,6 +21,21 @@ A sentence is scored by what classic QA sentence selection uses:
 * **dense similarity** — the service passes, per sentence, the cosine of the best candidate
   chunk overlapping it (free: the chunks were scored by retrieval); sentence vectors of their
   own were measured in ``benchmarks/answer_study.py --dense`` and are not stored (README).
+
+The weights are a conditional logit's, so the scores give each sentence a probability of holding
+the answer. What is highlighted is the best sentence, widened by one neighbour when the best
+alone is not a whole statement or the scorer is unsure between the two (``window``):
+
+* the best sentence refers back (他/该/此…): the sentence before it joins — a reader cannot tell
+  who 「他也以 39 岁高龄参加超级碗」 is without it; else the next sentence joins if it refers
+  back to the best, going on about the same subject (「……特斯拉电力照明与制造公司。该公司安装
+  了……」);
+* else, when the best sentence holds less than ``Scoring.window`` of the passage's probability,
+  the likelier of its two neighbours joins.
+
+Never more than two sentences, nor more than ``Scoring.window_chars`` characters, nor across a
+paragraph break (then the best sentence alone). The answer span, the evidence and the typed flag
+stay the best sentence's, so the confidence features do not change.
 """
 
 from __future__ import annotations
@@ -115,11 +130,12 @@ def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple
 
 @dataclass(frozen=True)
 class Pick:
-    sentence: Span              # offsets into the passage
+    sentence: Span              # what is highlighted: the best sentence, perhaps with a neighbour
     answer: Span | None         # a short typed answer inside the sentence, or None
     evidence: float             # share of the question's term weight in the sentence, [0, 1]
     typed: bool                 # the sentence holds a span of the asked type
     score: float                # what the sentence was chosen by
+    best: Span | None = None    # the best sentence alone
 
 
 FEATURES = ("own", "neighbour", "typed", "continues", "bigrams", "untitled", "dense")
@@ -129,6 +145,9 @@ FEATURES = ("own", "neighbour", "typed", "continues", "bigrams", "untitled", "de
 _CONTINUES = re.compile(
     r"^[“\"「（(]?(?:他们|她们|它们|他|她|它|其|该|此|这|那|同时|此外|另外|并且|而且|但|然而|"
     r"因此|所以|随后|之后|后来|其中)")
+# The narrower set of openings that name nothing themselves: a sentence opening so needs the one
+# before it to be understood.
+_REFERS_BACK = re.compile(r"^[“\"「（(]?(?:他们|她们|它们|他|她|它|其|该|此|这|那)")
 
 
 @dataclass(frozen=True)
@@ -139,6 +158,13 @@ class Scoring:
 
     weights: tuple[float, ...] = (3.8, 2.27, 2.44, 1.18, 0.94, 4.87, 33.48)
     local: float = 1.0          # discount for words in many of the passage's sentences
+    # Below this share of the passage's probability the best sentence is shown with its likelier
+    # neighbour: the knee of answers gained per highlighted character on CMRC's first 600
+    # questions (benchmarks/answer_study.py --window); 0 turns the widening by doubt off.
+    window: float = 0.6
+    # A widened highlight longer than this falls back to the best sentence: about nine lines on
+    # a 390 px phone, where it is shown above the passage.
+    window_chars: int = 200
 
 
 def sentence_features(question: str, text: str, sentences: Sequence[Span],
@@ -202,7 +228,8 @@ def sentence_features(question: str, text: str, sentences: Sequence[Span],
 def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, float],
          tokenize: Callable[[str], list[str]], dense: Sequence[float | None] | None = None,
          scoring: Scoring = Scoring(), title: str | None = None) -> Pick:
-    """The sentence of ``text`` most likely to answer ``question``.
+    """The sentence of ``text`` most likely to answer ``question`` (``best``), and what to
+    highlight for it (``sentence``: it, or it and one neighbour — see ``window``).
 
     ``sentences`` are spans of ``text`` (non-empty, sorted); ``idf`` gives a term's weight
     (terms it does not know count as the rarest); ``dense`` optionally each sentence's cosine
@@ -217,7 +244,35 @@ def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, 
     if cands[best]:
         a = _nearest(text[s:e], cands[best], found[best])
         answer = (s + a[0], s + a[1])
-    return Pick((s, e), answer, evidence[best], bool(cands[best]), scores[best])
+    lo, hi = window(text, sentences, scores, best, scoring)
+    return Pick((sentences[lo][0], sentences[hi][1]), answer, evidence[best], bool(cands[best]),
+                scores[best], (s, e))
+
+
+def window(text: str, sentences: Sequence[Span], scores: Sequence[float], best: int,
+           scoring: Scoring = Scoring()) -> tuple[int, int]:
+    """First and last index of the sentences to highlight around ``best`` (module docstring)."""
+    n = len(sentences)
+    lo = hi = best
+
+    def opens_referring(i: int) -> bool:
+        return _REFERS_BACK.match(text[sentences[i][0]:sentences[i][1]]) is not None
+
+    if best > 0 and opens_referring(best):
+        lo = best - 1
+    elif best + 1 < n and opens_referring(best + 1):
+        hi = best + 1
+    elif n > 1 and scoring.window > 0:
+        top = max(scores)
+        p = [math.exp(x - top) for x in scores]
+        if p[best] / sum(p) < scoring.window:
+            other = max((i for i in (best - 1, best + 1) if 0 <= i < n), key=lambda i: p[i])
+            lo, hi = min(best, other), max(best, other)
+    # A paragraph break marks a new topic: what follows it is not the same statement.
+    if (sentences[hi][1] - sentences[lo][0] > scoring.window_chars
+            or "\n" in text[sentences[lo][1]:sentences[hi][0]]):
+        return best, best
+    return lo, hi
 
 
 def _nearest(sentence: str, spans: list[Span], terms: set[str]) -> Span:

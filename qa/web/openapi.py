@@ -110,7 +110,8 @@ def _schemas(s: Settings) -> dict:
                 "highlight": {
                     "type": "object", "required": ["sentence", "answer", "terms"],
                     "properties": {
-                        "sentence": {**_SPAN, "description": "回答句在 text 中的位置"},
+                        "sentence": {**_SPAN, "description": "回答句在 text 中的位置（一句；"
+                                                             "指代上文或难以确定时连同相邻一句，至多两句）"},
                         "answer": {**_SPAN, "nullable": True,
                                    "description": "回答句中的简短答案（数量、日期、地点、人名），"
                                                   "没有则为 null"},

@@ -2,7 +2,7 @@ import pytest
 
 from qa.chunking import split_sentences
 from qa.index.lexical import tokenize
-from qa.search.answer import pick, question_type, typed_spans
+from qa.search.answer import Scoring, pick, question_type, typed_spans, window
 
 # Written for these tests in the seeds' style; the answer sentence shares fewer words with the
 # questions than its neighbours do.
@@ -69,9 +69,10 @@ PROFILE = ("王立新，山东济南人，王立新现任区精神卫生中心�
 
 
 def picked(question, title=None, dense=None, text=PROFILE):
+    """The best sentence (before any widening of the highlight)."""
     idf = {t: 1.0 for t in tokenize(text + question)}
     p = pick(question, text, split_sentences(text), idf, tokenize, dense, title=title)
-    return text[p.sentence[0]:p.sentence[1]]
+    return text[p.best[0]:p.best[1]]
 
 
 def test_words_of_the_title_name_the_subject_not_the_answer():
@@ -93,3 +94,67 @@ def test_spoken_framing_is_not_evidence():
     _, _, plain = answer_of("嘉定区现在一共有几个精神健康社工站？")
     _, _, spoken = answer_of("请问嘉定区现在一共有几个精神健康社工站来着？")
     assert spoken.sentence == plain.sentence and spoken.evidence == plain.evidence
+
+
+# Written for these tests: a subject named in one sentence and taken up by 他 in the next.
+RECORD = ("比赛中，老将培顿·曼宁带领野马队再次进入决赛。"
+          "他也以三十九岁的年龄成为参赛最年长的四分卫。"
+          "球队随后举行了庆祝活动，球迷在市中心游行。")
+
+
+def highlighted(question, text=RECORD, scoring=Scoring()):
+    idf = {t: 1.0 for t in tokenize(text + question)}
+    p = pick(question, text, split_sentences(text), idf, tokenize, scoring=scoring)
+    return text[p.sentence[0]:p.sentence[1]], text[p.best[0]:p.best[1]], p
+
+
+def test_a_sentence_referring_back_is_highlighted_with_its_antecedent():
+    shown, best, p = highlighted("成为参赛最年长四分卫的是谁？")
+    assert best.startswith("他也以")
+    # 他 alone does not say who: the sentence naming him is highlighted with it
+    assert shown == RECORD[:RECORD.index("球队")] and "培顿·曼宁" in shown
+    assert p.evidence > 0 and p.sentence[0] < p.best[0] and p.sentence[1] == p.best[1]
+
+
+def test_the_next_sentence_joins_when_it_goes_on_about_the_best_one():
+    shown, best, _ = highlighted("培顿·曼宁带领哪支球队进入决赛？")
+    assert best.startswith("比赛中") and shown == RECORD[:RECORD.index("球队")]
+
+
+def test_a_self_contained_sure_sentence_is_highlighted_alone():
+    # the widening by doubt is off; the third sentence neither refers back nor is referred to
+    shown, best, _ = highlighted("球迷在哪里游行？", scoring=Scoring(window=0.0))
+    assert shown == best == "球队随后举行了庆祝活动，球迷在市中心游行。"
+
+
+def test_doubt_between_neighbours_widens_and_the_cap_undoes_it():
+    text = "社工站去年开展入户走访。站点今年新增了三名社工。服务对象的满意度明显提高。"
+    question = "社工站的情况怎么样？"
+    idf = {t: 1.0 for t in tokenize(text + question)}
+    sentences = split_sentences(text)
+    sure = pick(question, text, sentences, idf, tokenize, scoring=Scoring(window=0.0))
+    unsure = pick(question, text, sentences, idf, tokenize, scoring=Scoring(window=0.99))
+    assert sure.sentence == sure.best and unsure.best == sure.best
+    assert unsure.sentence != unsure.best            # one neighbour joined
+    s, e = unsure.sentence
+    joined = [sp for sp in sentences if s <= sp[0] and sp[1] <= e]
+    assert len(joined) == 2 and unsure.best in joined
+    capped = pick(question, text, sentences, idf, tokenize,
+                  scoring=Scoring(window=0.99, window_chars=e - s - 1))
+    assert capped.sentence == capped.best
+
+
+def test_window_never_goes_past_two_sentences():
+    text = "他来了。她也来了。它跑了。这很好。"
+    sentences = split_sentences(text)
+    for best in range(len(sentences)):
+        lo, hi = window(text, sentences, [0.0] * len(sentences), best)
+        assert hi - lo <= 1 and lo <= best <= hi
+
+
+def test_the_highlight_does_not_reach_into_another_paragraph():
+    # the same text with a paragraph break before 他: a new paragraph's 他 is left alone
+    text = RECORD.replace("他也以", "\n他也以")
+    shown, best, _ = highlighted("成为参赛最年长四分卫的是谁？", text=text,
+                                 scoring=Scoring(window=0.0))
+    assert best.startswith("他也以") and shown == best
