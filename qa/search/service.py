@@ -225,7 +225,9 @@ class SearchService(UsesEncoder):
                 also.append(self._cite(other, self._passage(other, ref.start, ref.end)))
                 cited.add(ref.article_id)
         why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread, a.text,
-                       around(text, sentences, chosen.sentence))
+                       # the gate was chosen on the best sentence and its neighbours, not on
+                       # the (perhaps widened) highlight
+                       around(text, sentences, chosen.best or chosen.sentence))
         sure = confidence(why)
         return Hit(rank=rank, score=round(f.score, 4), confidence=round(sure, 3),
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
