@@ -188,7 +188,8 @@ class IssueService:
         return AddResult(self.builder.build(pages, progress=progress), list(skipped), files)
 
     def remove(self, ids: list[str]) -> BuildReport:
-        ids = [i.strip() for i in ids if i and i.strip()]
+        # Taken as given: an id is a name, and one of blanks is simply not held (404).
+        ids = [i for i in ids if i]
         if not ids:
             raise BadRequest("请给出要删除的期号或版面编号")
         return self.builder.remove(ids)

@@ -58,13 +58,13 @@ class Where:
             return frozenset(v.strip() for v in values if v.strip())
 
         def day(value, param: str) -> str | None:
-            if value is None or (isinstance(value, str) and not value.strip()):
+            # "" is a form's empty date field: no bound. Anything else is a date exactly.
+            if value is None or value == "":
                 return None
             try:
-                if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}",
-                                                                  value.strip()):
+                if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
                     raise ValueError
-                return date.fromisoformat(value.strip()).isoformat()
+                return date.fromisoformat(value).isoformat()
             except ValueError:
                 raise BadRequest(f"参数 {param} 必须是 YYYY-MM-DD 格式的日期") from None
 

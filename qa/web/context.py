@@ -55,30 +55,33 @@ QUESTION_NAMES = ("q", "question")
 K_NAMES = ("k", "top_k")
 
 
-def _one_of(values, names: tuple[str, ...]):
-    """``(name, value)`` of the first of ``names`` that is given (the short name wins when a
-    client sends both)."""
-    return next(((n, values.get(n)) for n in names if values.get(n) is not None),
-                (names[0], None))
+def _given(values, names: tuple[str, ...]) -> list[tuple[str, object]]:
+    """``(name, value)`` of each of ``names`` the request gives, the short name first: it wins
+    when a client sends both, but both must be valid (``k=5&top_k=-3`` is a 400 naming top_k,
+    not a silent 5)."""
+    return [(n, values.get(n)) for n in names if values.get(n) is not None]
 
 
 def ask_params(values, from_query: bool) -> tuple[str, int | None]:
     """The question and k of an /api/ask request, from the query string (``from_query``:
     every value is text) or a JSON object. Errors name the parameter as the client sent it."""
-    name, question = _one_of(values, QUESTION_NAMES)
-    if question is None or (isinstance(question, str) and not question.strip()):
+    questions = _given(values, QUESTION_NAMES)
+    for name, question in questions:
+        if not isinstance(question, str):
+            raise BadQuestion(f"参数 {name} 必须是文本")
+    if not questions or not questions[0][1].strip():
         raise BadQuestion("请提供问题（参数 q 或 question）")
-    if not isinstance(question, str):
-        raise BadQuestion(f"参数 {name} 必须是文本")
-    kname, k = _one_of(values, K_NAMES)
-    message = messages.bad_k(settings().max_k, kname)
-    if from_query:
-        k = int_arg(k, message)
-    elif k is not None and (isinstance(k, bool) or not isinstance(k, int)):
-        raise BadRequest(message)
-    if k is not None and not 1 <= k <= settings().max_k:
-        raise BadRequest(message)
-    return question, k
+    ks = []
+    for kname, k in _given(values, K_NAMES):
+        message = messages.bad_k(settings().max_k, kname)
+        if from_query:
+            k = int_arg(k, message)
+        elif isinstance(k, bool) or not isinstance(k, int):
+            raise BadRequest(message)
+        if not 1 <= k <= settings().max_k:
+            raise BadRequest(message)
+        ks.append(k)
+    return questions[0][1], (ks[0] if ks else None)
 
 
 def filter_params(values, from_query: bool) -> dict:

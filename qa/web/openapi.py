@@ -74,7 +74,7 @@ def _schemas(s: Settings) -> dict:
         "AskRequest": {
             "type": "object",
             "description": "问题用 q 或 question，条数用 k 或 top_k（与 GET 相同的名字）；"
-                           "两个名字都给出时以 q、k 为准。",
+                           "两个名字都给出时以 q、k 为准，但两个都须合法。",
             "anyOf": [{"required": ["q"]}, {"required": ["question"]}],
             "properties": {
                 "q": question,
@@ -86,8 +86,7 @@ def _schemas(s: Settings) -> dict:
                                     {"type": "array", "items": {"type": "string"}}],
                           "description": text}
                    for name, text in _TEXT_FILTERS},
-                **{name: {"type": "string", "format": "date", "nullable": True,
-                          "description": text}
+                **{name: {**_DATE_OR_EMPTY, "nullable": True, "description": text}
                    for name, text in _DATE_FILTERS},
                 "sort": {**_SORT, "nullable": True},
             },
@@ -222,6 +221,9 @@ _TEXT_FILTERS = [("source", "只看这些来源媒体（据…）的文章"), ("
                  ("issue", "只看这些期")]
 _DATE_FILTERS = [("date_from", "只看这一天及以后的（YYYY-MM-DD，无日期的文章不计）"),
                  ("date_to", "只看这一天及以前的")]
+# An empty date field (as the search form sends it) sets no bound.
+_DATE_OR_EMPTY = {"anyOf": [{"type": "string", "format": "date"},
+                            {"type": "string", "maxLength": 0}]}
 _SORT = {"type": "string", "enum": ["relevance", "date"], "default": "relevance",
          "description": "relevance：最相关的在前；date：同样这些结果按日期新在前"}
 
@@ -248,7 +250,7 @@ def _paths(s: Settings) -> dict:
             "get": {
                 "summary": "提问，返回附出处的段落", "operationId": "askGet",
                 "description": "问题用 q 或 question（必须给出其一），条数用 k 或 top_k；"
-                               "两个名字都给出时以 q、k 为准。",
+                               "两个名字都给出时以 q、k 为准，但两个都须合法。",
                 "parameters": [_query("q", question, "问题（中文）"),
                                _query("question", question, "同 q"),
                                _query("k", k, "返回的段落数"),
@@ -256,7 +258,7 @@ def _paths(s: Settings) -> dict:
                                *[{**_query(name, {"type": "array", "items": {"type": "string"}},
                                            text), "style": "form", "explode": True}
                                  for name, text in _TEXT_FILTERS],
-                               *[_query(name, {"type": "string", "format": "date"}, text)
+                               *[_query(name, _DATE_OR_EMPTY, text)
                                  for name, text in _DATE_FILTERS],
                                _query("sort", _SORT, "结果顺序")],
                 "responses": {"200": _json(_ref("Answer"), "答案"),
@@ -336,7 +338,7 @@ def _paths(s: Settings) -> dict:
                                 "schema": {"type": "string"},
                                 "description": "期号或版面编号（见 GET /api/issues）"}],
                 "responses": {"200": _json(_ref("Removed"), "已删除"),
-                              **_errors(401, 403, 404, 409, 500, 503)},
+                              **_errors(400, 401, 403, 404, 409, 500, 503)},
             },
         },
         "/api/openapi.json": {

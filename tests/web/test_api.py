@@ -87,8 +87,14 @@ def test_errors_name_the_parameter(client, method):
     # both names given: the short one wins
     both = send({"q": SEED_QUESTION, "question": "凤阳县打造了多少个品牌服务项目？", "k": 1})
     assert both.status_code == 200 and both.get_json()["question"] == SEED_QUESTION
+    # ... but the other must be valid too, not silently ignored (found by schemathesis)
+    for k, top_k in ((1, -3), (1, 0), (0, 1)):
+        bad = error_of(send({"q": SEED_QUESTION, "k": k, "top_k": top_k}), 400)["message"]
+        assert ("参数 top_k" if k == 1 else "参数 k") in bad
     if method == "post":
         assert "参数 q 必须是文本" in error_of(send({"q": 5}), 400)["message"]
+        both = send({"q": SEED_QUESTION, "question": 5})
+        assert "参数 question 必须是文本" in error_of(both, 400)["message"]
 
 
 def test_found_is_false_for_a_question_the_archive_cannot_answer(client, app):
