@@ -142,6 +142,7 @@ class Snapshot:
         tokens, weights, _, positions = self._terms(query)
         if not tokens or k < 1:
             return {}
+
         def search(part_pos: tuple[_Part, np.ndarray]):
             part, pos = part_pos
             return part, part.seg.postings.top(pos, weights, self.stats.avgdl,

@@ -135,7 +135,7 @@ class Pick:
     evidence: float             # share of the question's term weight in the sentence, [0, 1]
     typed: bool                 # the sentence holds a span of the asked type
     score: float                # what the sentence was chosen by
-    best: Span | None = None    # the best sentence alone
+    best: Span                  # the best sentence alone
 
 
 FEATURES = ("own", "neighbour", "typed", "continues", "bigrams", "untitled", "dense")

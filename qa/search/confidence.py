@@ -184,7 +184,7 @@ def features(question: str, title: str | None, text: str, chosen: Pick, dense: f
     sentence alone)."""
     covered, named_missing = _shares(question, title, text, idf, tokenize)
     if near is None:
-        near = text[chosen.sentence[0]:chosen.sentence[1]]
+        near = text[chosen.best[0]:chosen.best[1]]
     absent = named_missing if article is None or article == text else _shares(
         question, title, article, idf, tokenize)[1]
     return Features(dense=dense, coverage=covered, evidence=chosen.evidence, typed=chosen.typed,

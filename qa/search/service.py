@@ -227,7 +227,7 @@ class SearchService(UsesEncoder):
         why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread, a.text,
                        # the gate was chosen on the best sentence and its neighbours, not on
                        # the (perhaps widened) highlight
-                       around(text, sentences, chosen.best or chosen.sentence))
+                       around(text, sentences, chosen.best))
         sure = confidence(why)
         return Hit(rank=rank, score=round(f.score, 4), confidence=round(sure, 3),
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
