@@ -40,6 +40,10 @@ from qa.types import Answer, Article, Citation, Highlight, Hit
 
 log = logging.getLogger(__name__)
 
+# A counting question about a named place: it takes every branch a question can (the attribute
+# gate's tagging, the naming-word check, typed answers).
+WARM_QUESTION = "济南市配备了多少名社工？"
+
 
 class SearchService(UsesEncoder):
     def __init__(self, settings: Settings, encoder=None, backend=None):
@@ -53,6 +57,15 @@ class SearchService(UsesEncoder):
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- resources -------------------------------------------------------------------------
+
+    def warm(self) -> None:
+        """Load now what a reader's first question would otherwise wait for: the model, the
+        index, and the tables the answer's gates load on first use (jieba's word tags and its
+        dictionary of places, ~1 s on an idle machine, several under load). One real question
+        through the whole path loads whatever else is lazy, now or after a later change."""
+        self.encoder.encode_queries([WARM_QUESTION])
+        self.snapshot()
+        self.ask(WARM_QUESTION)
 
     def snapshot(self, force: bool = False) -> Archive:
         """The view of the index to answer from. Looks for a new commit point at most once per

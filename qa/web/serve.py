@@ -31,7 +31,7 @@ REQUEST_LINE = 8190
 def _warm_up(worker) -> None:
     service = worker.wsgi.extensions["qa.service"]
     try:
-        encoder = service.encoder
+        service.encoder     # first: only its engine imports torch
         if "torch" in sys.modules:
             # The torch engine (any non-default model) would give each query all cores while
             # the worker's threads run several queries at once: oversubscribed, ~1 s a question
@@ -40,8 +40,7 @@ def _warm_up(worker) -> None:
 
             cpus = os.cpu_count() or 1
             torch.set_num_threads(max(1, cpus // (worker.cfg.workers * THREADS)))
-        encoder.encode_queries(["预热"])
-        service.snapshot()
+        service.warm()
     except QAError as e:      # no index yet: serve anyway, an upload can create one
         worker.log.warning("index not loaded: %s", e.message)
 

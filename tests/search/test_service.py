@@ -177,3 +177,27 @@ def test_unknown_article_and_missing_index(service, seed_archive, tmp_path):
     with pytest.raises(IndexNotFound):
         empty.ask("济阳区社工站")
     assert empty.health()["status"] == "unavailable"
+
+
+def test_warm_loads_what_a_first_question_would_wait_for(seed_index):
+    # A fresh interpreter: in this one the tables are loaded already by earlier tests.
+    code = """
+import sys
+from pathlib import Path
+import jieba
+from qa.config import Settings
+from qa.search import confidence
+from qa.search.service import SearchService
+svc = SearchService(Settings.from_env(index_dir=Path(sys.argv[1])))
+assert "jieba.posseg" not in sys.modules and not jieba.dt.initialized
+svc.warm()
+assert svc.loaded_encoder is not None and svc._snapshot is not None
+assert "jieba.posseg" in sys.modules and jieba.dt.initialized
+assert confidence._dictionary_names.cache_info().currsize == 1
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code, str(seed_index)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
