@@ -292,7 +292,10 @@ class Postings:
         listed = np.asarray(self.docs[s:e])
         tf = np.asarray(self.tfs[s:e])
         if docs is not None:
-            i = np.minimum(np.searchsorted(listed, docs), len(listed) - 1)
+            # Keys of the list's own dtype: given int64 keys, numpy first copies the whole
+            # int32 list to int64 — a pass over a long list for each lookup.
+            i = np.minimum(np.searchsorted(listed, docs.astype(listed.dtype, copy=False)),
+                           len(listed) - 1)
             tf = np.where(listed[i] == docs, tf[i], 0)
             listed = docs
         tf = tf.astype(np.float32)
@@ -377,7 +380,7 @@ class Postings:
         if position < 0:
             return False
         s, e = int(self.offsets[position]), int(self.offsets[position + 1])
-        i = s + int(np.searchsorted(self.docs[s:e], doc))
+        i = s + int(np.searchsorted(self.docs[s:e], self.docs.dtype.type(doc)))   # see _tfc
         return i < e and int(self.docs[i]) == doc
 
 
