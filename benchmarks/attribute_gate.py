@@ -49,7 +49,8 @@ from query_styles import _rng  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.search import confidence as conf  # noqa: E402
-from qa.search.confidence import organisation_absent  # noqa: E402
+from qa.search.answer import question_type  # noqa: E402
+from qa.search.confidence import organisation_absent, organisations  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
 from qa.search.attribute import (around, asked_attribute, attribute_absent, mentions,  # noqa: E402
                                  unit_absent)  # noqa: E402
@@ -217,7 +218,7 @@ FURTHER = {"round 4": {}, **{f"who/where {x}": {"who": x} for x in (0.7, 0.5, 0.
            "organisation": {"org": True},
            **{f"unit {x}": {"unit": x} for x in (0.7, 0.5, 0.4, 0.3)},
            **{f"scope {x}": {"scope": x} for x in (0.7, 0.5, 0.4, 0.3, 0.0)},
-           "shipped": {"who": conf.ATTRIBUTE_FACTOR, "org": True}}
+           "shipped": {"org": True}}
 
 
 def further(data: dict, thr: float) -> None:
@@ -239,13 +240,45 @@ def further(data: dict, thr: float) -> None:
             print(f"      {name}/{cond}: {t}")
 
 
+def cost(base: Settings, factor: float) -> None:
+    """Over every question of each bench set (not the first ``--n``): the answerable ones that
+    gating who/where questions at ``factor``, or the organisation gate, turn from found to not
+    found (each on top of the shipped gates)."""
+    thr, enc = base.found_confidence, None
+    for name in cal.SETS:
+        svc = SearchService(bench_settings(base, cal.BENCH / name / "passages.jsonl"), enc)
+        enc, cands = svc.encoder, Candidates(svc)
+        every = read_questions(cal.BENCH / name / "questions.jsonl")
+        asked = [(q, t) for q in every if (t := simplified(q.text)) and (
+            (asked_attribute(t) and question_type(t).kind in ("person", "place"))
+            or organisations(t, tokenize))]
+        lost = {"who/where": 0, "organisation": 0}
+        for (q, t), (_, rows) in zip(asked, ask_all(svc, cands, [(q.text, q.answers, True)
+                                                                  for q, _ in asked])):
+            before = any(gate_all(t, r) >= thr for r in rows)
+            after = {"who/where": any(gate_all(t, r, who=factor) >= thr for r in rows),
+                     "organisation": any(gate_all(t, r, org=True) >= thr for r in rows)}
+            for gate, ok in after.items():
+                if before and not ok:
+                    lost[gate] += 1
+                    print(f"  lost by {gate}: {name} [{asked_attribute(t)}] {t}")
+        cands.save()
+        print(f"{name}: {len(every)} questions, {len(asked)} asked of, lost {lost}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=400, help="questions per bench set and condition")
     ap.add_argument("--show", default=None, help="print the questions of this condition "
                     "(set/condition) found or not with the shipped gate")
+    ap.add_argument("--cost", type=float, default=None, metavar="FACTOR",
+                    help="instead: over every bench question, the answerable ones lost by "
+                    "gating who/where questions at FACTOR and by the organisation gate")
     args = ap.parse_args()
     base = Settings.from_env()
+    if args.cost is not None:
+        cost(base, args.cost)
+        return
     data = cached(base, f"attribute-gate-v2-{args.n}", lambda: collect(base, args.n))
     thr = base.found_confidence
     print(f"found (best confidence >= {thr}) per gate variant and factor (1.0 = no gate)")

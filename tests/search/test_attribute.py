@@ -48,19 +48,22 @@ def test_an_attribute_is_mentioned_by_itself_or_a_two_character_part():
     assert not mentions("电话", "他说话很快") and not mentions("床位", "相关单位负责人")
 
 
-def test_number_who_and_where_questions_are_gated_what_questions_are_not():
+def test_only_questions_asking_for_a_number_are_gated_unless_other_kinds_are_asked_for():
     text = "毕节市建成279个乡（镇、街道）社工站，实现市、县、乡三级全覆盖。"
     assert attribute_absent("毕节市社工站每年的运营经费是多少万元？", text)
     assert attribute_absent("毕节市社工站的年度考核优秀率是多少？", text)      # a rate
-    assert attribute_absent("毕节市社工总站的站长是谁？", text)                # who
-    assert attribute_absent("毕节市社工总站的办公地址在哪里？", text)          # where
-    assert not attribute_absent("毕节市社工总站的站长是谁？", text + "站长由张明担任。")
-    # 「X的职业是什么」 is answered without the word 职业: what-questions pass
-    assert not attribute_absent("毕节市社工站的主要职责是什么？", text)
+    # 籍贯 is answered by 「浙江永嘉人」 without the word: who/where questions pass by default…
+    assert not attribute_absent("毕节市社工总站的站长是谁？", text)
+    assert not attribute_absent("毕节市社工总站的办公地址在哪里？", text)
+    # …and are gated when asked for (benchmarks/attribute_gate.py measures them)
+    who_where = ("person", "place")
+    assert attribute_absent("毕节市社工总站的站长是谁？", text, kinds=who_where)
+    assert attribute_absent("毕节市社工总站的办公地址在哪里？", text, kinds=who_where)
+    assert not attribute_absent("毕节市社工总站的站长是谁？", text + "站长由张明担任。",
+                                kinds=who_where)
+    assert not attribute_absent("毕节市社工站每年的运营经费是多少万元？", text, kinds=who_where)
     assert not attribute_absent("毕节市建成了多少个社工站？", text)            # it is there
     assert not attribute_absent("毕节市建成了哪些社工站？", text)              # none asked
-    # the round-4 gate, numbers only, is still there to be asked for
-    assert not attribute_absent("毕节市社工总站的站长是谁？", text, kinds=("count", "ratio"))
 
 
 def test_around_is_the_sentence_and_its_neighbours():
@@ -118,7 +121,6 @@ def test_seed_questions_asking_what_their_article_states_are_not_gated(service, 
 
 @pytest.mark.parametrize("question", [
     "济阳区驻站社工的平均年龄是多少岁？",
-    "济阳区社工总站的站长是谁？",                        # who: the article names no 站长
     "莱州市“社工+志愿”孵化基地的占地面积是多少平方米？",
     "毕节市社工站的年度考核优秀率是多少？",
 ])
