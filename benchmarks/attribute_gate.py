@@ -186,7 +186,7 @@ def gated(text: str, row: tuple, variant: str) -> bool:
     return attribute_absent(text, article if variant == "article" else near, kinds=NUMBERS)
 
 
-def found(qs, thr: float, factor, variant: str = "who-where") -> float:
+def found(qs, thr: float, factor, variant: str = "numbers") -> float:
     """Share of questions some result of which reaches ``thr`` after the gate; ``factor(t,
     row)`` is what a gated result keeps."""
     return sum(any((r[0] * factor(t, r) if gated(t, r, variant) else r[0]) >= thr
