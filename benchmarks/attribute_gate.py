@@ -18,6 +18,11 @@ Conditions (``eval/unanswerable_questions.jsonl`` is held out and never read her
 * seed ``unanswerable-dev`` — ``eval/unanswerable_dev.jsonl``: questions written for this,
   before any result was seen (attributes the named article lacks, other places, off-topic).
 
+Then the gates tried on top of that one (``gate_all``): who/where questions gated too, an
+organisation named after a place that the article never names (``organisation_absent``), a
+number question whose neighbourhood holds no number in the asked unit though it speaks of the
+attribute, a national question answered from a local passage.
+
 Per condition: ``found`` (some result's confidence, after the gate, reaches the threshold)
 for each gate variant and factor — a variant says where the attribute must be spoken of
 (the answering sentence with its neighbours, or the article) and for which questions — then,
@@ -29,6 +34,7 @@ condition loses more than .005 of found.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -43,6 +49,9 @@ from query_styles import _rng  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.search import confidence as conf  # noqa: E402
+from qa.search.answer import question_type  # noqa: E402
+from qa.search.confidence import organisation_absent, organisations  # noqa: E402
+from qa.index.lexical import tokenize  # noqa: E402
 from qa.search.attribute import (around, asked_attribute, attribute_absent, mentions,  # noqa: E402
                                  unit_absent)  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
@@ -55,9 +64,21 @@ SEED_ANSWERABLE = [ROOT.parent / "shared" / "eval" / "seed_questions_dev.jsonl",
                    *sorted((ROOT / "eval").glob("styles_*.jsonl"))]
 DEV = ROOT / "eval" / "unanswerable_dev.jsonl"
 FACTORS = (1.0, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.0)
-# shipped: ``attribute_absent`` on the answering sentence with its neighbours (number
-# questions only); any-type: the same for every question; article: on the whole article.
-VARIANTS = ("shipped", "any-type", "article")
+# numbers: ``attribute_absent`` on the answering sentence with its neighbours, number
+# questions only (round 4); who-where: number, who and where questions (shipped); any-type:
+# every question; article: number questions, on the whole article.
+VARIANTS = ("numbers", "who-where", "any-type", "article")
+NUMBERS = ("count", "ratio")
+# A question about the whole country or world, and what a passage says when it speaks at that
+# scope or of one part of it: the scope gate measured (and not shipped) below.
+_WIDE_ASKED = re.compile(r"全国|我国|全球|全世界")
+_WIDE_SAID = re.compile(r"全国|我国|中国|全球|世界|各省")
+_NARROW_SAID = re.compile(r"全省|全市|全县|全区|全州|全镇|本省|本市|本县|该省|该市|该县")
+
+
+def scope_absent(question: str, near: str) -> bool:
+    return _WIDE_ASKED.search(question) is not None and (
+        _WIDE_SAID.search(near) is None or _NARROW_SAID.search(near) is not None)
 
 
 def attribute_pool(texts) -> list[str]:
@@ -80,16 +101,17 @@ def swap_attribute(qid: str, text: str, article: str, pool: list[str]) -> str | 
 
 def result_rows(service, text: str, answers: list[str], dense, lexical,
                 answerable: bool) -> list[tuple]:
-    """Per result: (confidence before this gate, answer held, sentence+neighbours, passage,
-    article text)."""
+    """Per result: (confidence before the attribute, organisation and scope gates, answer
+    held, sentence+neighbours, passage, article text, features)."""
     snap = service.snapshot()
     rows = []
     for h, f in service.explained(text, 5, dense, lexical, snap):
         art = snap.article(h.citation.article_id)
         near = around(h.text, passage_sentences(art.text, h.citation.start, h.citation.end),
                       h.highlight.sentence)
-        rows.append((conf.confidence(replace(f, attribute_absent=False)), answerable and any(a in h.text for a in answers),
-                     near, h.text, f"{art.title or ''}\n{art.text}"))
+        bare = replace(f, attribute_absent=False, organisation_absent=False)
+        rows.append((conf.confidence(bare), answerable and any(a in h.text for a in answers),
+                     near, h.text, f"{art.title or ''}\n{art.text}", f))
     return rows
 
 
@@ -155,18 +177,93 @@ def collect(base: Settings, n: int) -> dict:
 
 
 def gated(text: str, row: tuple, variant: str) -> bool:
-    _, _, near, _, article = row
+    near, article = row[2], row[4]
     if variant == "any-type":
         a = asked_attribute(text)
         return a is not None and not mentions(a, near)
-    return attribute_absent(text, article if variant == "article" else near)
+    if variant == "who-where":
+        return attribute_absent(text, near, kinds=NUMBERS + ("person", "place"))
+    return attribute_absent(text, article if variant == "article" else near, kinds=NUMBERS)
 
 
-def found(qs, thr: float, factor, variant: str = "shipped") -> float:
+def found(qs, thr: float, factor, variant: str = "numbers") -> float:
     """Share of questions some result of which reaches ``thr`` after the gate; ``factor(t,
     row)`` is what a gated result keeps."""
     return sum(any((r[0] * factor(t, r) if gated(t, r, variant) else r[0]) >= thr
                    for r in rows) for t, rows in qs) / max(len(qs), 1)
+
+
+def gate_all(t: str, r: tuple, who: float = 1.0, org: bool = False,
+             scope: float = 1.0, unit: float = 1.0) -> float:
+    """A result's confidence after the round-4 attribute gate and the further gates under
+    study: ``who`` kept by who/where questions whose attribute ``near`` never speaks of,
+    ``org`` whether an organisation the article never names halves it (when no naming word
+    already has), ``scope`` kept when 全国/我国 is asked and ``near`` speaks at no such scope,
+    ``unit`` kept when the attribute is there but no number in the asked unit is."""
+    c, near, f = r[0], r[2], r[5]
+    if attribute_absent(t, near, kinds=NUMBERS):
+        c *= conf.UNIT_ABSENT_FACTOR if unit_absent(t, near) else conf.ATTRIBUTE_FACTOR
+    elif attribute_absent(t, near, kinds=("person", "place")):
+        c *= who
+    elif unit_absent(t, near):
+        c *= unit
+    if org and not f.named_absent > 0 and organisation_absent(t, r[4], tokenize):
+        c *= conf.ABSENT_FACTOR
+    if scope_absent(t, near):
+        c *= scope
+    return c
+
+
+FURTHER = {"round 4": {}, **{f"who/where {x}": {"who": x} for x in (0.7, 0.5, 0.4, 0.3)},
+           "organisation": {"org": True},
+           **{f"unit {x}": {"unit": x} for x in (0.7, 0.5, 0.4, 0.3)},
+           **{f"scope {x}": {"scope": x} for x in (0.7, 0.5, 0.4, 0.3, 0.0)},
+           "shipped": {"org": True}}
+
+
+def further(data: dict, thr: float) -> None:
+    print("\nfurther gates on top of the round-4 attribute gate (numbers, 0.4 / 0.3): found per "
+          "condition")
+    print(f"{'set / condition':30}{'n':>6}" + "".join(f"{k:>15}" for k in FURTHER))
+    for (name, cond), qs in data.items():
+        cells = [sum(any(gate_all(t, r, **kw) >= thr for r in rows) for t, rows in qs)
+                 / max(len(qs), 1) for kw in FURTHER.values()]
+        print(f"{name + ' / ' + cond:30}{len(qs):>6}" + "".join(f"{c:>15.3f}" for c in cells))
+    print("questions each further gate touches (some result's confidence changes)")
+    for key, kw in FURTHER.items():
+        if not kw:
+            continue
+        moved = [(name, cond, t) for (name, cond), qs in data.items() for t, rows in qs
+                 if any(gate_all(t, r, **kw) != gate_all(t, r) for r in rows)]
+        print(f"  {key}: {len(moved)}")
+        for name, cond, t in moved[:12]:
+            print(f"      {name}/{cond}: {t}")
+
+
+def cost(base: Settings, factor: float) -> None:
+    """Over every question of each bench set (not the first ``--n``): the answerable ones that
+    gating who/where questions at ``factor``, or the organisation gate, turn from found to not
+    found (each on top of the shipped gates)."""
+    thr, enc = base.found_confidence, None
+    for name in cal.SETS:
+        svc = SearchService(bench_settings(base, cal.BENCH / name / "passages.jsonl"), enc)
+        enc, cands = svc.encoder, Candidates(svc)
+        every = read_questions(cal.BENCH / name / "questions.jsonl")
+        asked = [(q, t) for q in every if (t := simplified(q.text)) and (
+            (asked_attribute(t) and question_type(t).kind in ("person", "place"))
+            or organisations(t, tokenize))]
+        lost = {"who/where": 0, "organisation": 0}
+        for (q, t), (_, rows) in zip(asked, ask_all(svc, cands, [(q.text, q.answers, True)
+                                                                  for q, _ in asked])):
+            before = any(gate_all(t, r) >= thr for r in rows)
+            after = {"who/where": any(gate_all(t, r, who=factor) >= thr for r in rows),
+                     "organisation": any(gate_all(t, r, org=True) >= thr for r in rows)}
+            for gate, ok in after.items():
+                if before and not ok:
+                    lost[gate] += 1
+                    print(f"  lost by {gate}: {name} [{asked_attribute(t)}] {t}")
+        cands.save()
+        print(f"{name}: {len(every)} questions, {len(asked)} asked of, lost {lost}")
 
 
 def main() -> None:
@@ -174,9 +271,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=400, help="questions per bench set and condition")
     ap.add_argument("--show", default=None, help="print the questions of this condition "
                     "(set/condition) found or not with the shipped gate")
+    ap.add_argument("--cost", type=float, default=None, metavar="FACTOR",
+                    help="instead: over every bench question, the answerable ones lost by "
+                    "gating who/where questions at FACTOR and by the organisation gate")
     args = ap.parse_args()
     base = Settings.from_env()
-    data = cached(base, f"attribute-gate-{args.n}", lambda: collect(base, args.n))
+    if args.cost is not None:
+        cost(base, args.cost)
+        return
+    data = cached(base, f"attribute-gate-v2-{args.n}", lambda: collect(base, args.n))
     thr = base.found_confidence
     print(f"found (best confidence >= {thr}) per gate variant and factor (1.0 = no gate)")
     for variant in VARIANTS:
@@ -187,6 +290,7 @@ def main() -> None:
             cells = [found(qs, thr, lambda t, r, f=f: f, variant) for f in FACTORS]
             print(f"{name + ' / ' + cond:30}{len(qs):>6}{asks:>7.2f}"
                   + "".join(f"{c:>8.3f}" for c in cells))
+    further(data, thr)
     weak = conf.ATTRIBUTE_FACTOR
     print(f"\nshipped, {weak} kept; when no number in the asked unit is near either (unit_absent)")
     print(f"{'set / condition':30}{'n':>6}" + "".join(f"{f:>8.1f}" for f in FACTORS))
@@ -196,9 +300,8 @@ def main() -> None:
         print(f"{name + ' / ' + cond:30}{len(qs):>6}" + "".join(f"{c:>8.3f}" for c in cells))
     if args.show:
         name, cond = args.show.split("/")
-        shipped = (lambda t, r: conf.UNIT_ABSENT_FACTOR if unit_absent(t, r[2]) else weak)
         for t, rows in data[(name, cond)]:
-            ok = found([(t, rows)], thr, shipped)
+            ok = any(gate_all(t, r, **FURTHER["shipped"]) >= thr for r in rows)
             print(f"{'FOUND' if ok else 'not  '}  {asked_attribute(t)!s:8}  {t}")
 
 

@@ -9,9 +9,10 @@ unit, a date…). A logistic model over them was fitted on bench questions — w
 passages, with their gold passages removed (a near-topic question the index cannot answer) and
 asked of another bench set's index (off-topic) — and checked on held-out sets
 (``benchmarks/calibrate.py``, README). Two gates then cut what the model cannot see: an
-article that never names the place, body or year asked about (``ABSENT_FACTOR``), and an
-answering sentence whose neighbourhood never speaks of the attribute a number question asks
-for (``ATTRIBUTE_FACTOR``, qa/search/attribute.py).
+article that never names the place, body or year asked about, nor the organisation named after
+a place (济南市第一人民医院 in an article on 济南's 济阳区; ``ABSENT_FACTOR``), and an answering
+sentence whose neighbourhood never speaks of the attribute a number, who or where question
+asks for (``ATTRIBUTE_FACTOR``, qa/search/attribute.py).
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class Features:
     attribute_absent: bool = False
     # …and states no number in the unit the question counts in (多少万元 → no sum in 元)
     unit_absent: bool = False
+    # the question names an organisation after its place (济南市第一人民医院) that the whole
+    # article never mentions, though it may mention the place (``organisation_absent``)
+    organisation_absent: bool = False
 
     def vector(self, dense_floor: float) -> list[float]:
         d = dense_floor if self.dense is None else self.dense
@@ -73,7 +77,7 @@ def confidence(f: Features, weights: tuple[float, ...] = WEIGHTS) -> float:
     # question asks about cannot state its figures, however close the wording (every
     # province's social-work report reads alike). Halved rather than zeroed: a name is not
     # always spelt the same way in question and article. See ABSENT_FACTOR.
-    if f.named_absent > 0:
+    if f.named_absent > 0 or f.organisation_absent:
         p *= ABSENT_FACTOR
     # Nor can a sentence answer for an attribute it never speaks of (经费 asked, the article
     # on the right 区 silent on it), less so when no sum in the asked unit is near either.
@@ -143,6 +147,46 @@ def naming(term: str) -> bool:
         and not _POINTS_BACK.match(term))
 
 
+# How an organisation's name ends (济南市第一人民医院, 陕西师范大学, 陕西省儿童心理学会).
+_ORGANISATION = re.compile(r"(?:大学|学院|医院|中学|小学|公司|集团|银行|协会|学会|研究院|研究所|"
+                           r"委员会|法院|检察院)")
+# A place's name followed, within a few characters, by an organisation's ending — characters
+# that name, not a verb, a question word or a particle between them (五羊新城由哪个公司开发 names
+# no 五羊新城…公司).
+_AFTER_PLACE = re.compile(rf"[^\W\d_A-Za-z的是由在于了和与及哪什么谁几多为被把将从向对]{{0,8}}?"
+                          rf"{_ORGANISATION.pattern}")
+
+
+def organisations(question: str, tokenize: Callable[[str], list[str]]) -> list[list[str]]:
+    """The organisations ``question`` names after a place, each as the ways an article may
+    name it: whole, and without the place (济南市第一人民医院 → 济南市第一人民医院,
+    第一人民医院, 市第一人民医院 — jieba cuts 济南 and 济南市). jieba cuts such a name into a
+    place the archive may well mention and words no one of which names anything. Without the
+    place, a bare ending (大学 of 北京大学) is not a way of naming it."""
+    found: dict[int, list[str]] = {}
+    for t in question_terms(question, tokenize):
+        if not (naming(t) and all("\u4e00" <= c <= "\u9fff" for c in t)) \
+                or _ORGANISATION.search(t):
+            continue
+        start = question.find(t)
+        m = _AFTER_PLACE.match(question, start + len(t))
+        if m is not None:
+            names = found.setdefault(m.end(), [])
+            names.append(question[start:m.end()])
+            if _ORGANISATION.fullmatch(m.group()) is None:
+                names.append(m.group())
+    return list(found.values())
+
+
+def organisation_absent(question: str, article: str,
+                        tokenize: Callable[[str], list[str]]) -> bool:
+    """Whether ``article`` names one of ``question``'s organisations named after a place in
+    none of its ways (``organisations``)."""
+    text = article.lower()
+    return any(not any(n.lower() in text for n in names)
+               for names in organisations(question, tokenize))
+
+
 def coverage(question: str, title: str | None, text: str, idf: Mapping[str, float],
              tokenize: Callable[[str], list[str]]) -> float:
     """The idf-weighted share of the question's content words found in ``title`` + ``text``."""
@@ -191,4 +235,6 @@ def features(question: str, title: str | None, text: str, chosen: Pick, dense: f
                     asks_type=question_type(question).kind is not None,
                     named_missing=named_missing, standout=spread, named_absent=absent,
                     attribute_absent=attribute_absent(question, near),
-                    unit_absent=unit_absent(question, near))
+                    unit_absent=unit_absent(question, near),
+                    organisation_absent=organisation_absent(
+                        question, f"{title or ''}\n{article or text}", tokenize))

@@ -2,7 +2,8 @@ from qa.index.lexical import tokenize
 from qa.chunking import split_sentences
 from qa.search.answer import pick
 from qa.search.confidence import (ABSENT_FACTOR, Features, confidence, coverage, features,
-                                  naming)
+                                  naming, organisation_absent, organisations)
+from qa.search.service import SearchService
 
 
 def test_confidence_is_a_probability_that_rises_with_the_evidence():
@@ -59,3 +60,38 @@ def test_an_article_that_never_names_the_asked_place_halves_the_confidence():
     assert f_there.named_absent == 1.0
     ungated = confidence(Features(**{**f_there.__dict__, "named_absent": 0.0}))
     assert confidence(f_there) == ungated * ABSENT_FACTOR
+
+
+def test_an_organisation_named_after_a_place_is_read_whole_and_without_the_place():
+    ways = organisations("济南市第一人民医院有多少名医务社工？", tokenize)
+    assert len(ways) == 1 and {"济南市第一人民医院", "第一人民医院"} <= set(ways[0])
+    assert organisations("陕西师范大学派出了多少名学生？", tokenize) == [["陕西师范大学", "师范大学"]]
+    # without the place a bare ending names nothing: 北京大学 is only 北京大学
+    assert organisations("北京大学在哪里？", tokenize) == [["北京大学"]]
+    # a verb or a question word between place and ending: no organisation is named
+    assert organisations("五羊新城由哪个公司开发？", tokenize) == []
+    assert organisations("济阳区配备了多少名驻站社工？", tokenize) == []
+
+
+def test_an_article_naming_the_place_but_not_its_organisation_halves_the_confidence():
+    asked = "济南市第一人民医院有多少名医务社工？"
+    assert organisation_absent(asked, "山东省济南市济阳区推进社工站建设。", tokenize)
+    assert not organisation_absent(asked, "济南第一人民医院配备医务社工5名。", tokenize)
+    assert not organisation_absent("济阳区配备了多少名驻站社工？", "济阳区推进社工站建设。",
+                                   tokenize)
+    passage = "济南市济阳区各街道社工站共配备专业医务社工26人。"
+    idf = {t: 2.0 for t in tokenize(passage + asked)}
+    chosen = pick(asked, passage, split_sentences(passage), idf, tokenize)
+    f = features(asked, None, passage, chosen, 0.9, idf, tokenize, article=passage)
+    assert f.named_absent == 0.0 and f.organisation_absent       # 济南市 is there, the 医院 not
+    ungated = confidence(Features(**{**f.__dict__, "organisation_absent": False}))
+    assert confidence(f) == ungated * ABSENT_FACTOR
+
+
+def test_a_seed_question_about_an_organisation_the_archive_lacks_is_not_found(seed_archive,
+                                                                               encoder):
+    service = SearchService(seed_archive.settings(), encoder)
+    # the archive has 济南's 济阳区 and 毕节's hospital, but no 济南市第一人民医院
+    answer = service.ask("济南市第一人民医院有多少名医务社工？", 5)
+    assert not answer.found
+    assert service.ask("济阳区社工站为多少人提供了专业服务？", 5).found
