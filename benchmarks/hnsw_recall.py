@@ -1,6 +1,7 @@
 """Dense recall of an archive's HNSW segments against exact search, per efSearch.
 
     .venv/bin/python benchmarks/hnsw_recall.py INDEX [--ef 256,512,1024] [--k 50] [--questions 100]
+        [--name NAME] [--out DIR]
 
 Real bench questions, embedded by the configured encoder, are searched in every live segment of
 INDEX (as ``Snapshot.dense`` does) and exactly over the same vectors. Reports recall@k (the share
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=50)
     ap.add_argument("--questions", type=int, default=100)
     ap.add_argument("--name", default="hnsw_recall")
+    ap.add_argument("--out", type=Path, default=None, help="results folder (default: results/)")
     args = ap.parse_args()
 
     from _common import question_texts
@@ -76,7 +78,8 @@ def main() -> None:
     segments = [{"name": p.seg.name, "chunks": len(p.seg.vectors), "kind": p.seg.vectors.kind}
                 for p in snap.parts]
     save(args.name, {"benchmark": "hnsw_recall", "index": str(args.index), "segments": segments,
-                     "questions": len(vectors), "k": args.k, "rows": rows, "machine": machine()})
+                     "questions": len(vectors), "k": args.k, "rows": rows, "machine": machine()},
+         args.out)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ BENCH_SETS = [str(SHARED / "bench" / s) for s in ("xquad_zh", "cmrc2018", "drcd_
 FUSION = ["--index", str(ROOT / "index"), "--para", "--expand", "400", "--answer-type", "0.1"]
 
 SEED_DEV = SHARED / "eval" / "seed_questions_dev.jsonl"
+ARCHIVE = ROOT.parent / "bench-data" / "archive"      # archive.py's default --data
 
 # name -> (arguments for the full run, arguments for --quick)
 JOBS = {
@@ -44,6 +45,9 @@ JOBS = {
     "archive.py": (["--sizes", "27000,187000,1000000", "--quality"],
                    ["--sizes", "20000", "--questions", "200", "--quality", "--quality-sets",
                     "xquad_zh,seeds", "--quality-limit", "200"]),
+    # dense recall of the archive archive.py built (its largest size; --quick: its only one)
+    "hnsw_recall.py": ([str(ARCHIVE / "archive-1000000" / "index")],
+                       [str(ARCHIVE / "archive-20000" / "index"), "--questions", "20"]),
     "txtai_compare.py": ([], ["--limit", "100"]),
     "milvus_scale.py": ([], ["--chunks", "10000", "--queries", "20"]),
     "milvus_bm25.py": ([], ["--sets", "xquad_zh", "--limit", "200"]),
@@ -65,7 +69,7 @@ JOBS = {
 }
 # the scripts that write a results file (``--out DIR``)
 SAVES = {"encoder.py", "http_latency.py", "coldstart.py", "indexing.py", "scale.py",
-         "txtai_compare.py"}
+         "txtai_compare.py", "hnsw_recall.py"}
 
 
 def main() -> None:

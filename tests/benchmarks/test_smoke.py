@@ -141,6 +141,22 @@ def test_run_all_lists_every_script():
     assert not missing, f"run_all.py does not run {missing}"
 
 
+def test_hnsw_recall(tmp_path, tiny):
+    index = tmp_path / "index"
+    # an HNSW graph even for three chunks
+    subprocess.run([str(Path(sys.executable).with_name("qa")), "--index", str(index), "build",
+                    str(tiny / "passages.jsonl")], check=True, capture_output=True, timeout=300,
+                   env=dict(os.environ, QA_EXACT_MAX="1"))
+    # k under the segment's size, or the search is exact
+    r = run("hnsw_recall.py", str(index), "--questions", "3", "--ef", "16", "--k", "2",
+            out=tmp_path)
+    assert [s["kind"] for s in r["segments"]] == ["hnsw"] and r["questions"] == 3
+    row = r["rows"][0]
+    # three vectors: the graph finds them all, and FAISS counted the distances it computed
+    assert row["recall@2"] == row["exact_top5_in_top2"] == 1.0
+    assert row["distances_per_question"] > 0
+
+
 def test_archive(tmp_path, tiny):
     """The archive benchmark end to end on a ~300-chunk archive: every step, and the checks
     that its figures describe what happened (the issue added is held, the one removed gone,
