@@ -21,6 +21,12 @@ unsure the scorer must be before the likelier neighbour joins the best sentence)
 highlighted characters, so answers gained can be weighed against what the reader must read:
 
     .venv/bin/python benchmarks/answer_study.py --limit 600 --window 0,.5,.6,.7,.8 ../shared/bench/cmrc2018
+
+``--reach`` adds how far from the best sentence the joining one may be (``Scoring.reach``; 1 =
+a neighbour only), at each share:
+
+    .venv/bin/python benchmarks/answer_study.py --window .6 --reach 1,2,3 \
+        ../shared/bench/{cmrc2018,drcd_simplified}
 """
 
 from __future__ import annotations
@@ -194,6 +200,9 @@ def main() -> None:
     ap.add_argument("--fit-n", type=int, default=600)
     ap.add_argument("--window", type=lambda v: [float(x) for x in v.split(",")], default=None,
                     help="comma-separated Scoring.window shares to compare (sentence@1, chars)")
+    ap.add_argument("--reach", type=lambda v: [int(x) for x in v.split(",")],
+                    default=[Scoring().reach],
+                    help="with --window: comma-separated Scoring.reach values to compare")
     ap.add_argument("--misses", action="store_true",
                     help="count each set's misses of the shipped scorer by kind")
     args = ap.parse_args()
@@ -235,12 +244,15 @@ def main() -> None:
         cells = [score(rows, v) for v in variants(args.dense, fitted).values()]
         print((label or name)[:23].ljust(24)
               + "".join(f"{a:.3f}/{c:.3f}".rjust(24) for a, c in cells), flush=True)
-        for i, share in enumerate(args.window or ()):
+        grid = [(share, reach) for share in args.window or () for reach in args.reach]
+        for i, (share, reach) in enumerate(grid):
             picks = [pick(r["q_text"], r["text"], r["sents"], r["idf"], tokenize, r.get("chunks"),
-                          replace(Scoring(), window=share), title=r["title"]) for r in rows]
+                          replace(Scoring(), window=share, reach=reach), title=r["title"])
+                     for r in rows]
             # the best sentence alone, as highlighted before the window: once, as the baseline
             for label, spans in ([("best sentence alone", [p.best for p in picks])] if i == 0
-                                 else []) + [(f"window {share:.2f}", [p.sentence for p in picks])]:
+                                 else []) + [(f"window {share:.2f} reach {reach}",
+                                              [p.sentence for p in picks])]:
                 hit = sum(any(a in r["text"][s:e] for a in r["q"].answers)
                           for r, (s, e) in zip(rows, spans))
                 widened = sum(sp != p.best for sp, p in zip(spans, picks))
