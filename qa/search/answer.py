@@ -34,6 +34,9 @@ statement or the scorer is unsure between it and another one close by (``window`
   the likeliest other sentence within ``Scoring.reach`` (2) of it joins, with any between: the
   scorer's runner-up holds the answer in more than half the best sentence's misses (225 of
   403 on CMRC, 247 of 401 on DRCD), 36 and 30 of them two sentences away.
+  The same when the best sentence says at most ``Scoring.restates`` characters the question
+  does not hold, however sure the scorer is: it restates the question, and the answer, when
+  it is not a few characters inside it, is beside it.
 
 Never more than ``Scoring.window_chars`` characters, nor across a paragraph break: a joining
 sentence that would break either rule gives way to the next likeliest, and when none fits the
@@ -169,6 +172,12 @@ class Scoring:
     # How far that runner-up may be: 2 (the sentence after next, with the one between) is the
     # knee of answers gained per highlighted character on CMRC and DRCD (--reach 1,2,3).
     reach: int = 2
+    # A best sentence holding at most this many characters the question does not is shown
+    # with the likeliest sentence within ``reach`` however sure the scorer is: it only
+    # restates the question (「一般认为这是蒸汽机车的速度极限。」 for 「一般认为这是蒸汽机车的速度极限
+    # 是多快?」), the answer is beside it. The knee of answers gained per highlighted character
+    # on CMRC and DRCD (answer_study.py --restates 0,2,4,6,8); -1 turns it off.
+    restates: int = 4
     # A widened highlight longer than this falls back to the best sentence: about nine lines on
     # a 390 px phone, where it is shown above the passage.
     window_chars: int = 200
@@ -251,14 +260,15 @@ def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, 
     if cands[best]:
         a = _nearest(text[s:e], cands[best], found[best])
         answer = (s + a[0], s + a[1])
-    lo, hi = window(text, sentences, scores, best, scoring)
+    lo, hi = window(text, sentences, scores, best, scoring, question)
     return Pick((sentences[lo][0], sentences[hi][1]), answer, evidence[best], bool(cands[best]),
                 scores[best], (s, e))
 
 
 def window(text: str, sentences: Sequence[Span], scores: Sequence[float], best: int,
-           scoring: Scoring = Scoring()) -> tuple[int, int]:
-    """First and last index of the sentences to highlight around ``best`` (module docstring)."""
+           scoring: Scoring = Scoring(), question: str = "") -> tuple[int, int]:
+    """First and last index of the sentences to highlight around ``best`` (module docstring);
+    ``question`` tells whether the best sentence only restates it."""
     n = len(sentences)
 
     def opens_referring(i: int) -> bool:
@@ -276,7 +286,9 @@ def window(text: str, sentences: Sequence[Span], scores: Sequence[float], best: 
     elif n > 1 and scoring.window > 0:
         top = max(scores)
         p = [math.exp(x - top) for x in scores]
-        if p[best] / sum(p) >= scoring.window:
+        if (p[best] / sum(p) >= scoring.window
+                and not restates(question, text[sentences[best][0]:sentences[best][1]],
+                                 scoring.restates)):
             return best, best
         # the runner-up within reach, the nearer (then the earlier) on a tie
         near = sorted((i for i in range(best - scoring.reach, best + scoring.reach + 1)
@@ -289,6 +301,15 @@ def window(text: str, sentences: Sequence[Span], scores: Sequence[float], best: 
         if fits(lo, hi):
             return lo, hi
     return best, best
+
+
+def restates(question: str, sentence: str, at_most: int) -> bool:
+    """Whether ``sentence`` says at most ``at_most`` letters, digits or characters the
+    question does not hold: it then restates the question rather than answering it."""
+    if not question:
+        return False
+    asked = set(question.lower())
+    return sum(c.isalnum() and c not in asked for c in sentence.lower()) <= at_most
 
 
 def _nearest(sentence: str, spans: list[Span], terms: set[str]) -> Span:

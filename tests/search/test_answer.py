@@ -2,7 +2,7 @@ import pytest
 
 from qa.chunking import split_sentences
 from qa.index.lexical import tokenize
-from qa.search.answer import Scoring, pick, question_type, typed_spans, window
+from qa.search.answer import Scoring, pick, question_type, restates, typed_spans, window
 
 # Written for these tests in the seeds' style; the answer sentence shares fewer words with the
 # questions than its neighbours do.
@@ -186,3 +186,28 @@ def test_the_highlight_does_not_reach_into_another_paragraph():
     shown, best, _ = highlighted("成为参赛最年长四分卫的是谁？", text=text,
                                  scoring=Scoring(window=0.0))
     assert best.startswith("他也以") and shown == best
+
+
+def test_a_sentence_saying_nothing_beyond_the_question_restates_it():
+    question = "全市社工站的数量在全省排第几？"
+    assert restates(question, "全市社工站的数量在全省。", 4)
+    assert not restates(question, "截至今年五月，全市社工站已达一百二十个。", 4)
+    # punctuation is not content; a question never restates anything when not given
+    assert restates(question, "“全市社工站！”", 0) and not restates("", "全市社工站。", 4)
+
+
+def test_a_sure_best_sentence_that_restates_the_question_is_shown_with_its_likeliest_neighbour():
+    text = "乙地今年新修道路十二公里。乙地修了道路。丙地开了医院。"
+    sentences = split_sentences(text)
+    scores = [0.5, 6.0, 0.0]                 # the best is sure: over 0.99 of the probability
+    question = "乙地修了多少道路？"
+    assert window(text, sentences, scores, 1, Scoring(), question) == (0, 1)
+    assert window(text, sentences, scores, 1, Scoring(restates=-1), question) == (1, 1)
+    assert window(text, sentences, scores, 1) == (1, 1)       # no question, no restating
+    # through pick: the sentence stating the figure is highlighted with the restating one
+    idf = {t: 1.0 for t in tokenize(text + question)}
+    # (scored by the question's character pairs alone, the restating sentence is sure)
+    p = pick(question, text, sentences, idf, tokenize,
+             scoring=Scoring(weights=(0, 0, 0, 0, 10.0, 0, 0)))
+    assert text[p.best[0]:p.best[1]] == "乙地修了道路。"
+    assert text[p.sentence[0]:p.sentence[1]] == "乙地今年新修道路十二公里。乙地修了道路。"
