@@ -23,19 +23,25 @@ A sentence is scored by what classic QA sentence selection uses:
   own were measured in ``benchmarks/answer_study.py --dense`` and are not stored (README).
 
 The weights are a conditional logit's, so the scores give each sentence a probability of holding
-the answer. What is highlighted is the best sentence, widened by one neighbour when the best
-alone is not a whole statement or the scorer is unsure between the two (``window``):
+the answer. What is highlighted is the best sentence, widened when the best alone is not a whole
+statement or the scorer is unsure between it and another one close by (``window``):
 
 * the best sentence refers back (他/该/此…): the sentence before it joins — a reader cannot tell
   who 「他也以 39 岁高龄参加超级碗」 is without it; else the next sentence joins if it refers
   back to the best, going on about the same subject (「……特斯拉电力照明与制造公司。该公司安装
   了……」);
 * else, when the best sentence holds less than ``Scoring.window`` of the passage's probability,
-  the likelier of its two neighbours joins.
+  the likeliest other sentence within ``Scoring.reach`` (2) of it joins, with any between: the
+  scorer's runner-up holds the answer in more than half the best sentence's misses (225 of
+  403 on CMRC, 247 of 401 on DRCD), 36 and 30 of them two sentences away.
+  The same when the best sentence says at most ``Scoring.restates`` characters the question
+  does not hold, however sure the scorer is: it restates the question, and the answer, when
+  it is not a few characters inside it, is beside it.
 
-Never more than two sentences, nor more than ``Scoring.window_chars`` characters, nor across a
-paragraph break (then the best sentence alone). The answer span, the evidence and the typed flag
-stay the best sentence's, so the confidence features do not change.
+Never more than ``Scoring.window_chars`` characters, nor across a paragraph break: a joining
+sentence that would break either rule gives way to the next likeliest, and when none fits the
+best sentence is shown alone. The answer span, the evidence and the typed flag stay the best
+sentence's, so the confidence features do not change.
 """
 
 from __future__ import annotations
@@ -158,10 +164,20 @@ class Scoring:
 
     weights: tuple[float, ...] = (3.8, 2.27, 2.44, 1.18, 0.94, 4.87, 33.48)
     local: float = 1.0          # discount for words in many of the passage's sentences
-    # Below this share of the passage's probability the best sentence is shown with its likelier
-    # neighbour: the knee of answers gained per highlighted character on CMRC's first 600
-    # questions (benchmarks/answer_study.py --window); 0 turns the widening by doubt off.
+    # Below this share of the passage's probability the best sentence is shown with the likeliest
+    # other sentence within ``reach`` of it (and any between): the knee of answers gained per
+    # highlighted character on CMRC's first 600 questions (benchmarks/answer_study.py
+    # --window); 0 turns the widening by doubt off.
     window: float = 0.6
+    # How far that runner-up may be: 2 (the sentence after next, with the one between) is the
+    # knee of answers gained per highlighted character on CMRC and DRCD (--reach 1,2,3).
+    reach: int = 2
+    # A best sentence holding at most this many characters the question does not is shown
+    # with the likeliest sentence within ``reach`` however sure the scorer is: it only
+    # restates the question (「一般认为这是蒸汽机车的速度极限。」 for 「一般认为这是蒸汽机车的速度极限
+    # 是多快?」), the answer is beside it. The knee of answers gained per highlighted character
+    # on CMRC and DRCD (answer_study.py --restates 0,2,4,6,8); -1 turns it off.
+    restates: int = 4
     # A widened highlight longer than this falls back to the best sentence: about nine lines on
     # a 390 px phone, where it is shown above the passage.
     window_chars: int = 200
@@ -244,35 +260,56 @@ def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, 
     if cands[best]:
         a = _nearest(text[s:e], cands[best], found[best])
         answer = (s + a[0], s + a[1])
-    lo, hi = window(text, sentences, scores, best, scoring)
+    lo, hi = window(text, sentences, scores, best, scoring, question)
     return Pick((sentences[lo][0], sentences[hi][1]), answer, evidence[best], bool(cands[best]),
                 scores[best], (s, e))
 
 
 def window(text: str, sentences: Sequence[Span], scores: Sequence[float], best: int,
-           scoring: Scoring = Scoring()) -> tuple[int, int]:
-    """First and last index of the sentences to highlight around ``best`` (module docstring)."""
+           scoring: Scoring = Scoring(), question: str = "") -> tuple[int, int]:
+    """First and last index of the sentences to highlight around ``best`` (module docstring);
+    ``question`` tells whether the best sentence only restates it."""
     n = len(sentences)
-    lo = hi = best
 
     def opens_referring(i: int) -> bool:
         return _REFERS_BACK.match(text[sentences[i][0]:sentences[i][1]]) is not None
 
+    def fits(lo: int, hi: int) -> bool:
+        # A paragraph break marks a new topic: what follows it is not the same statement.
+        return (sentences[hi][1] - sentences[lo][0] <= scoring.window_chars
+                and "\n" not in text[sentences[lo][1]:sentences[hi][0]])
+
     if best > 0 and opens_referring(best):
-        lo = best - 1
+        joined = [best - 1]
     elif best + 1 < n and opens_referring(best + 1):
-        hi = best + 1
+        joined = [best + 1]
     elif n > 1 and scoring.window > 0:
         top = max(scores)
         p = [math.exp(x - top) for x in scores]
-        if p[best] / sum(p) < scoring.window:
-            other = max((i for i in (best - 1, best + 1) if 0 <= i < n), key=lambda i: p[i])
-            lo, hi = min(best, other), max(best, other)
-    # A paragraph break marks a new topic: what follows it is not the same statement.
-    if (sentences[hi][1] - sentences[lo][0] > scoring.window_chars
-            or "\n" in text[sentences[lo][1]:sentences[hi][0]]):
-        return best, best
-    return lo, hi
+        if (p[best] / sum(p) >= scoring.window
+                and not restates(question, text[sentences[best][0]:sentences[best][1]],
+                                 scoring.restates)):
+            return best, best
+        # the runner-up within reach, the nearer (then the earlier) on a tie
+        near = sorted((i for i in range(best - scoring.reach, best + scoring.reach + 1)
+                       if 0 <= i < n and i != best), key=lambda i: (abs(i - best), i))
+        joined = sorted(near, key=lambda i: -p[i])     # stable: ties keep the nearer first
+    else:
+        joined = []
+    for other in joined:
+        lo, hi = min(best, other), max(best, other)
+        if fits(lo, hi):
+            return lo, hi
+    return best, best
+
+
+def restates(question: str, sentence: str, at_most: int) -> bool:
+    """Whether ``sentence`` says at most ``at_most`` letters, digits or characters the
+    question does not hold: it then restates the question rather than answering it."""
+    if not question:
+        return False
+    asked = set(question.lower())
+    return sum(c.isalnum() and c not in asked for c in sentence.lower()) <= at_most
 
 
 def _nearest(sentence: str, spans: list[Span], terms: set[str]) -> Span:

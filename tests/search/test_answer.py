@@ -2,7 +2,7 @@ import pytest
 
 from qa.chunking import split_sentences
 from qa.index.lexical import tokenize
-from qa.search.answer import Scoring, pick, question_type, typed_spans, window
+from qa.search.answer import Scoring, pick, question_type, restates, typed_spans, window
 
 # Written for these tests in the seeds' style; the answer sentence shares fewer words with the
 # questions than its neighbours do.
@@ -144,12 +144,40 @@ def test_doubt_between_neighbours_widens_and_the_cap_undoes_it():
     assert capped.sentence == capped.best
 
 
-def test_window_never_goes_past_two_sentences():
-    text = "他来了。她也来了。它跑了。这很好。"
+def test_window_never_goes_past_its_reach():
+    text = "他来了。她也来了。它跑了。这很好。鸟飞了。"
     sentences = split_sentences(text)
-    for best in range(len(sentences)):
-        lo, hi = window(text, sentences, [0.0] * len(sentences), best)
-        assert hi - lo <= 1 and lo <= best <= hi
+    for reach in (1, 2):
+        for scores in ([0.0] * 5, [2.0, 0.0, 1.9, 0.0, 1.9], [0.0, 1.9, 0.0, 2.0, 0.0]):
+            for best in range(len(sentences)):
+                lo, hi = window(text, sentences, scores, best, Scoring(reach=reach))
+                assert lo <= best <= hi and hi - lo <= reach
+
+
+# No sentence here opens by referring back, so only the widening by doubt can join one.
+PLAIN = "甲地建了学校。乙地修了道路。丙地开了医院。丁地种了树木。"
+
+
+def test_an_unsure_best_is_shown_with_the_runner_up_two_sentences_on():
+    sentences = split_sentences(PLAIN)
+    scores = [3.0, 0.0, 2.9, 0.0]         # the best holds about half the probability
+    assert window(PLAIN, sentences, scores, 0) == (0, 2)    # with the sentence between
+    assert window(PLAIN, sentences, scores, 0, Scoring(reach=1)) == (0, 1)
+    # sure enough: alone
+    assert window(PLAIN, sentences, [6.0, 0.0, 2.9, 0.0], 0) == (0, 0)
+    # the runner-up three sentences on is out of reach: the likelier of those within it joins
+    assert window(PLAIN, sentences, [3.0, 0.0, 0.5, 2.9], 0) == (0, 2)
+
+
+def test_a_runner_up_too_far_to_fit_gives_way_to_the_next_likeliest_that_fits():
+    sentences = split_sentences(PLAIN)
+    scores = [3.0, 0.0, 2.9, 0.0]
+    two = sentences[1][1] - sentences[0][0]
+    assert window(PLAIN, sentences, scores, 0, Scoring(window_chars=two)) == (0, 1)
+    assert window(PLAIN, sentences, scores, 0, Scoring(window_chars=two - 1)) == (0, 0)
+    # nor across a paragraph break, even when it would fit
+    text = PLAIN.replace("丙地", "\n丙地")
+    assert window(text, split_sentences(text), scores, 0) == (0, 1)
 
 
 def test_the_highlight_does_not_reach_into_another_paragraph():
@@ -158,3 +186,28 @@ def test_the_highlight_does_not_reach_into_another_paragraph():
     shown, best, _ = highlighted("成为参赛最年长四分卫的是谁？", text=text,
                                  scoring=Scoring(window=0.0))
     assert best.startswith("他也以") and shown == best
+
+
+def test_a_sentence_saying_nothing_beyond_the_question_restates_it():
+    question = "全市社工站的数量在全省排第几？"
+    assert restates(question, "全市社工站的数量在全省。", 4)
+    assert not restates(question, "截至今年五月，全市社工站已达一百二十个。", 4)
+    # punctuation is not content; a question never restates anything when not given
+    assert restates(question, "“全市社工站！”", 0) and not restates("", "全市社工站。", 4)
+
+
+def test_a_sure_best_sentence_that_restates_the_question_is_shown_with_its_likeliest_neighbour():
+    text = "乙地今年新修道路十二公里。乙地修了道路。丙地开了医院。"
+    sentences = split_sentences(text)
+    scores = [0.5, 6.0, 0.0]                 # the best is sure: over 0.99 of the probability
+    question = "乙地修了多少道路？"
+    assert window(text, sentences, scores, 1, Scoring(), question) == (0, 1)
+    assert window(text, sentences, scores, 1, Scoring(restates=-1), question) == (1, 1)
+    assert window(text, sentences, scores, 1) == (1, 1)       # no question, no restating
+    # through pick: the sentence stating the figure is highlighted with the restating one
+    idf = {t: 1.0 for t in tokenize(text + question)}
+    # (scored by the question's character pairs alone, the restating sentence is sure)
+    p = pick(question, text, sentences, idf, tokenize,
+             scoring=Scoring(weights=(0, 0, 0, 0, 10.0, 0, 0)))
+    assert text[p.best[0]:p.best[1]] == "乙地修了道路。"
+    assert text[p.sentence[0]:p.sentence[1]] == "乙地今年新修道路十二公里。乙地修了道路。"
