@@ -11,8 +11,9 @@ asked of another bench set's index (off-topic) — and checked on held-out sets
 (``benchmarks/calibrate.py``, README). Two gates then cut what the model cannot see: an
 article that never names the place, body or year asked about, nor the organisation named after
 a place (济南市第一人民医院 in an article on 济南's 济阳区; ``ABSENT_FACTOR``), and an answering
-sentence whose neighbourhood never speaks of the attribute a number, who or where question
-asks for (``ATTRIBUTE_FACTOR``, qa/search/attribute.py).
+sentence whose neighbourhood never speaks of the attribute a number question asks for
+(``ATTRIBUTE_FACTOR``, qa/search/attribute.py; who and where questions stay ungated, README
+round 6).
 """
 
 from __future__ import annotations
