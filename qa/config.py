@@ -47,7 +47,10 @@ class Settings:
     exact_max: int = 20_000      # exact search stays under ~7 ms here (BENCHMARKS.md, scale)
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 256    # recall@10 0.972 at 1M chunks, p50 0.67 ms; 96 gave 0.923
+    # per 250,000 chunks of a segment's graph (qa.index.dense.EF_CHUNKS), so merging segments
+    # keeps recall: four graphs of ~250k at 256 and one of 978k at 1024 find .959 / .957 of
+    # the exact top 50 (benchmarks/hnsw_recall.py)
+    hnsw_ef_search: int = 256
     # Segments (qa.index.merge): a bulk build cuts the archive into segments of at most this
     # many chunks; merges of up to merge_inline_max chunks run right after an add, bigger ones
     # in a background ``qa compact`` (unless background_merge is off).

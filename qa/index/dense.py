@@ -26,6 +26,13 @@ from qa.errors import IndexCorrupt
 # Below this share of allowed documents a restricted search is exact: the graph walk would
 # otherwise spend its effort on documents it must skip.
 EXACT_SHARE = 0.05
+# efSearch is set per this many chunks of a graph (a bulk build's segment size): a bigger graph
+# needs a longer search for the same recall, and merging segments must not cost recall. At 978k
+# chunks, recall@50 against exact search was .959 for four graphs of ~250k at efSearch 256 and
+# .878 / .929 / .957 for one graph at 256 / 512 / 1024 (benchmarks/hnsw_recall.py); one graph at
+# 1024 still computes fewer distances (10.9k a question against 19.1k) and, on one core instead
+# of all, answers sooner (BENCHMARKS.md §9).
+EF_CHUNKS = 250_000
 
 
 class DenseIndex(Protocol):
@@ -43,6 +50,11 @@ def normalised(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
         raise ValueError(f"expected vectors of shape (n, {dim or 'd'}), got {vectors.shape}")
     faiss.normalize_L2(vectors)
     return vectors
+
+
+def scaled_ef(ef_search: int, chunks: int) -> int:
+    """The efSearch of a graph over ``chunks`` chunks: ``ef_search`` per ``EF_CHUNKS``."""
+    return ef_search * max(1, -(-chunks // EF_CHUNKS))
 
 
 def build_hnsw(vectors: np.ndarray, m: int, ef_construction: int) -> faiss.Index:
@@ -68,7 +80,7 @@ class SegmentVectors:
     def __init__(self, vectors: np.ndarray, hnsw: faiss.Index | None, ef_search: int):
         self.vectors = vectors
         self.hnsw = hnsw
-        self.ef_search = ef_search
+        self.ef_search = scaled_ef(ef_search, len(vectors))
 
     @classmethod
     def open(cls, directory: Path, ef_search: int) -> "SegmentVectors":

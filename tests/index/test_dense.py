@@ -83,3 +83,25 @@ def test_hnsw_of_another_size_or_garbage_is_corrupt(tmp_path):
     (tmp_path / "hnsw.faiss").write_bytes(b"not a faiss index")
     with pytest.raises(IndexCorrupt):
         SegmentVectors.open(tmp_path, 64)
+
+
+def test_a_bigger_graph_is_searched_longer(tmp_path, monkeypatch):
+    # efSearch is per EF_CHUNKS chunks, so that one merged graph keeps the recall of the
+    # segments it replaces; here 2000 vectors are four units of 500.
+    import faiss
+
+    from qa.index import dense
+
+    v = random_vectors(2000)
+
+    def work(chunks_per_ef: int) -> tuple[int, int]:
+        monkeypatch.setattr(dense, "EF_CHUNKS", chunks_per_ef)
+        seg = stored(tmp_path, v, True, ef_search=16)
+        faiss.cvar.hnsw_stats.reset()
+        seg.search(v[7], 5, None)
+        return seg.ef_search, faiss.cvar.hnsw_stats.ndis
+
+    (ef_one, work_one), (ef_four, work_four) = work(10**6), work(500)
+    assert (ef_one, ef_four) == (16, 64) and work_four > work_one
+    assert dense.scaled_ef(256, 1) == dense.scaled_ef(256, 500) == 256
+    assert dense.scaled_ef(256, 501) == 512
