@@ -71,6 +71,10 @@ def ask_params(values, from_query: bool) -> tuple[str, int | None]:
             raise BadQuestion(f"参数 {name} 必须是文本")
     if not questions or not questions[0][1].strip():
         raise BadQuestion("请提供问题（参数 q 或 question）")
+    for name, question in questions[1:]:
+        # the other name must be a question too, not silently ignored (found by schemathesis)
+        if not question.strip():
+            raise BadQuestion(f"参数 {name} 不能为空")
     ks = []
     for kname, k in _given(values, K_NAMES):
         message = messages.bad_k(settings().max_k, kname)

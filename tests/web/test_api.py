@@ -91,6 +91,8 @@ def test_errors_name_the_parameter(client, method):
     for k, top_k in ((1, -3), (1, 0), (0, 1)):
         bad = error_of(send({"q": SEED_QUESTION, "k": k, "top_k": top_k}), 400)["message"]
         assert ("参数 top_k" if k == 1 else "参数 k") in bad
+    blank = error_of(send({"q": SEED_QUESTION, "question": " "}), 400, "bad_question")
+    assert "参数 question" in blank["message"]
     if method == "post":
         assert "参数 q 必须是文本" in error_of(send({"q": 5}), 400)["message"]
         both = send({"q": SEED_QUESTION, "question": 5})
