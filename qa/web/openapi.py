@@ -224,8 +224,9 @@ _DATE_FILTERS = [("date_from", "只看这一天及以后的（YYYY-MM-DD，无�
 # An empty date field (as the search form sends it) sets no bound.
 _DATE_OR_EMPTY = {"anyOf": [{"type": "string", "format": "date"},
                             {"type": "string", "maxLength": 0}]}
-_SORT = {"type": "string", "enum": ["relevance", "date"], "default": "relevance",
-         "description": "relevance：最相关的在前；date：同样这些结果按日期新在前"}
+# Empty is the default order, as an empty date is no bound: a form may send the field empty.
+_SORT = {"type": "string", "enum": ["relevance", "date", ""], "default": "relevance",
+         "description": "relevance（或空）：最相关的在前；date：同样这些结果按日期新在前"}
 
 _META_PARAMS = [
     ("issue", {"type": "string", "maxLength": 100, "pattern": r"^[\w-]+$"},
