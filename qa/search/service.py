@@ -63,8 +63,7 @@ class SearchService(UsesEncoder):
         index, and the tables the answer's gates load on first use (jieba's word tags and its
         dictionary of places, ~1 s on an idle machine, several under load). One real question
         through the whole path loads whatever else is lazy, now or after a later change."""
-        self.encoder.encode_queries([WARM_QUESTION])
-        self.snapshot()
+        self.encoder      # first: with no index yet the question fails, and the model is ready
         self.ask(WARM_QUESTION)
 
     def snapshot(self, force: bool = False) -> Archive:
