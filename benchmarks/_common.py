@@ -16,6 +16,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 PYTHON = sys.executable
 QA = str(Path(sys.executable).with_name("qa"))
 SHARED = Path(os.environ.get("QA_SHARED_DIR", ROOT.parent / "shared"))
+# The public Chinese QA sets in ../shared/bench, as their folder names.
+BENCH_SETS = ("xquad_zh", "cmrc2018", "drcd_simplified")
 
 # Runnable from a checkout without installing the package.
 if str(ROOT) not in sys.path:

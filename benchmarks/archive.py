@@ -69,11 +69,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (PYTHON, ROOT, SHARED, PssSampler, io_counters, machine,  # noqa: E402
-                     median, pct, question_texts, read_jsonl, run_measured, save, smaps,
-                     tree_size)
+from _common import (BENCH_SETS, PYTHON, ROOT, SHARED, PssSampler, io_counters,  # noqa: E402
+                     machine, median, pct, question_texts, read_jsonl, run_measured, save,
+                     smaps, tree_size)
 
-BENCH_SETS = ("xquad_zh", "cmrc2018", "drcd_simplified")
 PAPERS = ("中国社会报", "大众日报", "济南日报", "齐鲁晚报")
 ISSUE_ARTICLES = 20
 MAX_SENTENCE = 100

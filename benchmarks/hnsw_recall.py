@@ -19,12 +19,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from _common import SHARED, machine, save
+from _common import BENCH_SETS, SHARED, machine, question_texts, save
 from qa.config import Settings
 from qa.embedding import Encoder
 from qa.index.store import IndexStore
-
-BENCH_SETS = ("xquad_zh", "cmrc2018", "drcd_simplified")
 
 
 def top(found: list[tuple[float, tuple[int, int]]], k: int) -> list[tuple[int, int]]:
@@ -41,8 +39,6 @@ def main() -> None:
     ap.add_argument("--name", default="hnsw_recall")
     ap.add_argument("--out", type=Path, default=None, help="results folder (default: results/)")
     args = ap.parse_args()
-
-    from _common import question_texts
 
     pool = question_texts([SHARED / "bench" / b for b in BENCH_SETS])
     random.Random(0).shuffle(pool)
