@@ -87,3 +87,37 @@ def test_a_forked_process_gets_its_own_pool():
         child.kill()
         pytest.fail("the forked child hung")
     assert queue.get(timeout=5) > 1
+
+
+
+PROBE = """
+import json
+import faiss, numpy
+from threadpoolctl import threadpool_info
+from qa.parallel import Later
+
+def threads(layer):
+    return [i["num_threads"] for i in threadpool_info()
+            if i["user_api"] == "blas" and i.get("threading_layer") == layer]
+
+before, omp = threads("pthreads"), faiss.omp_get_max_threads()
+Later(int).result()
+print(json.dumps([before, threads("pthreads"), omp, faiss.omp_get_max_threads()]))
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: BLAS has one thread anyway")
+def test_the_pool_holds_numpys_blas_to_one_thread_and_leaves_openmp_alone():
+    """numpy's BLAS threads would take the core a question's other parts run on; FAISS's
+    OpenMP team must still build graphs on every core. A fresh process, so that no earlier
+    test has made the pool already."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                         check=True).stdout
+    before, after, omp_before, omp_after = json.loads(out)
+    assert before and all(n > 1 for n in before)     # else this test shows nothing
+    assert after == [1] * len(before)
+    assert omp_after == omp_before > 1
