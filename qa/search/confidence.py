@@ -119,6 +119,15 @@ _NAMED_SUFFIX = re.compile(
     r"协会|委员会|法院|检察院|政府|局|厅)$")
 _KINDS = re.compile(r"(?:地区|社区|小区|山区|城区|辖区|园区|景区|市区|郊区|校区|街区|全国|各国|全省|"
                     r"各省|全市|各市|全县|外国|本国|城市)$")
+# Common nouns that jieba's dictionary tags as places or organisations (东西 'thing', as in
+# 什么东西; 太阳, 海洋, 长度, 入口…), taken from its most frequent ns/nt words: asked about, they
+# name no one thing an article must mention.
+_COMMON = frozenset(
+    "东西 平原 高原 海洋 湖泊 太阳 英雄 哥哥 阿哥 二哥 朝廷 爱国 建国 开国 上市 美丽 江湖 大街 大桥 王国 "
+    "共和国 城镇 庆典 深度 长度 山脉 回国 治安 大国 新鲜 古城 海峡 河口 冰川 山水 长大 普及 古典 高山 大海 "
+    "山坡 河谷 福利 日志 青春 神圣 新建 河水 江水 湖水 中断 山洞 都城 关联 海湾 广义 海关 大洋 山峰 契约 入口 "
+    "都市 国际化 重镇 三角洲 大山 古都 上山 下山 上台 上马 山口 山寨 内河 商城 阴阳 江山 太平 云集 山河 "
+    "莫非 广布 诸国 千古 中密度 上半场 石桥 内城 新城 故城".split())
 # A word that opens with a demonstrative points at something named elsewhere (这个县, 该市, and
 # jieba's 那家省 out of 那家省医院): by itself it names nothing the article must mention.
 _POINTS_BACK = re.compile(r"^(?:这|那|哪|该|此|每|某)")
@@ -141,7 +150,7 @@ def _dictionary_names() -> frozenset[str]:
 def naming(term: str) -> bool:
     if any(c.isdigit() or "a" <= c.lower() <= "z" for c in term) or "·" in term:
         return True
-    if _KINDS.search(term):
+    if _KINDS.search(term) or term in _COMMON:
         return False
     return (len(term) >= 2 and term in _dictionary_names()) or (
         len(term) >= 3 and _NAMED_SUFFIX.search(term) is not None
