@@ -122,13 +122,30 @@ def typed_spans(text: str, qtype: QuestionType) -> list[Span]:
     return [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
 
 
+# Tokens that only ask — jieba keeps 哪年哪月, 几月几日, 哪天 and 多长时间 whole — or only point
+# back (这项, 这位): counted as content words they are missing from every passage, the one that
+# answers included, and pull its coverage and evidence down (河南这项社工行动从哪年哪月开始执行？
+# covered .17 of its own answer).
+_ASKING = re.compile(r"(?:(?:哪|几|何|多少|多长|什么)一?(?:年|月|日|天|号|时|点|周|时间|时候)?)+")
+_POINTING = re.compile(r"(?:这|那|该|此)(?:项|位|个|些|种|次|家|所|条|名|座|场|份|批|类|样)?")
+
+
+def _asks(token: str) -> bool:
+    return token in QUESTION_WORDS or _ASKING.fullmatch(token) is not None
+
+
 @functools.lru_cache(maxsize=1024)
 def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple[str, ...]:
     """The question's content words, distinct, longest first (so 社工站 is matched before 社工).
-    Cached: every result of one question asks for them."""
+    Not the words that ask or point back, nor the pieces the tokenizer also cuts from them
+    (一年 of 哪一年, 长时间 of 多长时间). Cached: every result of one question asks for them."""
+    tokens = tokenize(question)
+    # what asks, as the question spells it: the tokenizer may cut 哪一年 as 哪 + 一年
+    asking = {t for t in tokens if _asks(t)} | {m.group() for m in _ASKING.finditer(question)}
     seen: dict[str, None] = {}
-    for t in tokenize(question):
-        if t in QUESTION_WORDS or (len(t) < 2 and not t.isdigit()) or t in seen:
+    for t in tokens:
+        if t in asking or _POINTING.fullmatch(t) or (len(t) < 2 and not t.isdigit()) \
+                or t in seen or any(t in a for a in asking):
             continue
         seen[t] = None
     return tuple(sorted(seen, key=len, reverse=True))

@@ -2,7 +2,8 @@ import pytest
 
 from qa.chunking import split_sentences
 from qa.index.lexical import tokenize
-from qa.search.answer import Scoring, pick, question_type, restates, typed_spans, window
+from qa.search.answer import (Scoring, pick, question_terms, question_type, restates, typed_spans,
+                             window)
 
 # Written for these tests in the seeds' style; the answer sentence shares fewer words with the
 # questions than its neighbours do.
@@ -211,3 +212,15 @@ def test_a_sure_best_sentence_that_restates_the_question_is_shown_with_its_likel
              scoring=Scoring(weights=(0, 0, 0, 0, 10.0, 0, 0)))
     assert text[p.best[0]:p.best[1]] == "乙地修了道路。"
     assert text[p.sentence[0]:p.sentence[1]] == "乙地今年新修道路十二公里。乙地修了道路。"
+
+
+def test_words_that_only_ask_or_point_back_are_not_content_words():
+    """jieba keeps 哪年哪月 and 多长时间 whole and cuts 哪一年 as 哪 + 一年: as content words they
+    are missing from the very passage that answers, whose coverage fell to .17."""
+    assert question_terms("河南这项社工行动从哪年哪月开始执行？", tokenize) == (
+        "河南", "社工", "行动", "开始", "执行")
+    assert "一年" not in question_terms("青龙街道社工站是哪一年建成的？", tokenize)
+    assert not {"多长时间", "长时间", "时间"} & set(question_terms("多长时间才能量产石油？", tokenize))
+    assert question_terms("几月几日举行？", tokenize) == ("举行",)
+    # a year asked about, not asking: kept
+    assert "一年" in question_terms("一年有多少天？", tokenize)
