@@ -89,7 +89,6 @@ def test_a_forked_process_gets_its_own_pool():
     assert queue.get(timeout=5) > 1
 
 
-
 PROBE = """
 import json
 import faiss, numpy

@@ -130,10 +130,6 @@ _ASKING = re.compile(r"(?:(?:哪|几|何|多少|多长|什么)一?(?:年|月|日
 _POINTING = re.compile(r"(?:这|那|该|此)(?:项|位|个|些|种|次|家|所|条|名|座|场|份|批|类|样)?")
 
 
-def _asks(token: str) -> bool:
-    return token in QUESTION_WORDS or _ASKING.fullmatch(token) is not None
-
-
 @functools.lru_cache(maxsize=1024)
 def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple[str, ...]:
     """The question's content words, distinct, longest first (so 社工站 is matched before 社工).
@@ -141,11 +137,13 @@ def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple
     (一年 of 哪一年, 长时间 of 多长时间). Cached: every result of one question asks for them."""
     tokens = tokenize(question)
     # what asks, as the question spells it: the tokenizer may cut 哪一年 as 哪 + 一年
-    asking = {t for t in tokens if _asks(t)} | {m.group() for m in _ASKING.finditer(question)}
+    asking = {t for t in tokens if t in QUESTION_WORDS or _ASKING.fullmatch(t)}
+    asking |= {m.group() for m in _ASKING.finditer(question)}
     seen: dict[str, None] = {}
     for t in tokens:
-        if t in asking or _POINTING.fullmatch(t) or (len(t) < 2 and not t.isdigit()) \
-                or t in seen or any(t in a for a in asking):
+        # ``t in a`` holds for an asking word itself as for a piece of one
+        if (len(t) < 2 and not t.isdigit()) or t in seen or _POINTING.fullmatch(t) \
+                or any(t in a for a in asking):
             continue
         seen[t] = None
     return tuple(sorted(seen, key=len, reverse=True))
