@@ -5,6 +5,9 @@ and font weight, and each picture with its box. PDFium also opens files encrypte
 password only, which many newspaper PDFs are, and is not thread-safe: one lock around all use,
 since the server's threads may ingest uploads at the same time.
 
+Fonts the PDF names but does not embed come from ``pdffont``, never from the machine, so a page
+reads the same everywhere.
+
 A file that cannot be opened at all (not a PDF, damaged, needs a password) raises
 ``BadIssueFile``; a page that cannot be read (a scan without a text layer, fonts without a text
 mapping) is reported and skipped, and the other pages are kept.
@@ -19,6 +22,7 @@ import re
 import threading
 
 from qa.errors import BadIssueFile
+from qa.ingest import pdffont
 from qa.ingest.decode import normalise
 from qa.ingest.pdfpage import BOLD_WEIGHT, Box, Glyph, Page
 from qa.types import Article
@@ -43,6 +47,7 @@ def read_pdf(data: bytes, name: str, issue: str,
 
     if not data.strip():
         raise BadIssueFile(name, "文件为空")
+    pdffont.install()
     with _LOCK:
         try:
             doc = pdfium.PdfDocument(data)
