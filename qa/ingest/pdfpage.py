@@ -12,15 +12,19 @@ instead of guessing it from line widths (``layout``):
 * **columns**, by clustering the left and right edges of body lines: a column is an extent many
   full lines share; a short or indented line belongs to the nearest column that holds it;
 * **reading order**, by cutting the page recursively along the white space that runs across
-  it (rows first, then columns), so a body runs down one column and on at the top of the next;
+  it (rows first, then columns), a title and the body it stands over cut as one module, so a
+  body runs down one column and on at the top of the next, and an article that runs on below
+  another one's module is read after that module;
 * **paragraphs** from indents, short last lines and extra space, not from punctuation guesses;
 * **captions**: small type under (or over) a picture, or with a `（图片来源：…）` marker;
   small type above or below everything else is the running head or foot, and is dropped.
 
-The same rules as on text pages then end an article (its outlet line ``（据…）``) and match
-titles and captions to articles (shared rare bigrams, ``articles._Similarity``), here helped by
-where they stand; and the same ``repair`` runs, over the page in reading order (so damaged
-outlet lines are found) and then over each article's own text.
+The same rules as on text pages then end an article (its outlet line ``（据…）``); an article
+that stopped in mid-sentence at a column's end, or lacks its outlet line, takes up the text
+where it runs on below another one; titles and captions are matched to articles (shared rare
+bigrams, ``articles._Similarity``), here helped by where they stand; and the same ``repair``
+runs, over the page in reading order (so damaged outlet lines are found) and then over each
+article's own text.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ BOLD_WEIGHT = 550
 MIN_TITLE_SCORE = 0.25   # similarity (0–1) plus the bonus for standing next to the article
 NEAR_BONUS = 0.3
 NEXT_BONUS = 0.1
+MODULE_GAP = 3.0         # a title's body starts at most this many sizes under it
 
 
 @dataclass
@@ -111,6 +116,7 @@ class Run:
     closed: bool = False          # ended by its outlet line
     heads: list[Block] = field(default_factory=list)
     captions: list[Block] = field(default_factory=list)
+    jumped: int | None = None     # lines before it ran on below another article
 
     @property
     def lines(self) -> list[Line]:
@@ -126,8 +132,9 @@ class Run:
 
     @property
     def measure(self) -> float:
-        """The width its title could take: its columns', or its title's own if wider."""
-        cols = [l.col for l in self.lines if l.col is not None]
+        """The width its title could take: its columns', or its title's own if wider. Columns
+        it runs on in below another article (``jumped``) are not under its title."""
+        cols = [l.col for l in self.lines[:self.jumped] if l.col is not None]
         width = max(c.x1 for c in cols) - min(c.x0 for c in cols) if cols else 0.0
         return max([width] + [h.width for h in self.heads])
 
@@ -325,22 +332,61 @@ def stacked_blocks(lines: list[Line], kind: str, gap: float) -> list[Block]:
 
 # -- reading order -----------------------------------------------------------------------------
 
-def reading_order(blocks: list[Block]) -> list[Block]:
-    """Recursive XY cut: split at white space running across the whole region, rows first,
-    then columns; a region that cannot be cut is read top to bottom."""
-    if len(blocks) <= 1:
-        return blocks
+def reading_order(blocks: list[Block], size: float) -> list[Block]:
+    """Recursive XY cut over modules: a title with the body it stands over, and whatever lies
+    among that body (a picture, a caption), is cut as one box, read title first. So a title is
+    never cut off the body under it, and an article that runs on below another one's module is
+    read after that whole module."""
+    modules: list[list[Block]] = []
+    taken: set[int] = set()
+    for head_id, under in _territories(blocks, size).items():
+        head = next(b for b in blocks if id(b) == head_id)
+        if min(b.top - head.bottom for b in under) > MODULE_GAP * size:
+            continue
+        box = Box(min(b.x0 for b in under), max(b.x1 for b in under), head.bottom,
+                  max(b.bottom for b in under))
+        ids = {id(b) for b in under}
+        members = [b for b in blocks if b.kind != "head" and id(b) not in taken and
+                   (id(b) in ids or box.x0 - 1 <= b.x0 and b.x1 <= box.x1 + 1 and
+                    box.top - 1 <= b.top and b.bottom <= box.bottom + 1)]
+        taken.update(id(b) for b in members)
+        taken.add(head_id)
+        modules.append([head, *_xy_cut([[b] for b in members])])
+    modules += [[b] for b in blocks if id(b) not in taken]
+    return _xy_cut(modules)
+
+
+def _closes(head: Block, blocks: list[Block], size: float) -> bool:
+    """A title set under its own body: a body across it ends closer above it than anything
+    across it (text, a picture) starts below it."""
+    def gaps(pairs):
+        return min((g for b, g in pairs if b is not head and b.x_overlap(head) > 0 and
+                    g >= -0.5 * size), default=float("inf"))
+    above = gaps((b, head.top - b.bottom) for b in blocks if b.kind == "body")
+    below = gaps((b, b.top - head.bottom) for b in blocks)
+    return above < below
+
+
+def _xy_cut(units: list[list[Block]]) -> list[Block]:
+    """Split at white space running across the whole region, rows first, then columns; a
+    region that cannot be cut is read top to bottom. A unit's blocks stay together, in their
+    order."""
+    if len(units) <= 1:
+        return [b for u in units for b in u]
+    boxes = [Box(min(b.x0 for b in u), max(b.x1 for b in u), min(b.top for b in u),
+                 max(b.bottom for b in u)) for u in units]
     for lo, hi in (("top", "bottom"), ("x0", "x1")):
         groups, reach = [], None
-        for b in sorted(blocks, key=lambda b: getattr(b, lo)):
-            if reach is None or getattr(b, lo) > reach + 0.1:
+        for k in sorted(range(len(units)), key=lambda k: getattr(boxes[k], lo)):
+            if reach is None or getattr(boxes[k], lo) > reach + 0.1:
                 groups.append([])
-                reach = getattr(b, hi)
-            groups[-1].append(b)
-            reach = max(reach, getattr(b, hi))
+                reach = getattr(boxes[k], hi)
+            groups[-1].append(units[k])
+            reach = max(reach, getattr(boxes[k], hi))
         if len(groups) > 1:
-            return [b for g in groups for b in reading_order(g)]
-    return sorted(blocks, key=lambda b: (b.top, b.x0))
+            return [b for g in groups for b in _xy_cut(g)]
+    order = sorted(range(len(units)), key=lambda k: (boxes[k].top, boxes[k].x0))
+    return [b for k in order for b in units[k]]
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -441,7 +487,7 @@ class Page:
         obstacles = [*heads, *kept, *self.images]
         blocks, self.pitch = body_blocks(body, size, obstacles) if body else ([], 1.5 * size)
         pictures = [Block(im.x0, im.x1, im.top, im.bottom, "image") for im in self.images]
-        return reading_order([*blocks, *heads, *kept, *pictures])
+        return reading_order([*blocks, *heads, *kept, *pictures], size)
 
     def articles(self, issue: str, page: int) -> list[Article]:
         order = self.blocks()
@@ -495,10 +541,12 @@ class Page:
                 if m:                         # the outlet may follow the body's last words
                     line.text = line.text[:m.start()].rstrip()
                 if line.text:
-                    if id(line) in starts and _indented(line, self.size):
-                        current = None
-                    if current is None:
-                        current = self._resume(runs, line, first)
+                    if id(line) in starts and (starts[id(line)] or _indented(line, self.size)):
+                        current = None        # a title's body begins
+                    elif current is None:
+                        current = self._resume(runs, line)
+                    elif first:               # an article left off in mid-sentence elsewhere
+                        current = self._jumped_to(runs, line, current) or current
                     if current is None:
                         current = Run()
                         runs.append(current)
@@ -514,14 +562,34 @@ class Page:
                 captions.append(block)
         return runs, heads, captions
 
-    def _resume(self, runs: list[Run], line: Line, first_in_block: bool) -> Run | None:
-        """The run a line continues after a title came between: the last open run, when it
-        ended in mid-sentence at its column's end and this line is no new paragraph."""
-        if not runs or runs[-1].closed or not first_in_block or _indented(line, self.size):
+    def _resume(self, runs: list[Run], line: Line) -> Run | None:
+        """The run a line continues after a title or another article came between: the latest
+        open run that ended in mid-sentence at its column's end, when this line is no new
+        paragraph. (An article may run on in the next column below another one's end.)"""
+        if _indented(line, self.size):
             return None
-        last = runs[-1].paragraphs[-1][-1]
-        full = last.col is None or last.x1 >= last.col.x1 - 0.6 * self.size
-        return runs[-1] if full and not ends_sentence(last.text) else None
+        if runs and _left_off(runs[-1], self.size):
+            return runs[-1]
+        return self._jumped_to(runs, line)
+
+    def _jumped_to(self, runs: list[Run], line: Line, current: Run | None = None) -> Run | None:
+        """The run a line continues below another article: one that left off in mid-sentence
+        at its column's end, where this line stands as its next column's text would."""
+        if _indented(line, self.size) or \
+                current is not None and not ends_sentence(current.paragraphs[-1][-1].text):
+            return None
+        for run in reversed(runs):
+            if run is not current and _left_off(run, self.size) and self._runs_on(run, line):
+                run.jumped = len(run.lines) if run.jumped is None else run.jumped
+                return run
+        return None
+
+    def _runs_on(self, run: Run, line: Line) -> bool:
+        """Where an article runs on below another one: in a column right of the one it left
+        off in, lower than its body starts and not (much) lower than where it left off."""
+        first, last = run.lines[0], run.lines[-1]
+        return line.x0 > last.x0 + self.size and \
+            first.top + 2 * self.size < line.top < last.bottom + 2 * self.size
 
     def _add(self, run: Run, line: Line, first_in_block: bool) -> None:
         """A line starts a paragraph when it is indented, follows a short line that ends a
@@ -586,21 +654,34 @@ class Page:
             return sim(text, j) + (0.5 if inside else 0.0)
         runs[max(range(len(runs)), key=score)].captions.append(block)
 
-    @staticmethod
-    def _merge_orphans(runs: list[Run]) -> list[Run]:
+    def _merge_orphans(self, runs: list[Run]) -> list[Run]:
         """Text with neither title nor outlet line is the rest of an article that has no outlet
-        line, when there is one with a title; the most similar takes it."""
+        line, when there is one with a title; the most similar takes it. Text with an outlet
+        line but no title is the end of such an article when it stands where that one runs on
+        below another article (of several, the most similar); each article takes one end."""
         homes = [j for j, r in enumerate(runs) if r.heads and not r.closed]
-        orphans = [j for j, r in enumerate(runs) if not r.heads and not r.closed]
+        orphans = [j for j, r in enumerate(runs) if not r.heads]
         if not homes or not orphans or len(runs) == 1:
             return runs
-        sim = _Similarity(["\n".join(runs[j].texts) for j in homes])
-        for j in orphans:
-            text = "\n".join(runs[j].texts)
-            home = runs[homes[max(range(len(homes)), key=lambda i: sim(text, i))]]
-            home.paragraphs += runs[j].paragraphs
-            home.captions += runs[j].captions
-        return [r for j, r in enumerate(runs) if j not in orphans]
+        texts = ["\n".join(r.texts) for r in runs]
+        sim = _Similarity(texts)
+        merged = set()
+        for j in sorted(orphans, key=lambda j: runs[j].closed):
+            if runs[j].closed:
+                near = [h for h in homes if not runs[h].closed and
+                        self._runs_on(runs[h], runs[j].lines[0])]
+                home = max(near, key=lambda h: sim(texts[j], h), default=None)
+                if home is None:
+                    continue
+                runs[home].source, runs[home].closed = runs[j].source, True
+                if runs[home].jumped is None:
+                    runs[home].jumped = len(runs[home].lines)
+            else:
+                home = max(homes, key=lambda h: sim(texts[j], h))
+            runs[home].paragraphs += runs[j].paragraphs
+            runs[home].captions += runs[j].captions
+            merged.add(j)
+        return [r for j, r in enumerate(runs) if j not in merged]
 
 
 def _repair(lines: list[Line]) -> None:
@@ -611,24 +692,48 @@ def _repair(lines: list[Line]) -> None:
         l.text = t
 
 
-def _title_starts(order: list[Block], size: float) -> set[int]:
-    """The first line of each title's body: of the columns whose nearest title above is this
-    one (no text between, pictures and captions aside; the closest, and of titles on one row
-    the one across or nearest beside it), the first read. A centred or short title may stand
-    over none of its first column."""
-    heads = [b for b in order if b.kind == "head"]
-    text = [b for b in order if b.kind in ("head", "body")]
+def _territories(blocks: list[Block], size: float) -> dict[int, list[Block]]:
+    """The body blocks right under each title: of the columns whose nearest title above is this
+    one (no text between, pictures and captions aside; the closest across the block, or of
+    titles on one row the nearest beside it), the first block. A centred or short title may
+    stand over none of its first column. Titles set under their own body have none."""
+    text = [b for b in blocks if b.kind in ("head", "body")]
+    heads = [b for b in blocks if b.kind == "head" and not _closes(b, blocks, size)]
     territory: dict[int, list[Block]] = {}
-    for b in (b for b in order if b.kind == "body"):
+    for b in sorted((b for b in blocks if b.kind == "body"), key=lambda b: (b.top, b.x0)):
         above = [h for h in heads if h.bottom <= b.top + 0.5 * size and not any(
-            o is not h and o is not b and o.x_overlap(b) > 0 and h.bottom <= o.top < b.top
-            for o in text)]
-        if above:
+            o is not h and o is not b and o.x_overlap(b) > 0 and o.top < b.top and
+            o.bottom > h.bottom for o in text)]
+        across = [h for h in above if h.x_overlap(b) > 0]
+        if across:
+            best = min(across, key=lambda h: b.top - h.bottom)
+        elif above:
             nearest = min(b.top - h.bottom for h in above)
             row = [h for h in above if b.top - h.bottom <= nearest + 2 * size]
             best = min(row, key=lambda h: (max(0.0, h.x0 - b.x1, b.x0 - h.x1), b.top - h.bottom))
-            territory.setdefault(id(best), []).append(b)
-    return {id(blocks[0].lines[0]) for blocks in territory.values()}
+        else:
+            continue
+        territory.setdefault(id(best), []).append(b)
+    return territory
+
+
+def _title_starts(order: list[Block], size: float) -> dict[int, bool]:
+    """The first line of each title's body: the first read of the blocks under it; and
+    whether it stands right under it (then it begins that body even without an indent)."""
+    first = {id(b): i for i, b in enumerate(order)}
+    heads = {id(b): b for b in order if b.kind == "head"}
+    starts = {}
+    for head_id, under in _territories(order, size).items():
+        block = min(under, key=lambda b: first[id(b)])
+        starts[id(block.lines[0])] = block.top - heads[head_id].bottom <= MODULE_GAP * size
+    return starts
+
+
+def _left_off(run: Run, size: float) -> bool:
+    """Open and stopped in mid-sentence at its column's end: it goes on elsewhere."""
+    last = run.paragraphs[-1][-1]
+    full = last.col is None or last.x1 >= last.col.x1 - 0.6 * size
+    return not run.closed and full and not ends_sentence(last.text)
 
 
 def _stacked(a: Block, b: Block) -> bool:

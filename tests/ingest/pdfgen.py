@@ -147,6 +147,15 @@ class Style:
 
 
 @dataclass
+class Jump:
+    """A body that fills its column past ``below`` (``extra`` rows more) and runs on in the
+    ``columns`` columns to the right, under another article that ends at ``below``."""
+    below: float
+    extra: int
+    columns: int
+
+
+@dataclass
 class Placement:
     """How one article was laid out: what a failure report shows."""
     article: SeedArticle
@@ -158,11 +167,13 @@ class Placement:
     image: str                 # none | wide | column
     outlet_inline: bool
     damaged: bool
+    jumped: bool = False       # runs on in the next column, below another article
 
     def __str__(self) -> str:
         return (f"#{self.article.key} page {self.page}: columns={self.columns} "
                 f"title={self.title_pos}/{self.title_lines} lines kicker={self.kicker} "
-                f"image={self.image} outlet_inline={self.outlet_inline} damaged={self.damaged}")
+                f"image={self.image} outlet_inline={self.outlet_inline} damaged={self.damaged}"
+                f" jumped={self.jumped}")
 
 
 def _widest_part(title: str) -> float:
@@ -234,8 +245,11 @@ def _title_ops(lines: list[tuple[str, float]], x: float, y: float, measure: floa
 
 
 def _module(a: SeedArticle, x: float, ncols: int, style: Style, rng: random.Random,
-            title_pos: str, damaged: bool, page: int) -> tuple[list[Op], float, Placement]:
-    """One article set in ``ncols`` columns from x; ops relative to the module's top."""
+            title_pos: str, damaged: bool, page: int,
+            jump: "Jump | None" = None) -> tuple[list[Op], float, Placement]:
+    """One article set in ``ncols`` columns from x; ops relative to the module's top. With a
+    ``jump`` (one column only), the body fills that column past ``jump.below`` and runs on in
+    the columns to its right, below it."""
     enc = misencode if damaged else (lambda s: s)
     size, pitch, colw = style.size, style.pitch, style.colw
     gutter = style.gutter * size
@@ -297,17 +311,24 @@ def _module(a: SeedArticle, x: float, ncols: int, style: Style, rng: random.Rand
     rows = -(-(len(body) + sum(skip)) // ncols)
     while sum(max(0, rows - s) for s in skip) < len(body):
         rows += 1
+    frames = [(x + j * (colw + gutter), y, skip[j], rows) for j in range(ncols)]
+    if jump is not None:
+        rows = max(int(-(-(jump.below - y) // pitch)) + jump.extra, skip[0] + 1)
+        rest = max(0, len(body) - (rows - skip[0]))
+        more = -(-rest // jump.columns)
+        frames = [(x, y, skip[0], rows)] + [
+            (x + j * (colw + gutter), jump.below + size * 1.6, 0, more)
+            for j in range(1, jump.columns + 1)]
     k = 0
-    for j in range(ncols):
-        cx = x + j * (colw + gutter)
+    for j, (cx, cy, first, last) in enumerate(frames):
         shift = 0.0                   # a paragraph's space is half a row: the rest moves up
-        for r in range(skip[j], rows):
+        for r in range(first, last):
             if k == len(body):
                 break
             text, indent, justified = body[k]
             k += 1
             if not text:
-                shift += pitch / 2 if r > skip[j] else pitch   # none at a column's top
+                shift += pitch / 2 if r > first else pitch   # none at a column's top
                 continue
             if indent and style.indent_as_char and indent == 2 * size:
                 text, indent = "\u3000\u3000" + text, 0.0
@@ -316,21 +337,23 @@ def _module(a: SeedArticle, x: float, ncols: int, style: Style, rng: random.Rand
             # justified to the column; a line with closing marks hanging past it is squeezed
             squeeze = (justified or natural + indent > colw) and len(printed) > 1
             cs = (colw - indent - natural) / (len(printed) - 1) if squeeze else 0.0
-            ops.append(Op("text", cx + indent, y + r * pitch + size - shift, printed, size=size,
+            ops.append(Op("text", cx + indent, cy + r * pitch + size - shift, printed, size=size,
                           char_space=cs, measure=colw - indent if squeeze else 0.0))
-        if style.rules and j:
+        if style.rules and j and jump is None:
             ops.append(Op("vrule", cx - gutter / 2, y, h=rows * pitch))
     y += rows * pitch
     if title_pos == "below":
         y += size * 0.8
         tops, y = _title_ops(tlines, x, y, measure, style, enc)
         ops += tops
-    place = Placement(a, page, ncols, title_pos, len(tlines), kicker, image, inline, damaged)
+    place = Placement(a, page, ncols, title_pos, len(tlines), kicker, image, inline, damaged,
+                      jumped=jump is not None and len(frames) > 1 and frames[1][3] > 0)
     return ops, y, place
 
 
 def _page_ops(articles: list[SeedArticle], style: Style, rng: random.Random, page: int,
-              p_damage: float, p_below: float) -> tuple[list[Op], float, float, list[Placement]]:
+              p_damage: float, p_below: float,
+              jumps: bool = False) -> tuple[list[Op], float, float, list[Placement]]:
     size, margin = style.size, 36.0
     gutter = style.gutter * size
     page_w = 2 * margin + style.columns * style.colw + (style.columns - 1) * gutter
@@ -342,6 +365,15 @@ def _page_ops(articles: list[SeedArticle], style: Style, rng: random.Random, pag
     places: list[Placement] = []
     i = 0
     while i < len(articles):
+        if jumps and _can_jump(articles, i, style) and rng.random() < 0.7:
+            mops, h, pair = _jump_band(articles[i], articles[i + 1], style, rng, page, p_damage)
+            for op in mops:
+                op.y += y
+            ops += mops
+            places += pair
+            i += 2
+            y += h + size * 1.6
+            continue
         # a band: one module across all columns, or two side by side
         # modules wide enough for their titles
         splits = [k for k in range(1, style.columns)
@@ -369,6 +401,27 @@ def _page_ops(articles: list[SeedArticle], style: Style, rng: random.Random, pag
         if rng.random() < 0.5 and i < len(articles):
             ops.append(Op("rule", margin, y - size * 0.8, w=page_w - 2 * margin))
     return ops, page_w, y + margin, places
+
+
+def _can_jump(articles: list[SeedArticle], i: int, style: Style) -> bool:
+    return style.columns >= 2 and i + 1 < len(articles) and bool(articles[i].title) and \
+        articles[i].source is not None and bool(articles[i + 1].title)
+
+
+def _jump_band(a: SeedArticle, b: SeedArticle, style: Style, rng: random.Random, page: int,
+               p_damage: float) -> tuple[list[Op], float, list[Placement]]:
+    """``a`` in the first column, titled over that column only, ``b`` beside it over the other
+    columns; ``a`` runs on in the columns to the right, below the end of ``b``."""
+    gutter = style.gutter * style.size
+    margin = 36.0
+    bops, bh, bplace = _module(b, margin + style.colw + gutter, style.columns - 1, style, rng,
+                               "above", rng.random() < p_damage, page)
+    jump = Jump(bh, rng.randint(2, 8), style.columns - 1)
+    aops, ah, aplace = _module(a, margin, 1, style, rng, "above", rng.random() < p_damage, page,
+                               jump=jump)
+    ops = aops + bops
+    bottom = max([ah, bh] + [op.y + style.size * 0.5 for op in ops if op.kind == "text"])
+    return ops, bottom, [aplace, bplace]
 
 
 def _draw_glyphs(c, op: Op, y: float, style: Style) -> None:
@@ -443,11 +496,13 @@ def _scan(c, rng: random.Random) -> None:
 
 def make_pdf(pages: list[list[SeedArticle] | str], seed: int, p_damage: float = 0.25,
              p_below: float = 0.35, columns: int | None = None,
-             password: str | None = None, title_scale: float | None = None) -> Issue:
+             password: str | None = None, title_scale: float | None = None,
+             jumps: bool = False) -> Issue:
     """A PDF with one page per list of articles, in a style drawn per page from ``seed``; a
     page given as SCAN is a scanned page without text, BLANK an empty one. With ``password``
     the file is encrypted and needs it to be opened; with ``title_scale`` every title and
-    kicker is set that many times the body size."""
+    kicker is set that many times the body size. With ``jumps``, pages are A3 in three
+    columns, and an article often runs on in the next column below another article's end."""
     from reportlab.lib import pdfencrypt
     from reportlab.pdfgen import canvas
 
@@ -463,10 +518,12 @@ def make_pdf(pages: list[list[SeedArticle] | str], seed: int, p_damage: float = 
                 _scan(c, rng)
             c.showPage()
             continue
-        style = Style.draw(rng, columns)
+        style = Style.draw(rng, 3 if jumps else columns)
+        if jumps:                     # A3: 842 pt wide, margins 36 pt
+            style.chars = int((770 - 2 * style.gutter * style.size) / (3 * style.size))
         if title_scale:
             style.title_scale = style.kicker_scale = style.min_title = title_scale
-        ops, w, h, places = _page_ops(arts, style, rng, n, p_damage, p_below)
+        ops, w, h, places = _page_ops(arts, style, rng, n, p_damage, p_below, jumps)
         c.setPageSize((w, h))
         _draw(c, ops, h, rng, style)
         c.showPage()
