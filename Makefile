@@ -1,42 +1,61 @@
 # The README's two commands: `make run` (serve the seeds on http://127.0.0.1:8000) and
-# `make test`. Both set up .venv first and are quiet when nothing changed.
+# `make test`. Both set up $(VENV) first, from the lock files, and are quiet when nothing changed.
+# The Dockerfile runs these same targets (tests/test_packaging.py checks that it does).
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
 INDEX  ?= index
-# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build; 2.13.0 is the CPU one.
-TORCH  := torch==2.13.0
+# Exact versions with hashes (requirements/*.lock, refreshed by `make lock`): run.lock for the
+# service, test.lock for the suite (the same versions plus the test tools).
+RUN_LOCK  := requirements/run.lock
+TEST_LOCK := requirements/test.lock
+# torch is locked to its CPU build (2.13.0+cpu; PyPI's torch is the multi-GB CUDA one). It comes
+# from a local wheel folder where the machine has one, else from PyTorch's CPU index.
+WHEELS ?= /opt/wheels
+TORCH_FROM := $(if $(wildcard $(WHEELS)/torch-*+cpu-*.whl),--find-links $(WHEELS),--extra-index-url https://download.pytorch.org/whl/cpu)
+PIP := $(BIN)/pip install -q --disable-pip-version-check
+# Debian packages: the browser test's Chromium and its driver (the service itself needs none).
+APT_TEST := chromium chromium-driver
+PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: setup run test reliability bench browser-deps clean
+.PHONY: setup setup-test index run test reliability bench browser-deps lock clean
 
-setup: $(STAMP)
-
-$(STAMP): pyproject.toml
+# The service: locked dependencies, then the project itself (no dependency resolution left).
+setup: $(VENV)/.run
+$(VENV)/.run: $(RUN_LOCK) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	@$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
-	@touch $(STAMP)
+	@$(PIP) $(TORCH_FROM) --require-hashes -r $(RUN_LOCK)
+	@$(PIP) --no-deps --no-build-isolation -e .
+	@touch $@
 
-$(INDEX)/CURRENT: | $(STAMP)
+setup-test: $(VENV)/.test
+$(VENV)/.test: $(TEST_LOCK) pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) $(TORCH_FROM) --require-hashes -r $(TEST_LOCK)
+	@$(PIP) --no-deps --no-build-isolation -e .
+	@touch $@ $(VENV)/.run
+
+# The seed index (converting the embedding model on first use); kept once built.
+index: $(INDEX)/CURRENT
+$(INDEX)/CURRENT: | $(VENV)/.run
 	@$(BIN)/qa --index $(INDEX) build seeds/
 
-run: setup $(INDEX)/CURRENT
+run: setup index
 	@$(BIN)/qa --index $(INDEX) serve --host 127.0.0.1 --port 8000
 
 # Debian's chromium + chromedriver for the browser test; installed only when missing and we
-# are root (CI, the dev machines). Elsewhere the browser test skips with its reason.
+# are root (CI, the dev machines, the clean room). Elsewhere the browser test skips with its
+# reason.
 browser-deps:
 	@if [ ! -x /usr/bin/chromedriver ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq >/dev/null && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_TEST) >/dev/null; \
 	fi
 
 # Under CI (the environment sets CI; .ci/run does) the suite may not lean on what an earlier run
 # left: it gets a fresh, empty QA_CACHE_DIR, so the model conversion, the ONNX export and every
 # index are made inside the run, and it refuses to start while $(INDEX)/ holds a generation.
-test: setup browser-deps
+test: setup-test browser-deps
 ifdef CI
 	@test ! -e $(INDEX)/CURRENT || \
 		{ echo "CI: $(INDEX)/CURRENT exists; run from a fresh clone (or make clean)" >&2; exit 1; }
@@ -47,17 +66,28 @@ else
 endif
 
 # The slow fault, load and fuzzing tests (RELIABILITY.md); -s shows their figures.
-reliability: setup
+reliability: setup-test
 	@$(BIN)/pytest -q -s -m slow
 
 # Every figure in BENCHMARKS.md (minutes; the machine should be otherwise idle). txtai, for the
-# side-by-side comparison, comes from the bench extra; its smoke test, which `make test` skips
-# for want of txtai, must run here. BENCH_ARGS=--quick for reduced sizes.
-bench: setup $(INDEX)/CURRENT
+# side-by-side comparison, is not locked: it comes from the bench extra; its smoke test, which
+# `make test` skips for want of txtai, must run here. BENCH_ARGS=--quick for reduced sizes.
+bench: setup-test index
 	@$(BIN)/python -c 'import txtai' 2>/dev/null || \
 		$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bench]'
 	@QA_TEST_REQUIRE_TXTAI=1 $(BIN)/pytest -q tests/benchmarks/test_smoke.py -k txtai
 	@$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# Refresh the lock files from pyproject.toml's ranges (needs PyPI and the CPU torch wheel, from
+# $(WHEELS) or PyTorch's index): the newest versions that satisfy them, with their hashes.
+LOCK_ARGS := --generate-hashes --allow-unsafe --strip-extras --all-build-deps \
+	--no-emit-index-url --no-emit-find-links --upgrade $(TORCH_FROM)
+lock: | $(VENV)/.run
+	@$(PIP) $(PIP_TOOLS)
+	@$(BIN)/pip-compile -q $(LOCK_ARGS) -c requirements/pins.txt --extra test \
+		-o $(TEST_LOCK) pyproject.toml
+	@$(BIN)/pip-compile -q $(LOCK_ARGS) -c $(TEST_LOCK) -o $(RUN_LOCK) pyproject.toml
+	@echo "$(RUN_LOCK), $(TEST_LOCK): refreshed; commit them with what changed"
 
 clean:
 	rm -rf $(VENV) $(INDEX)/gen-* $(INDEX)/CURRENT $(INDEX)/LOCK
