@@ -18,22 +18,26 @@ PIP := $(BIN)/pip install -q --disable-pip-version-check
 APT_TEST := chromium chromium-driver
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: setup setup-test index run test reliability bench browser-deps lock clean
+.PHONY: deps setup setup-test index run test reliability bench browser-deps lock clean
 
-# The service: locked dependencies, then the project itself (no dependency resolution left).
+# The service: the locked dependencies (deps), then the project itself, resolving nothing.
+deps: $(VENV)/.deps-run
 setup: $(VENV)/.run
-$(VENV)/.run: $(RUN_LOCK) pyproject.toml
+setup-test: $(VENV)/.test
+
+$(VENV)/.deps-%: requirements/%.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(PIP) $(TORCH_FROM) --require-hashes -r $(RUN_LOCK)
+	@$(PIP) $(TORCH_FROM) --require-hashes -r $<
+	@touch $@
+
+$(VENV)/.run: $(VENV)/.deps-run pyproject.toml
 	@$(PIP) --no-deps --no-build-isolation -e .
 	@touch $@
 
-setup-test: $(VENV)/.test
-$(VENV)/.test: $(TEST_LOCK) pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(PIP) $(TORCH_FROM) --require-hashes -r $(TEST_LOCK)
+# test.lock holds run.lock's versions and the test tools.
+$(VENV)/.test: $(VENV)/.deps-test pyproject.toml
 	@$(PIP) --no-deps --no-build-isolation -e .
-	@touch $@ $(VENV)/.run
+	@touch $@ $(VENV)/.deps-run $(VENV)/.run
 
 # The seed index (converting the embedding model on first use); kept once built.
 index: $(INDEX)/CURRENT

@@ -69,6 +69,18 @@ LONG = PAGE.replace("（据测试日报）", "实验站还设立了科普展厅�
                    "每月出海巡查不少于八次，清理海底废弃渔网和塑料垃圾累计两吨有余。\n\n（据测试日报）")
 
 
+def test_an_add_that_embeds_nothing_does_not_load_the_model(setup):
+    """A page whose every chunk the archive already holds (a reprint filed under another id):
+    its vectors are reused, and the model, which costs seconds to load, is never loaded."""
+    service, encoder, search = setup
+    service.build(page("001_p.txt"))
+    builder = Builder(service.settings, backend=service.builder.backend)
+    report = builder.add(page("003_p.txt"))
+    assert report.added == ["003_p"] and report.chunks > 0 and report.embedded == 0
+    assert builder.loaded_encoder is None
+    assert search.snapshot().health()["pages"] == 2
+
+
 def test_a_corrected_page_replaces_the_old_text_everywhere(setup):
     service, encoder, search = setup
     long_page = lambda n: pages_of(ingest_bytes(LONG.format(city="某市", n=n).encode(),  # noqa: E731

@@ -1,0 +1,91 @@
+"""The install is the same everywhere: the lock files pin every package with hashes, and the
+Dockerfile sets up the image with the Makefile's own targets, so it cannot drift from `make run`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def locked(name: str) -> dict[str, Version]:
+    """{package: version} of a lock file, checking each entry is pinned with a hash."""
+    text = (ROOT / "requirements" / name).read_text()
+    out = {}
+    for entry in re.split(r"\n(?=\S)", text):
+        if entry.startswith("#") or not entry.strip():
+            continue
+        m = re.match(r"([A-Za-z0-9_.-]+)==(\S+) \\\n\s+--hash=sha256:[0-9a-f]{64}", entry)
+        assert m, f"{name}: not pinned with a hash: {entry.splitlines()[0]}"
+        out[canonicalize_name(m.group(1))] = Version(m.group(2))
+    return out
+
+
+def project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def make_vars() -> dict[str, str]:
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    return {m.group(1): m.group(2).strip()
+            for m in re.finditer(r"^(\w+)\s*:?=\s*(.*)$", text, re.M)}
+
+
+def dockerfile_runs() -> list[str]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    return [m.group(1) for m in re.finditer(r"^RUN (.*)$", text, re.M)]
+
+
+def test_the_locks_satisfy_pyproject_and_agree():
+    run, test = locked("run.lock"), locked("test.lock")
+    for kind, lock, reqs in (("run", run, project()["dependencies"]),
+                             ("test", test, project()["dependencies"] +
+                              project()["optional-dependencies"]["test"])):
+        for r in map(Requirement, reqs):
+            name = canonicalize_name(r.name)
+            assert name in lock, f"{kind}.lock lacks {name}"
+            assert r.specifier.contains(lock[name], prereleases=True), (name, lock[name])
+    assert {k: v for k, v in test.items() if k in run} == run   # one version of everything
+    assert str(run["torch"]).endswith("+cpu")                   # never the CUDA build
+    assert "setuptools" in run                                  # the project's own build
+
+
+def test_make_installs_only_from_the_locks():
+    text = (ROOT / "Makefile").read_text()
+    installs = [l.strip() for l in text.splitlines() if "$(PIP)" in l and "pip-tools" not in l
+                and "PIP_TOOLS" not in l]
+    assert installs, "no install lines found"
+    for line in installs:
+        assert "--require-hashes -r $<" in line or "--no-deps --no-build-isolation -e ." in line, \
+            line
+
+
+def test_the_dockerfile_sets_up_with_the_makefile_s_targets():
+    runs = dockerfile_runs()
+    assert not [r for r in runs if re.search(r"\bpip\b|\bpython\b", r)], \
+        "the Dockerfile must not install Python packages itself; use a Makefile target"
+    targets = [t for r in runs for t in re.findall(r"\bmake ((?:[a-z-]+ ?)+)", r)]
+    called = {w for t in targets for w in t.split()}
+    makefile = (ROOT / "Makefile").read_text()
+    for target in called:
+        assert re.search(rf"^{target}:", makefile, re.M), f"make {target}: no such target"
+    # what `make run` runs before serving
+    run_deps = re.search(r"^run: (.*)$", makefile, re.M).group(1).split()
+    assert set(run_deps) <= called and "deps" in called
+
+
+def test_the_dockerfile_installs_the_same_debian_packages():
+    """Only make, which runs the setup; the service itself needs no Debian package (its PDF
+    fonts come with it), and the test-only ones (APT_TEST) stay out of the image."""
+    packages = {p for r in dockerfile_runs() if "apt-get install" in r
+                for p in r.split("apt-get install", 1)[1].split("&&")[0].split()
+                if not p.startswith("-")}
+    assert packages == {"make"}
+    assert not packages & set(make_vars()["APT_TEST"].split())
