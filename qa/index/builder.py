@@ -84,8 +84,8 @@ class Builder(UsesEncoder):
         with self.backend.lock():
             report = BuildReport(None, added=[p.id for p in pages])
             data = self._segments(pages, reuse, report, progress)
-            report.generation = self.backend.commit(None, data, [], model=self.encoder.model_id,
-                                                    dim=self.encoder.dim, fresh=True)
+            report.generation = self.backend.commit(None, data, [], model=self.model_id,
+                                                    dim=self._dim(reuse), fresh=True)
             report.totals = self._totals()
         return report
 
@@ -109,8 +109,7 @@ class Builder(UsesEncoder):
             if fresh:
                 data = self._segments(fresh, base, report, progress)
                 report.generation = self.backend.commit(
-                    base, data, report.replaced, model=self.encoder.model_id,
-                    dim=self.encoder.dim)
+                    base, data, report.replaced, model=self.model_id, dim=self._dim(base))
             report.totals = self._totals()
         if fresh:
             self.backend.merge_after_add(self.model_id)
@@ -150,6 +149,12 @@ class Builder(UsesEncoder):
         if not self.backend.exists():
             return None
         return self.backend.open(model=self.model_id)
+
+    def _dim(self, base) -> int:
+        """The vectors' dimension, without loading the model when nothing needed embedding."""
+        if self._encoder is None and base is not None and base.dim:
+            return base.dim
+        return self.encoder.dim
 
     def _totals(self) -> dict:
         if not self.backend.exists():
@@ -211,7 +216,7 @@ class Builder(UsesEncoder):
             fresh = self.encoder.encode_passages(list(pending.values()), show_progress=progress)
             known.update(zip(pending, fresh))
         report.embedded += len(pending)
-        dim = self.encoder.dim
+        dim = self._dim(base)
         if not len(keys):
             return np.zeros((0, dim), np.float32)
         return np.stack([known[k] for k in keys.tolist()]).astype(np.float32, copy=False).reshape(-1, dim)
