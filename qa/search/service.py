@@ -22,7 +22,7 @@ from qa.config import Settings
 from qa.embedding import UsesEncoder
 from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, ModelMismatch,
                        NotFound, QAError)
-from qa.index.backend import Archive, Where, open_backend
+from qa.index.backend import Archive, ChunkRef, Where, open_backend
 from qa.index.lexical import tokenize
 from qa.ingest.decode import normalise
 from qa.parallel import Later
@@ -175,6 +175,7 @@ class SearchService(UsesEncoder):
                   snap: Archive) -> list[tuple[Hit, Features]]:
         """``answer``, each result with the features its confidence was computed from (what
         benchmarks/calibrate.py fits the confidence model on)."""
+        snap = _OneRequest(snap)
         ranked = self._rank(q, dense, lexical, snap)
         articles: dict[object, Article] = {}
         keyed = [(snap.article_key(f.id), f) for f in ranked]
@@ -194,14 +195,8 @@ class SearchService(UsesEncoder):
     def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
               snap: Archive) -> list[Fused]:
         fused = fuse(dense, lexical, self.lexical_weight(q, lexical, snap))
-        texts: dict[int, str] = {}
-
-        def text_of(key: int) -> str:
-            if key not in texts:
-                texts[key] = snap.chunks([key])[0].text
-            return texts[key]
-
-        return boost(fused, q, text_of, self.settings.answer_type_bonus)
+        return boost(fused, q, lambda key: snap.chunks([key])[0].text,
+                     self.settings.answer_type_bonus)
 
     def _candidate(self, f: Fused, snap: Archive, articles: dict) -> Candidate:
         ref = snap.chunks([f.id])[0]
@@ -278,6 +273,24 @@ class SearchService(UsesEncoder):
         except QAError as e:
             return {"status": "unavailable", "error": e.message}
         return {"status": "ok", **snap.health()}
+
+
+class _OneRequest:
+    """The archive as one request sees it: a chunk the ranking, the candidates and the
+    sentence features all ask for is read once."""
+
+    def __init__(self, snap: Archive):
+        self._snap = snap
+        self._refs: dict[int, ChunkRef] = {}
+
+    def chunks(self, keys: list[int]) -> list[ChunkRef]:
+        missing = [k for k in dict.fromkeys(keys) if k not in self._refs]
+        if missing:
+            self._refs.update(zip(missing, self._snap.chunks(missing)))
+        return [self._refs[k] for k in keys]
+
+    def __getattr__(self, name: str):
+        return getattr(self._snap, name)
 
 
 SORTS = ("relevance", "date")
