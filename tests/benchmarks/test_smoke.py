@@ -127,7 +127,12 @@ def test_txtai_compare(tmp_path, tiny):
 
 def test_pdf_ingest(tmp_path):
     r = run("pdf_ingest.py", "--pages", "2", "--layouts", "1", "--repeats", "1", out=tmp_path)
-    assert r["pdf"]["pages"] == 5 + 2 and r["pdf"]["pages_per_s"] > 0
+    pdf = r["pdf"]
+    assert pdf["pages"] == 5 + 2
+    # the throughput is the measured time's: pages over seconds, wall and CPU
+    assert pdf["pages_per_s"] == pytest.approx(pdf["pages"] / pdf["seconds"], rel=0.01)
+    assert 0 < pdf["ms_per_page_p50"] <= pdf["ms_per_page_p90"]
+    assert pdf["pages_per_cpu_s"] * pdf["seconds"] >= 0.5 * pdf["pages"]   # CPU ≲ wall × 2 cores
     assert r["text"]["pages"] == 5
     assert r["memory"]["peak_rss_mb"] >= r["memory"]["rss_after_warmup_mb"] > 0
     assert r["quality"]["articles_laid_out"] >= 19 + 6
