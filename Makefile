@@ -18,7 +18,7 @@ PIP := $(BIN)/pip install -q --disable-pip-version-check
 APT_TEST := chromium chromium-driver
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: deps setup setup-test index run test reliability bench browser-deps lock clean
+.PHONY: deps setup setup-test index run run-check test reliability bench browser-deps lock clean
 
 # The service: the locked dependencies (deps), then the project itself, resolving nothing.
 deps: $(VENV)/.deps-run
@@ -46,6 +46,10 @@ $(INDEX)/CURRENT: | $(VENV)/.run
 
 run: setup index
 	@$(BIN)/qa --index $(INDEX) serve --host 127.0.0.1 --port 8000
+
+# What `make run` serves, asked the README's question over HTTP once, then stopped (.ci/run_check.py).
+run-check: setup index
+	@$(BIN)/python .ci/run_check.py --index $(INDEX)
 
 # Debian's chromium + chromedriver for the browser test; installed only when missing and we
 # are root (CI, the dev machines, the clean room). Elsewhere the browser test skips with its
