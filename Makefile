@@ -6,7 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 INDEX  ?= index
 # Exact versions with hashes (requirements/*.lock, refreshed by `make lock`): run.lock for the
-# service, test.lock for the suite (the same versions plus the test tools).
+# service with the torch (model conversion) and milvus extras, test.lock for the suite (the same
+# versions plus the test tools).
 RUN_LOCK  := requirements/run.lock
 TEST_LOCK := requirements/test.lock
 # torch is locked to its CPU build (2.13.0+cpu; PyPI's torch is the multi-GB CUDA one). It comes
@@ -92,9 +93,10 @@ LOCK_ARGS := --generate-hashes --allow-unsafe --strip-extras --all-build-deps \
 	--no-emit-index-url --no-emit-find-links --upgrade $(TORCH_FROM)
 lock: | $(VENV)/.run
 	@$(PIP) $(PIP_TOOLS)
-	@$(BIN)/pip-compile -q $(LOCK_ARGS) -c requirements/pins.txt --extra test \
-		-o $(TEST_LOCK) pyproject.toml
-	@$(BIN)/pip-compile -q $(LOCK_ARGS) -c $(TEST_LOCK) -o $(RUN_LOCK) pyproject.toml
+	@$(BIN)/pip-compile -q $(LOCK_ARGS) -c requirements/pins.txt --extra torch --extra milvus \
+		--extra test -o $(TEST_LOCK) pyproject.toml
+	@$(BIN)/pip-compile -q $(LOCK_ARGS) -c $(TEST_LOCK) --extra torch --extra milvus \
+		-o $(RUN_LOCK) pyproject.toml
 	@echo "$(RUN_LOCK), $(TEST_LOCK): refreshed; commit them with what changed"
 
 clean:

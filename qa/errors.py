@@ -5,6 +5,8 @@ messages; everything in between just lets them travel. ``message`` is meant for 
 Chinese where a reader will see it.
 """
 
+import contextlib
+
 
 class QAError(Exception):
     """Base class: carries a machine code and the HTTP status it maps to."""
@@ -102,6 +104,16 @@ class BadSetting(QAError):
 
     code = "bad_setting"
     status = 500
+
+
+@contextlib.contextmanager
+def needs_extra(extra: str, what: str):
+    """Import guard for optional dependencies: ``with needs_extra("milvus", "QA_BACKEND=milvus"):
+    import pymilvus`` turns their absence into a ``BadSetting`` naming what to install."""
+    try:
+        yield
+    except ModuleNotFoundError as e:
+        raise BadSetting(f"{what}需要可选依赖 {e.name}：pip install 'qa[{extra}]'") from None
 
 
 class MilvusUnavailable(QAError):

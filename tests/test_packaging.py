@@ -45,9 +45,9 @@ def dockerfile_runs() -> list[str]:
 
 def test_the_locks_satisfy_pyproject_and_agree():
     run, test = locked("run.lock"), locked("test.lock")
-    for kind, lock, reqs in (("run", run, project()["dependencies"]),
-                             ("test", test, project()["dependencies"] +
-                              project()["optional-dependencies"]["test"])):
+    extras = project()["optional-dependencies"]
+    served = project()["dependencies"] + extras["torch"] + extras["milvus"]
+    for kind, lock, reqs in (("run", run, served), ("test", test, served + extras["test"])):
         for r in map(Requirement, reqs):
             name = canonicalize_name(r.name)
             assert name in lock, f"{kind}.lock lacks {name}"
@@ -89,3 +89,25 @@ def test_the_dockerfile_installs_the_same_debian_packages():
                 if not p.startswith("-")}
     assert packages == {"make"}
     assert not packages & set(make_vars()["APT_TEST"].split())
+
+
+def test_every_data_file_of_the_package_is_installed():
+    """A non-editable install (a wheel, the image) carries only the package data pyproject
+    names: every file under qa/ that is not Python must match one of its patterns."""
+    import subprocess
+    from fnmatch import fnmatch
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]
+    tracked = subprocess.run(["git", "ls-files", "qa"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    missing = []
+    for name in tracked:
+        if name.endswith(".py"):
+            continue
+        path = Path(name)
+        owners = [p for p in data if path.is_relative_to(Path(*p.split(".")))]
+        if not any(fnmatch(str(path.relative_to(Path(*p.split(".")))), pat)
+                   for p in owners for pat in data[p]):
+            missing.append(name)
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"

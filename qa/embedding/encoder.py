@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import DEFAULT_MODEL
+from qa.errors import needs_extra
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,8 @@ class _Torch:
 
     def __init__(self, source: str, batch_size: int, options: dict):
         # Imported here: loading torch and transformers takes seconds, and only this needs them.
-        from sentence_transformers import SentenceTransformer
+        with needs_extra("torch", f"模型 {source} 在 torch 上运行"):
+            from sentence_transformers import SentenceTransformer
 
         self.batch_size = batch_size
         self._model = SentenceTransformer(source, device="cpu", **options)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.embedding.folders import ensure, publish
+from qa.errors import needs_extra
 
 # Bump when the export changes, so an older export in the cache is not reused.
 EXPORT_REVISION = 1
@@ -56,8 +57,9 @@ def ensure_onnx(model_dir: Path) -> Path:
 
 def export(model_dir: Path, path: Path) -> None:
     """Export the folder's transformer + mean pooling + normalisation as one float32 graph."""
-    import torch
-    from transformers import AutoModel
+    with needs_extra("torch", "把默认模型导出为 ONNX（只在首次建索引时做一次）"):
+        import torch
+        from transformers import AutoModel
 
     model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
 
@@ -87,7 +89,8 @@ def export(model_dir: Path, path: Path) -> None:
 def quantise(src: Path, dest: Path) -> None:
     """int8 weights, one scale per output channel (per-tensor scales lose more: cosine 0.987
     against 0.997 for per channel, at the same speed)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    with needs_extra("torch", "量化导出的 ONNX 模型"):
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True)
 

@@ -18,7 +18,7 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
-from qa.errors import BadRequest, BadSetting, ModelMismatch
+from qa.errors import BadRequest, BadSetting, ModelMismatch, needs_extra
 from qa.index.dense import DenseIndex
 from qa.index.lexical import LexicalIndex
 from qa.index.segment import PageRecord, SegmentData
@@ -170,7 +170,8 @@ def open_backend(settings) -> "Backend":
 
         return EmbeddedBackend(settings)
     if settings.backend == "milvus":
-        from qa.index.milvus import MilvusBackend
+        with needs_extra("milvus", "QA_BACKEND=milvus "):
+            from qa.index.milvus import MilvusBackend
 
         return MilvusBackend(settings)
     raise BadSetting(f"QA_BACKEND 只能是 embedded 或 milvus，而不是 {settings.backend!r}")

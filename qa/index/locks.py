@@ -19,7 +19,7 @@ import hashlib
 import time
 from pathlib import Path
 
-from qa.errors import IndexBusy
+from qa.errors import IndexBusy, needs_extra
 from qa.index.store import fault_point
 
 WAIT = 600.0
@@ -53,7 +53,8 @@ def file_lock(path: Path, wait: float = WAIT, *, give_up: bool = False):
 def lock_file(settings) -> Path:
     """The file that writers of the index ``settings`` name lock."""
     if settings.backend == "milvus":
-        from qa.index.milvus.client import lite_folder
+        with needs_extra("milvus", "QA_BACKEND=milvus "):
+            from qa.index.milvus.client import lite_folder
 
         folder = lite_folder(settings)
         if folder is not None:
