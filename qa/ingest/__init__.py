@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import BadIssueFile
+from qa.ids import page_id
 from qa.ingest.articles import assemble
 from qa.ingest.corpus import read_corpus
 from qa.ingest.decode import SAVE_AS_TEXT, decode
@@ -52,12 +53,8 @@ class IngestResult:
 
 
 def issue_id(name: str) -> str:
-    """The page id is the file stem, reduced to a safe set of characters (it ends up in URLs
-    and on disk)."""
-    stem = Path(name.replace("\\", "/")).name
-    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem).strip("_")
-    return safe[:100] or "page"
+    """The page id of a file called ``name`` (``qa.ids``: the stem, or its normalised form)."""
+    return page_id(name)
 
 
 def _read_page(data: bytes, name: str, max_bytes: int | None,

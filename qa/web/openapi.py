@@ -95,7 +95,7 @@ def _schemas(s: Settings) -> dict:
         "Hit": {
             "type": "object",
             "required": ["rank", "score", "confidence", "scores", "text", "highlight",
-                         "citation", "also_in", "more_in_article"],
+                         "citation", "also_in", "also_in_more", "more_in_article"],
             "properties": {
                 "rank": {"type": "integer", "minimum": 1},
                 "score": {"type": "number",
@@ -118,7 +118,10 @@ def _schemas(s: Settings) -> dict:
                                   "description": "回答句中与问题相同的词"}}},
                 "citation": _ref("Citation"),
                 "also_in": {"type": "array", "items": _ref("Citation"),
-                            "description": "同一段文字的其他出处（转载）"},
+                            "maxItems": s.max_reprints,
+                            "description": f"同一段文字的其他出处（转载），至多 {s.max_reprints} 处"},
+                "also_in_more": {"type": "integer", "minimum": 0,
+                                 "description": "未列出的其他转载处数"},
                 "more_in_article": {"type": "array", "items": _SPAN,
                                     "description": "同一篇文章中另外命中的段落（在文章正文中的位置）"},
             },
