@@ -21,6 +21,7 @@ from qa.errors import BadIssueFile, BadRequest
 from qa.index.builder import Builder, BuildReport, Page
 from qa.ids import is_name_id
 from qa.ingest import Skipped, ingest_bytes, ingest_paths
+from qa.ingest.pdf import Limits
 from qa.ingest.articles import article_id
 from qa.types import Article
 
@@ -165,7 +166,8 @@ class IssueService:
         owner: dict[str, str] = {}          # page id → the file that gave it
         for name, data in files:
             try:
-                found = ingest_bytes(data, name, self.settings.max_page_bytes, skipped)
+                found = ingest_bytes(data, name, self.settings.max_page_bytes, skipped,
+                                     Limits.of(self.settings))
             except BadIssueFile as e:
                 skipped.append(Skipped(name, e.reason))
                 continue
@@ -184,7 +186,7 @@ class IssueService:
                    ) -> tuple[list[Page], list[Skipped], int]:
         """Files and folders → pages, as ``qa.ingest.ingest_paths`` reads them; (pages, what
         was skipped, number of files)."""
-        result = ingest_paths(paths, self.settings.max_page_bytes)
+        result = ingest_paths(paths, self.settings.max_page_bytes, Limits.of(self.settings))
         return pages_of(result.articles, meta), result.skipped, result.files
 
     # -- writing --------------------------------------------------------------------------
