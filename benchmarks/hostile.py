@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("--question-mb", type=float, default=4)
     p.add_argument("--filter-values", type=int, default=200_000)
+    p.add_argument("--start-timeout", type=float, default=300,
+                   help="seconds qa serve may take to answer /api/health (Milvus Lite builds its "
+                        "indexes when it starts: minutes at 17k chunks)")
     p.add_argument("--only", help="run only the cases whose name contains one of these "
                                   "(comma-separated)")
     args = p.parse_args(argv)
@@ -196,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         report = {"backend": args.backend, "reprints": args.reprints, "build_s": round(built, 1),
                   "rows": []}
         with load.serve_copy(index, workers=2, env=backend_env(args.backend),
+                             start_timeout=args.start_timeout,
                              log=Path(tmp) / "serve.log") as (base, pid, token):
             n = requests.get(f"{base}/api/health", timeout=30).json()["articles"]
             report["articles"] = n
