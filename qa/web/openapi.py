@@ -21,6 +21,15 @@ def _k(s: Settings) -> dict:
             "nullable": True}
 
 
+def _filter_value(s: Settings) -> dict:
+    # Control characters are refused too (400 naming the parameter); the spec does not list them.
+    return {"type": "string", "maxLength": s.filter_value_chars}
+
+
+def _filter_values(s: Settings) -> dict:
+    return {"type": "array", "items": _filter_value(s), "maxItems": s.max_filter_values}
+
+
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -82,8 +91,8 @@ def _schemas(s: Settings) -> dict:
                 "k": _k(s),
                 "top_k": {**_k(s), "description": "同 k"},
                 # null is taken as absent, as for top_k
-                **{name: {"anyOf": [{"type": "string", "nullable": True},
-                                    {"type": "array", "items": {"type": "string"}}],
+                **{name: {"anyOf": [{**_filter_value(s), "nullable": True},
+                                    _filter_values(s)],
                           "description": text}
                    for name, text in _TEXT_FILTERS},
                 **{name: {**_DATE_OR_EMPTY, "nullable": True, "description": text}
@@ -259,8 +268,8 @@ def _paths(s: Settings) -> dict:
                                _query("question", question, "同 q"),
                                _query("k", k, "返回的段落数"),
                                _query("top_k", k, "同 k"),
-                               *[{**_query(name, {"type": "array", "items": {"type": "string"}},
-                                           text), "style": "form", "explode": True}
+                               *[{**_query(name, _filter_values(s), text), "style": "form",
+                                  "explode": True}
                                  for name, text in _TEXT_FILTERS],
                                *[_query(name, _DATE_OR_EMPTY, text)
                                  for name, text in _DATE_FILTERS],
@@ -280,8 +289,8 @@ def _paths(s: Settings) -> dict:
             "get": {
                 "summary": "分页列出已收录的文章", "operationId": "listArticles",
                 "parameters": [_query("page", {"type": "integer", "minimum": 1,
-                                               "maximum": 999_999_999, "default": 1},
-                                      "页码"),
+                                               "maximum": s.max_list_depth, "default": 1},
+                                      f"页码：page × per_page 至多 {s.max_list_depth:,}"),
                                _query("per_page", {"type": "integer", "minimum": 1,
                                                    "maximum": 100, "default": 20}, "每页条数")],
                 "responses": {"200": _json(_ref("ArticleList"), "文章列表"),
