@@ -8,7 +8,6 @@ and the old one keeps serving.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -17,7 +16,6 @@ from dataclasses import asdict
 
 import numpy as np
 
-from qa.chunking import split_sentences
 from qa.config import Settings
 from qa.embedding import UsesEncoder
 from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, ModelMismatch,
@@ -36,6 +34,7 @@ from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
 from qa.search.highlight import term_spans
 from qa.search.script import simplified
+from qa.search.sentence_cache import SentenceCache
 from qa.search.window import passage_span
 from qa.types import Answer, Article, Citation, Highlight, Hit
 
@@ -56,6 +55,7 @@ class SearchService(UsesEncoder):
         self._failed: str | None = None
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()     # gunicorn's threads share the service
 
     # -- resources -------------------------------------------------------------------------
 
@@ -124,12 +124,14 @@ class SearchService(UsesEncoder):
         return q, k
 
     def _query_vector(self, q: str) -> np.ndarray:
-        vec = self._query_cache.get(q)
+        with self._query_lock:
+            vec = self._query_cache.get(q)
         if vec is None:
             vec = self.encoder.encode_queries([q])[0]
-            self._query_cache[q] = vec
-            if len(self._query_cache) > 2048:
-                self._query_cache.popitem(last=False)
+            with self._query_lock:
+                self._query_cache[q] = vec
+                while len(self._query_cache) > 2048:
+                    self._query_cache.popitem(last=False)
         return vec
 
     def lexical_weight(self, q: str, lexical: dict[int, float], snap: Archive) -> float:
@@ -313,9 +315,7 @@ SORTS = ("relevance", "date")
 ARTICLE_SUMMARY = ("id", "issue", "page_id", "title", "source", "paper", "date", "page")
 
 
-@functools.lru_cache(maxsize=4096)
-def _sentences(text: str) -> list[tuple[int, int]]:
-    return split_sentences(text)
+_sentences = SentenceCache()
 
 
 def passage_sentences(article_text: str, start: int, end: int) -> list[tuple[int, int]]:
