@@ -15,11 +15,15 @@ TEST_LOCK := requirements/test.lock
 WHEELS ?= /opt/wheels
 TORCH_FROM := $(if $(wildcard $(WHEELS)/torch-*+cpu-*.whl),--find-links $(WHEELS),--extra-index-url https://download.pytorch.org/whl/cpu)
 PIP := $(BIN)/pip install -q --disable-pip-version-check
-# Debian packages: the browser test's Chromium and its driver (the service itself needs none).
+# Debian packages: the browser test's Chromium and its driver; the serving front (nginx, with
+# deploy/nginx.conf) that the image runs in front of `qa serve` and the reliability tests start
+# the same way (RELIABILITY.md, "Slow clients"). The Dockerfile installs it with `make serve-deps`.
 APT_TEST := chromium chromium-driver
+APT_SERVE := nginx
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: deps setup setup-test index run run-check test reliability bench browser-deps lock clean
+.PHONY: deps setup setup-test index run run-check test reliability bench browser-deps serve-deps \
+	lock clean
 
 # The service: the locked dependencies (deps), then the project itself, resolving nothing.
 deps: $(VENV)/.deps-run
@@ -61,10 +65,19 @@ browser-deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_TEST) >/dev/null; \
 	fi
 
+# Debian's nginx, the serving front; installed only when missing and we are root (the image's
+# build, CI, the dev machines). Elsewhere the tests that need it skip with their reason.
+serve-deps:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ "$$(id -u)" = 0 ] && \
+			command -v apt-get >/dev/null; then \
+		apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_SERVE) >/dev/null; \
+	fi
+
 # Under CI (the environment sets CI; .ci/run does) the suite may not lean on what an earlier run
 # left: it gets a fresh, empty QA_CACHE_DIR, so the model conversion, the ONNX export and every
 # index are made inside the run, and it refuses to start while $(INDEX)/ holds a generation.
-test: setup-test browser-deps
+test: setup-test browser-deps serve-deps
 ifdef CI
 	@test ! -e $(INDEX)/CURRENT || \
 		{ echo "CI: $(INDEX)/CURRENT exists; run from a fresh clone (or make clean)" >&2; exit 1; }
@@ -75,7 +88,7 @@ else
 endif
 
 # The slow fault, load and fuzzing tests (RELIABILITY.md); -s shows their figures.
-reliability: setup-test
+reliability: setup-test serve-deps
 	@$(BIN)/pytest -q -s -m slow
 
 # Every figure in BENCHMARKS.md (minutes; the machine should be otherwise idle). txtai, for the

@@ -290,14 +290,16 @@ def free_port() -> int:
 
 @contextmanager
 def serve_copy(index: Path, workers: int = 2, token: str | None = None,
-               start_timeout: float = 300, log: Path | None = None):
-    """``qa serve`` on a throw-away copy of ``index``: yields ``(base_url, pid, token)``."""
+               start_timeout: float = 300, log: Path | None = None,
+               env: dict[str, str] | None = None):
+    """``qa serve`` on a throw-away copy of ``index`` (with the ``QA_*`` settings ``env``
+    adds, e.g. ``QA_BACKEND``): yields ``(base_url, pid, token)``."""
     token = token or secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory(prefix="qa-load-") as tmp:
         copy = Path(tmp) / "index"
         shutil.copytree(index, copy, ignore=shutil.ignore_patterns("LOCK"))
         port = free_port()
-        env = child_env(QA_ADMIN_TOKEN=token)
+        env = child_env(QA_ADMIN_TOKEN=token, **(env or {}))
         out = open(log or Path(tmp) / "serve.log", "wb")
         proc = subprocess.Popen(
             [sys.executable, "-c", "from qa.cli import main; main()", "--index", str(copy),

@@ -66,6 +66,12 @@ JOBS = {
     "absent_gate.py": (["--n", "600"], ["--n", "40"]),
     "attribute_gate.py": (["--n", "400"], ["--n", "40"]),
     "query_styles.py": ([], []),
+    # issue 23: hostile input and slow clients (RELIABILITY.md, "Bounds", "Slow clients")
+    "hostile.py": (["--reprints", "3000"], ["--reprints", "600"]),
+    "slow_clients.py": (["--index", str(ROOT / "index"), "--slow", "64", "--seconds", "30",
+                         "--front"],
+                        ["--index", str(ROOT / "index"), "--slow", "16", "--seconds", "8",
+                         "--front"]),
 }
 # the scripts that write a results file (``--out DIR``)
 SAVES = {"encoder.py", "http_latency.py", "coldstart.py", "indexing.py", "scale.py",

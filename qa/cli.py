@@ -199,10 +199,18 @@ def issues_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     for i in issues:
         meta = " ".join(x for x in (i["paper"], i["date"], number_text(i["number"])) if x)
-        click.echo(f"{i['id']}  {meta or '-'}  {len(i['pages'])} 个版面，{i['articles']} 篇文章")
+        click.echo(shown(f"{i['id']}  {meta or '-'}  {len(i['pages'])} 个版面，"
+                         f"{i['articles']} 篇文章"))
         for p in i["pages"]:
-            click.echo(f"    {p['id']}" + (f"  第{p['page']}版" if p["page"] else "")
-                       + f"  {p['articles']} 篇文章")
+            click.echo(shown(f"    {p['id']}" + (f"  第{p['page']}版" if p["page"] else "")
+                             + f"  {p['articles']} 篇文章"))
+
+
+def shown(line: str) -> str:
+    """A line for the terminal with any control character (an escape sequence an index made
+    before ids were checked may hold) written out, not sent to the terminal."""
+    return line if line.isprintable() else "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
 
 
 def number_text(number: str | None) -> str | None:

@@ -79,6 +79,24 @@ class Settings:
     max_k: int = 50
     candidates: int = 50
     max_question_chars: int = 500
+    # The work one unauthenticated request may cause (issue 23; RELIABILITY.md, "Bounds").
+    # A question's raw length is checked before any normalisation: 4x max_question_chars
+    # leaves room for the spaces and control characters normalising drops (D4) while a 31 MB
+    # question no longer costs 1.7 s of CPU before its 400.
+    max_question_raw_chars: int = 2_000
+    # POST /api/ask body: a longest question JSON-escaped (\uXXXX: 6 bytes a character, 3 KB)
+    # plus every filter at its limits fits; a bigger body is refused unread (413).
+    max_ask_bytes: int = 16_384
+    # Values of one filter parameter (source, paper, issue), each at most filter_value_chars:
+    # 200k values took 5-12 s a request on Milvus; a reader picks a handful.
+    max_filter_values: int = 20
+    filter_value_chars: int = 100
+    # Reprints listed under one result (``also_in``), the rest counted (``also_in_more``): a
+    # boilerplate paragraph in 17k articles made a 2.7 MB reply, and over 10 min on Milvus Lite.
+    max_reprints: int = 20
+    # How deep /api/articles pages: page * per_page at most this (Elasticsearch's default
+    # max_result_window); past it Milvus's offset queries scan (3.2 s at 17k articles).
+    max_list_depth: int = 10_000
     # Service
     host: str = "127.0.0.1"
     port: int = 8000
@@ -87,6 +105,12 @@ class Settings:
     # A page PDF with photographs runs to several MB; a whole issue in one PDF to tens.
     max_upload_bytes: int = 32 * 1024 * 1024
     max_page_bytes: int = 1_000_000     # a real page is 10–50 KB; far more is not a page
+    # PDFs are checked while they are read, before any layout, chunking or embedding (a 2.2 KB
+    # PDF drew 640k glyphs: 13 s and 3.2k chunks). A whole issue runs to tens of pages; a dense
+    # broadsheet page holds ~15k characters (50 KB of text); these are a few times that.
+    max_pdf_pages: int = 200
+    max_pdf_page_glyphs: int = 60_000
+    max_pdf_glyphs: int = 1_500_000
     # How stale a worker may be after another worker added an issue. Checking costs one small
     # file read, so by default every request checks and an upload is visible everywhere at once.
     reload_check_seconds: float = 0.0

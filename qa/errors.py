@@ -13,10 +13,19 @@ class QAError(Exception):
 
     code = "error"
     status = 500
+    # What a web reply says instead of ``message`` where that may hold internals (a file path,
+    # a Milvus expression, a server's own error text): those go to the log only. None: the
+    # message is meant for the reader as it is.
+    public: str | None = None
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+    @property
+    def reply(self) -> str:
+        """The message for a web reply."""
+        return self.public or self.message
 
 
 class BadRequest(QAError):
@@ -73,11 +82,13 @@ class PayloadTooLarge(QAError):
 class IndexNotFound(QAError):
     code = "index_not_found"
     status = 503
+    public = "索引不存在或尚未建立，暂时无法回答（请管理员建立索引或上传报纸）"
 
 
 class IndexCorrupt(QAError):
     code = "index_corrupt"
     status = 503
+    public = "索引文件校验失败，服务暂不可用（详情见服务器日志）"
 
 
 class ModelMismatch(QAError):
@@ -104,6 +115,7 @@ class BadSetting(QAError):
 
     code = "bad_setting"
     status = 500
+    public = "服务配置有误，暂不可用（详情见服务器日志）"
 
 
 @contextlib.contextmanager
@@ -122,3 +134,4 @@ class MilvusUnavailable(QAError):
 
     code = "milvus_unavailable"
     status = 503
+    public = "检索服务（Milvus）暂不可用，请稍后再试"

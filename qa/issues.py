@@ -19,7 +19,9 @@ from pathlib import Path
 from qa.config import Settings
 from qa.errors import BadIssueFile, BadRequest
 from qa.index.builder import Builder, BuildReport, Page
-from qa.ingest import Skipped, ingest_bytes, ingest_paths, issue_id
+from qa.ids import is_name_id
+from qa.ingest import Skipped, ingest_bytes, ingest_paths
+from qa.ingest.pdf import Limits
 from qa.ingest.articles import article_id
 from qa.types import Article
 
@@ -45,13 +47,15 @@ class IssueMeta:
             value = " ".join(str(value).split())
             if len(value) > limit:
                 raise BadRequest(f"参数 {name} 过长（最多 {limit} 字）")
+            if not value.isprintable():
+                raise BadRequest(f"参数 {name} 含有控制字符或无效字符")
             return value or None
 
         issue = text(issue, "issue")
         if issue is not None:
-            safe = issue_id(issue + ".x")
-            if safe != issue.replace(" ", "_"):
-                raise BadRequest(f"参数 issue 只能由字母、数字、汉字、- 和 _ 组成：{issue}")
+            issue = issue.replace(" ", "_")
+            if not is_name_id(issue):
+                raise BadRequest(f"参数 issue 只能由字母、数字、汉字、- 和 _ 组成：{issue!r}")
         date = text(date, "date")
         if date is not None:
             try:
@@ -159,18 +163,30 @@ class IssueService:
         others are kept."""
         articles: list[Article] = []
         skipped: list[Skipped] = []
+        owner: dict[str, str] = {}          # page id → the file that gave it
         for name, data in files:
             try:
-                articles.extend(ingest_bytes(data, name, self.settings.max_page_bytes, skipped))
+                found = ingest_bytes(data, name, self.settings.max_page_bytes, skipped,
+                                     Limits.of(self.settings))
             except BadIssueFile as e:
                 skipped.append(Skipped(name, e.reason))
+                continue
+            # Two files of one upload with one page id would silently make one page.
+            taken = {a.page_id for a in found} & owner.keys()
+            if taken:
+                page = sorted(taken)[0]
+                skipped.append(Skipped(name, f"版面编号 {page} 与同一次上传的文件 {owner[page]} "
+                                             f"相同，请改名后单独上传"))
+                continue
+            owner.update((a.page_id, name) for a in found)
+            articles.extend(found)
         return pages_of(articles, meta), skipped
 
     def read_paths(self, paths: list[Path], meta: IssueMeta
                    ) -> tuple[list[Page], list[Skipped], int]:
         """Files and folders → pages, as ``qa.ingest.ingest_paths`` reads them; (pages, what
         was skipped, number of files)."""
-        result = ingest_paths(paths, self.settings.max_page_bytes)
+        result = ingest_paths(paths, self.settings.max_page_bytes, Limits.of(self.settings))
         return pages_of(result.articles, meta), result.skipped, result.files
 
     # -- writing --------------------------------------------------------------------------

@@ -103,6 +103,7 @@ class Hit:
     highlight: Highlight
     citation: Citation
     also_in: list[Citation] = field(default_factory=list)   # reprints of the same passage
+    also_in_more: int = 0        # further reprints, not listed (at most max_reprints are)
     # further passages of the same article that matched, as [start, end] in its text
     more_in_article: list[list[int]] = field(default_factory=list)
 

@@ -82,13 +82,34 @@ def test_the_dockerfile_sets_up_with_the_makefile_s_targets():
 
 
 def test_the_dockerfile_installs_the_same_debian_packages():
-    """Only make, which runs the setup; the service itself needs no Debian package (its PDF
-    fonts come with it), and the test-only ones (APT_TEST) stay out of the image."""
+    """make, which runs the setup, directly; the serving front (APT_SERVE) through
+    `make serve-deps`, the very target `make test` and `make reliability` run before the tests
+    that start it; the test-only ones (APT_TEST) stay out of the image."""
     packages = {p for r in dockerfile_runs() if "apt-get install" in r
                 for p in r.split("apt-get install", 1)[1].split("&&")[0].split()
                 if not p.startswith("-")}
     assert packages == {"make"}
-    assert not packages & set(make_vars()["APT_TEST"].split())
+    assert any(re.search(r"\bmake serve-deps\b", r) for r in dockerfile_runs())
+    makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    recipe = re.search(r"^serve-deps:\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "apt-get install" in recipe and "$(APT_SERVE)" in recipe
+    for target in ("test", "reliability"):
+        assert "serve-deps" in re.search(rf"^{target}: (.*)$", makefile, re.M).group(1).split()
+    serve = set(make_vars()["APT_SERVE"].split())
+    assert serve == {"nginx"} and not serve & set(make_vars()["APT_TEST"].split())
+
+
+def test_the_image_serves_through_the_front():
+    """The image's command is the entry point that runs nginx (deploy/nginx.conf) in front of
+    `qa serve` on loopback, which is what the reliability tests start."""
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r'^CMD \["deploy/entrypoint.sh"\]', text, re.M)
+    assert re.search(r"QA_HOST=127\.0\.0\.1", text) and "COPY deploy" in text
+    entry = (ROOT / "deploy" / "entrypoint.sh").read_text()
+    assert "nginx.conf" in entry and "qa serve" in entry and 'exec "$nginx"' in entry
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "exec deploy/entrypoint.sh" in compose
+
 
 
 def test_every_data_file_of_the_package_is_installed():

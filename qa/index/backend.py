@@ -25,6 +25,11 @@ from qa.index.segment import PageRecord, SegmentData
 from qa.types import Article
 
 
+# In a filter value: control characters (NUL, escapes, line ends: no outlet or paper name has
+# one, and Milvus's expression parser chokes on some) and lone surrogates (not text at all).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+
+
 @dataclass(frozen=True)
 class Where:
     """Filters applied inside retrieval. Empty sets and None restrict nothing; dates are
@@ -45,9 +50,11 @@ class Where:
 
     @classmethod
     def parse(cls, source=None, paper=None, issue=None, date_from=None,
-              date_to=None) -> "Where":
-        """Checked filters from request values: each text filter a string or a list of them,
-        dates YYYY-MM-DD. A wrong value is a ``BadRequest`` naming its parameter."""
+              date_to=None, *, max_values: int | None = None,
+              max_chars: int | None = None) -> "Where":
+        """Checked filters from request values: each text filter a string or a list of at
+        most ``max_values`` of them, each of at most ``max_chars`` printable characters; dates
+        YYYY-MM-DD. A wrong value is a ``BadRequest`` naming its parameter."""
         def names(value, param: str) -> frozenset[str]:
             if value is None:
                 return frozenset()
@@ -55,6 +62,13 @@ class Where:
             if not isinstance(values, (list, tuple)) or not all(isinstance(v, str)
                                                                 for v in values):
                 raise BadRequest(f"参数 {param} 必须是文本或文本列表")
+            if max_values is not None and len(values) > max_values:
+                raise BadRequest(f"参数 {param} 最多 {max_values} 个值（收到 {len(values):,} 个）")
+            for v in values:
+                if max_chars is not None and len(v) > max_chars:
+                    raise BadRequest(f"参数 {param} 的每个值最多 {max_chars} 字")
+                if _UNPRINTABLE.search(v):
+                    raise BadRequest(f"参数 {param} 含有控制字符或无效字符")
             return frozenset(v.strip() for v in values if v.strip())
 
         def day(value, param: str) -> str | None:
@@ -140,9 +154,11 @@ class Archive(DenseIndex, LexicalIndex, Protocol):
         confidence weigh question words by it)."""
         ...
 
-    def copies(self, keys: list[int]) -> dict[int, list[int]]:
+    def copies(self, keys: list[int], limit: int) -> dict[int, tuple[list[int], int]]:
         """For each key, the keys of the live chunks with the same text (reprints), itself
-        first. All at once: one question asks for its results' reprints together."""
+        first and at most ``limit`` others, and how many more there are. All at once: one
+        question asks for its results' reprints together, and the work is bounded by
+        ``limit``, not by how often a boilerplate paragraph was printed."""
         ...
 
     def article(self, article_id: str) -> Article | None: ...

@@ -60,6 +60,7 @@ class Snapshot:
         # A question asks for its idf twice (the fusion weight, then the answer); a snapshot
         # never changes, so the second is read from here.
         self._idf_memo: dict[str, dict[str, float]] = {}
+        self._issues: list[IssueInfo] | None = None
 
     @classmethod
     def open(cls, store, name: str | None = None, *, model: str | None = None,
@@ -218,19 +219,23 @@ class Snapshot:
                                 int(seg.chunk_hash[local]), seg.body(a)[start:end]))
         return out
 
-    def copies(self, keys: list[int]) -> dict[int, list[int]]:
-        return {key: self._copies(key) for key in keys}
+    def copies(self, keys: list[int], limit: int) -> dict[int, tuple[list[int], int]]:
+        return {key: self._copies(key, limit) for key in keys}
 
-    def _copies(self, key: int) -> list[int]:
+    def _copies(self, key: int, limit: int) -> tuple[list[int], int]:
         part, local = self._locate(key)
         h = np.array([part.seg.chunk_hash[local]], dtype=np.uint64)
-        out = [key]
+        out, more = [key], 0
         for p in self.parts:
-            for j in p.seg.find_chunks(h)[0]:
-                other = self.key(p, int(j))
-                if other != key and (p.live is None or p.live[j]):
-                    out.append(other)
-        return out
+            rows = p.seg.find_chunks(h)[0]
+            if p.live is not None:
+                rows = rows[p.live[rows]]
+            if p is part:
+                rows = rows[rows != local]
+            take = max(0, limit + 1 - len(out))
+            out.extend(self.key(p, int(j)) for j in rows[:take])
+            more += max(0, len(rows) - take)
+        return out, more
 
     def _find_article(self, article_id: str) -> tuple[_Part, int] | None:
         key = key_of(article_id)
@@ -273,7 +278,10 @@ class Snapshot:
         return out
 
     def issues(self) -> list[IssueInfo]:
-        return issues_of(self.pages())
+        # once per commit point (it never changes), not once per request
+        if self._issues is None:
+            self._issues = issues_of(self.pages())
+        return self._issues
 
     def vectors_for(self, hashes: np.ndarray) -> dict[int, np.ndarray]:
         hashes = np.asarray(hashes, dtype=np.uint64)

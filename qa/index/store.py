@@ -27,6 +27,7 @@ nothing unless ``QA_TEST_PAUSE_AT`` names that point, which only the tests set.
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -123,8 +124,30 @@ class Manifest:
 
 
 # Temporary folders this process is writing right now (a merge in a thread writes without the
-# lock, so a writer's clean-up in another thread must not take them for a dead writer's).
-_WRITING: set[str] = set()
+# lock, so a writer's clean-up in another thread must not take them for a dead writer's), with
+# the open marker file each holds an flock on.
+_WRITING: dict[str, int] = {}
+# Beside a segment folder being written (without the index lock, by a merge): a file its writer
+# holds an flock on until it publishes or discards the folder. The kernel drops the flock when
+# the writer dies, whatever its pid and whichever PID namespace it ran in (a container sharing
+# the index volume, a pid reused after a restart): the next writer's clean-up asks the lock,
+# not the pid.
+MARKER = ".writer"
+
+
+def _writer_gone(marker: Path) -> bool:
+    """Whether nobody holds ``marker``'s flock (its writer ended); False if it is held."""
+    try:
+        fd = os.open(marker, os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -207,9 +230,22 @@ class IndexStore:
         few, and segments and deletion files no kept commit point references."""
         for p in list(self.root.glob("*.tmp-*")):
             m = _TMP.search(p.name)
-            if m and p.name not in _WRITING and not _pid_alive(int(m.group(1))):
+            if not m or p.name in _WRITING:
+                continue
+            marker = p.with_name(p.name + MARKER)
+            if p.name.startswith("segment."):       # written without the lock (a merge)
+                gone = _writer_gone(marker) if marker.exists() else \
+                    not _pid_alive(int(m.group(1)))     # a writer from before markers
+            else:       # gen-N.tmp, CURRENT.tmp: written under the lock we hold now
+                gone = True
+            if gone:
                 log.warning("removing unfinished %s", p.name)
                 remove_quietly(p)
+                remove_quietly(marker)
+        for marker in list(self.root.glob(f"*.tmp-*{MARKER}")):
+            folder = marker.with_name(marker.name[:-len(MARKER)])
+            if not folder.exists() and folder.name not in _WRITING and _writer_gone(marker):
+                remove_quietly(marker)
         live = self.current_name()
         gens = self._names("gen")
         if not live:
@@ -246,19 +282,27 @@ class IndexStore:
         """A fresh temporary folder for a segment; ``publish`` gives it its final name."""
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / f"segment.tmp-{os.getpid()}-{time.monotonic_ns()}"
-        _WRITING.add(path.name)
+        fd = os.open(path.with_name(path.name + MARKER), os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _WRITING[path.name] = fd
         return path
+
+    def _done(self, tmp: Path) -> None:
+        fd = _WRITING.pop(tmp.name, None)
+        remove_quietly(tmp.with_name(tmp.name + MARKER))
+        if fd is not None:
+            os.close(fd)
 
     def publish(self, tmp: Path) -> str:
         """Rename a written temporary segment to the next free name (under the lock)."""
         name = f"seg-{self._next('seg'):06d}"
         os.rename(tmp, self.root / name)
-        _WRITING.discard(tmp.name)
+        self._done(tmp)
         return name
 
     def discard(self, tmp: Path) -> None:
-        _WRITING.discard(tmp.name)
         remove_quietly(tmp)
+        self._done(tmp)
 
     def write_segment(self, data: SegmentData, **params) -> tuple[str, str]:
         """Write and publish a segment; (name, checksum of its meta.json). Under the lock."""
@@ -287,6 +331,8 @@ class IndexStore:
                      length=np.int64(lengths[dead].sum()))
             f.flush()
             os.fsync(f.fileno())
+        # its name too, before a manifest that names it can be made durable (issue 23)
+        fsync_dir(path.parent)
         entry.deletes = {"file": name, "checksum": checksum(path)}
 
     def next_generation(self) -> str:

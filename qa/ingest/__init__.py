@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import BadIssueFile
+from qa.ids import page_id
 from qa.ingest.articles import assemble
 from qa.ingest.corpus import read_corpus
 from qa.ingest.decode import SAVE_AS_TEXT, decode
-from qa.ingest.pdf import read_pdf
+from qa.ingest.pdf import Limits, read_pdf
 from qa.ingest.repair import repair
 from qa.types import Article
 
@@ -52,16 +53,12 @@ class IngestResult:
 
 
 def issue_id(name: str) -> str:
-    """The page id is the file stem, reduced to a safe set of characters (it ends up in URLs
-    and on disk)."""
-    stem = Path(name.replace("\\", "/")).name
-    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem).strip("_")
-    return safe[:100] or "page"
+    """The page id of a file called ``name`` (``qa.ids``: the stem, or its normalised form)."""
+    return page_id(name)
 
 
-def _read_page(data: bytes, name: str, max_bytes: int | None,
-               skipped: list[Skipped]) -> list[Article]:
+def _read_page(data: bytes, name: str, max_bytes: int | None, skipped: list[Skipped],
+               limits: Limits) -> list[Article]:
     text = decode(data, name, max_bytes)
     if _is_html(text):
         raise BadIssueFile(name, f"这是 HTML 网页，不是版面文本；{SAVE_AS_TEXT}")
@@ -74,18 +71,18 @@ def _read_page(data: bytes, name: str, max_bytes: int | None,
     return with_body
 
 
-def _read_corpus(data: bytes, name: str, max_bytes: int | None,
-                 skipped: list[Skipped]) -> list[Article]:
+def _read_corpus(data: bytes, name: str, max_bytes: int | None, skipped: list[Skipped],
+                 limits: Limits) -> list[Article]:
     """Corpora are held to no page size limit: a bench's passages run to megabytes."""
     return read_corpus(decode(data, name), name)
 
 
-def _read_pdf(data: bytes, name: str, max_bytes: int | None,
-              skipped: list[Skipped]) -> list[Article]:
+def _read_pdf(data: bytes, name: str, max_bytes: int | None, skipped: list[Skipped],
+              limits: Limits) -> list[Article]:
     """Each PDF page is a page of the issue; one that cannot be read is reported in ``skipped``
     and the others kept. ``max_bytes`` bounds each page's text, not the file, which pictures
-    make large."""
-    articles, bad_pages = read_pdf(data, name, issue_id(name), max_bytes)
+    make large; ``limits`` its pages and characters."""
+    articles, bad_pages = read_pdf(data, name, issue_id(name), max_bytes, limits)
     for page, reason in bad_pages:
         # debug, not warning: the caller reports each skip (a log line too would say it twice)
         log.debug("skipped %s page %d: %s", name, page, reason)
@@ -94,8 +91,8 @@ def _read_pdf(data: bytes, name: str, max_bytes: int | None,
 
 
 # What a file is read as, by its type; a file of any other type is refused, naming the type.
-# A reader takes (bytes, file name, page size limit, list for skipped pages) and returns
-# articles or raises BadIssueFile.
+# A reader takes (bytes, file name, page size limit, list for skipped pages, PDF limits) and
+# returns articles or raises BadIssueFile.
 READERS = {
     ".txt": _read_page,
     ".jsonl": _read_corpus,
@@ -120,7 +117,8 @@ def _is_html(text: str) -> bool:
 
 
 def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES,
-                 skipped: list[Skipped] | None = None) -> list[Article]:
+                 skipped: list[Skipped] | None = None,
+                 limits: Limits = Limits()) -> list[Article]:
     """One file → its articles; raises ``BadIssueFile`` with a message naming the file. The
     command line and the upload API both come here, so they accept and refuse the same files.
     Pages of a PDF that cannot be read are appended to ``skipped``."""
@@ -129,7 +127,7 @@ def ingest_bytes(data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES,
     if reader is None:
         accepted = "、".join(READERS)
         raise BadIssueFile(name, f"不支持的文件类型 {kind}（只接受 {accepted}）；{SAVE_AS_TEXT}")
-    return reader(data, name, max_bytes, [] if skipped is None else skipped)
+    return reader(data, name, max_bytes, [] if skipped is None else skipped, limits)
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -148,14 +146,15 @@ def expand(paths: list[Path]) -> list[Path]:
     return files
 
 
-def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> IngestResult:
+def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES,
+                 limits: Limits = Limits()) -> IngestResult:
     result = IngestResult()
     for f in expand([Path(p) for p in paths]):
         result.files += 1
         try:
             data = f.read_bytes()
             pages: list[Skipped] = []
-            result.articles.extend(ingest_bytes(data, f.name, max_bytes, pages))
+            result.articles.extend(ingest_bytes(data, f.name, max_bytes, pages, limits))
             result.skipped += [Skipped(str(f), s.reason, s.page) for s in pages]
         except BadIssueFile as e:
             # Reported by the caller from result.skipped; a log line too would say it twice.

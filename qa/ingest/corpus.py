@@ -6,15 +6,14 @@ id identifies it, so a record added again with other content replaces the one he
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 from qa.errors import BadIssueFile
+from qa.ids import ID_MAX, is_name_id, page_id, valid_id
 from qa.ingest.decode import normalise
 from qa.types import Article
 
 
 def read_corpus(text: str, name: str) -> list[Article]:
-    issue = Path(name).stem
+    issue = page_id(name)
     articles, seen = [], set()
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -23,9 +22,14 @@ def read_corpus(text: str, name: str) -> list[Article]:
             rec = json.loads(line)
         except json.JSONDecodeError as e:
             raise BadIssueFile(name, f"第 {n} 行不是合法的 JSON（{e.msg}）") from None
+        except (ValueError, RecursionError):    # a number of 4,300+ digits; nesting too deep
+            raise BadIssueFile(name, f"第 {n} 行不是合法的 JSON（数字过长或嵌套过深）") from None
         if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or \
                 not rec["text"].strip():
             raise BadIssueFile(name, f"第 {n} 行缺少 text 字段")
+        for field in ("title", "source", "date", "url", "issue", "paper"):
+            if rec.get(field) is not None and not isinstance(rec[field], (str, int)):
+                raise BadIssueFile(name, f"第 {n} 行的 {field} 必须是文本")
         body = normalise(rec["text"]).strip()
         paras = [p.strip() for p in body.split("\n") if p.strip()]
         text_joined = "\n".join(paras)
@@ -33,14 +37,22 @@ def read_corpus(text: str, name: str) -> list[Article]:
         for p in paras:
             offsets.append((pos, pos + len(p)))
             pos += len(p) + 1
-        art_id = str(rec.get("id") or f"{issue}-{n}")
+        art_id = rec.get("id") or f"{issue}-{n}"
+        if isinstance(art_id, int) and not isinstance(art_id, bool):
+            art_id = str(art_id)
+        if not valid_id(art_id):
+            raise BadIssueFile(name, f"第 {n} 行的 id 不合法：{_shown(art_id)}（{ID_RULE}）")
+        own_issue = _text(rec.get("issue"))
+        if own_issue is not None and not is_name_id(own_issue):
+            raise BadIssueFile(name, f"第 {n} 行的 issue 不合法：{_shown(own_issue)}"
+                                     f"（只能由字母、数字、汉字、- 和 _ 组成）")
         if art_id in seen:
             raise BadIssueFile(name, f"第 {n} 行的 id 重复：{art_id}")
         seen.add(art_id)
         page = rec.get("page")
         articles.append(Article(
-            id=art_id, issue=str(rec.get("issue") or issue),
-            title=(normalise(rec["title"]).strip() or None) if rec.get("title") else None,
+            id=art_id, issue=own_issue or issue,
+            title=_text(rec.get("title")),
             source=_text(rec.get("source")), text=text_joined, paragraphs=paras,
             offsets=offsets, date=_text(rec.get("date")), url=_text(rec.get("url")),
             page_id=art_id, page=page if isinstance(page, int) and page > 0 else None,
@@ -55,3 +67,13 @@ def _text(value) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
     return normalise(str(value)).strip() or None
+
+
+ID_RULE = f"只能由字母、数字、汉字、-、_ 和 . 组成，不以 . 开头，最多 {ID_MAX} 字"
+
+
+def _shown(value) -> str:
+    """A refused value as a reader may see it: escapes and control characters made visible,
+    long ones cut."""
+    text = value if isinstance(value, str) and value.isprintable() else ascii(value)
+    return text[:60] + ("…" if len(text) > 60 else "")

@@ -32,11 +32,15 @@ _EQUIVALENTS = str.maketrans({
     **dict(zip(_RADICAL_LOOKALIKES[::2], _RADICAL_LOOKALIKES[1::2])),
 })
 _STRAY_CONTROLS = 8
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd\ufeff\u200b-\u200f\u2028\u2029]")
+# Lone surrogates too: JSON can carry one ("\ud800"), it is no character, and opencc, UTF-8
+# encoding and Milvus all fail on it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd\ufeff\u200b-\u200f\u2028\u2029"
+                      r"\ud800-\udfff]")
 
 
 def normalise(text: str) -> str:
-    """Fold compatibility forms, unify line ends, drop control characters and U+FFFD."""
+    """Fold compatibility forms, unify line ends, drop control characters, lone surrogates
+    and U+FFFD."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\t", " ")
     text = text.translate(_EQUIVALENTS)
     text = _COMPAT.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)

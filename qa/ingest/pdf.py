@@ -20,7 +20,9 @@ import logging
 import math
 import re
 import threading
+from dataclasses import dataclass
 
+from qa.config import Settings
 from qa.errors import BadIssueFile
 from qa.ingest import pdffont
 from qa.ingest.decode import normalise
@@ -40,8 +42,22 @@ class PageError(Exception):
     """A page that cannot be read; its message, for readers, says why."""
 
 
-def read_pdf(data: bytes, name: str, issue: str,
-             max_bytes: int | None = None) -> tuple[list[Article], list[tuple[int, str]]]:
+@dataclass(frozen=True)
+class Limits:
+    """What one PDF may hold, checked while it is read (before layout, chunking, embedding):
+    pages, characters on a page, characters in all (``Settings``, which says why)."""
+
+    pages: int = Settings.max_pdf_pages
+    page_glyphs: int = Settings.max_pdf_page_glyphs
+    glyphs: int = Settings.max_pdf_glyphs
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Limits":
+        return cls(settings.max_pdf_pages, settings.max_pdf_page_glyphs, settings.max_pdf_glyphs)
+
+
+def read_pdf(data: bytes, name: str, issue: str, max_bytes: int | None = None,
+             limits: Limits = Limits()) -> tuple[list[Article], list[tuple[int, str]]]:
     """A PDF's articles, each with its 1-based page number, and the pages skipped with why."""
     import pypdfium2 as pdfium
 
@@ -56,11 +72,17 @@ def read_pdf(data: bytes, name: str, issue: str,
         try:
             if len(doc) == 0:
                 raise BadIssueFile(name, "PDF 中没有页面")
+            if len(doc) > limits.pages:
+                raise BadIssueFile(name, f"PDF 有 {len(doc):,} 页，超过上限 {limits.pages:,} 页；"
+                                         "请分成几个文件上传")
             articles: list[Article] = []
             bad: list[tuple[int, str]] = []
+            budget = [limits.glyphs]         # characters left for the file's other pages
             for n in range(1, len(doc) + 1):
                 try:
-                    found = _page_articles(doc, n, issue, max_bytes)
+                    found = _page_articles(doc, n, issue, max_bytes, limits, budget)
+                except _TooMuchText as e:
+                    raise BadIssueFile(name, str(e)) from None
                 except PageError as e:
                     bad.append((n, str(e)))
                     continue
@@ -98,10 +120,15 @@ def _open_error(e) -> str:
     return "不是有效的 PDF 文件（文件已损坏或不完整）"
 
 
-def _page_articles(doc, n: int, issue: str, max_bytes: int | None) -> list[Article]:
+class _TooMuchText(Exception):
+    """The file holds more characters than one PDF may: it is refused whole."""
+
+
+def _page_articles(doc, n: int, issue: str, max_bytes: int | None, limits: Limits,
+                   budget: list[int]) -> list[Article]:
     page = doc[n - 1]
     try:
-        glyphs, unmapped = _glyphs(page)
+        glyphs, unmapped = _glyphs(page, n, limits, budget)
         images = _images(page)
     finally:
         page.close()
@@ -120,20 +147,29 @@ def _page_articles(doc, n: int, issue: str, max_bytes: int | None) -> list[Artic
     return laid.articles(issue, n)
 
 
-def _glyphs(page) -> tuple[list[Glyph], int]:
+def _glyphs(page, n: int, limits: Limits, budget: list[int]) -> tuple[list[Glyph], int]:
     """The page's characters, top-down coordinates; rotated ones (a vertical caption, a stamp)
-    are left out, and so are the line ends PDFium made up."""
+    are left out, and so are the line ends PDFium made up. Counted first: a page over
+    ``limits.page_glyphs`` is a ``PageError``, a file over ``limits.glyphs`` ``_TooMuchText``,
+    before a single character is looked at."""
     import pypdfium2.raw as c
 
     height = page.get_height()
     text = page.get_textpage()
     try:
         raw = text.raw
+        count = c.FPDFText_CountChars(raw)
+        budget[0] -= count          # a page refused for its own count spends it all the same
+        if budget[0] < 0:
+            raise _TooMuchText(f"PDF 的文字过多（到第 {n} 页已超过 {limits.glyphs:,} 个字符）；"
+                               "请分成几个文件上传")
+        if count > limits.page_glyphs:
+            raise PageError(f"字符过多（{count:,} 个，上限 {limits.page_glyphs:,}），不像报纸版面")
         box, matrix = c.FS_RECTF(), c.FS_MATRIX()
         ox, oy = ctypes.c_double(), ctypes.c_double()
         name, flags = ctypes.create_string_buffer(128), ctypes.c_int()
         glyphs, unmapped = [], 0
-        for i in range(c.FPDFText_CountChars(raw)):
+        for i in range(count):
             code = c.FPDFText_GetUnicode(raw, i)
             if c.FPDFText_IsGenerated(raw, i):
                 # PDFium's own line ends go; its spaces stay, in the type of the glyph before:

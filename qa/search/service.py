@@ -8,7 +8,6 @@ and the old one keeps serving.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -17,11 +16,11 @@ from dataclasses import asdict
 
 import numpy as np
 
-from qa.chunking import split_sentences
 from qa.config import Settings
 from qa.embedding import UsesEncoder
 from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, ModelMismatch,
                        NotFound, QAError)
+from qa.ids import valid_id
 from qa.index.backend import Archive, ChunkRef, Where, open_backend
 from qa.index.lexical import tokenize
 from qa.ingest.decode import normalise
@@ -35,6 +34,7 @@ from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
 from qa.search.highlight import term_spans
 from qa.search.script import simplified
+from qa.search.sentence_cache import SentenceCache
 from qa.search.window import passage_span
 from qa.types import Answer, Article, Citation, Highlight, Hit
 
@@ -55,6 +55,7 @@ class SearchService(UsesEncoder):
         self._failed: str | None = None
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()     # gunicorn's threads share the service
 
     # -- resources -------------------------------------------------------------------------
 
@@ -108,6 +109,9 @@ class SearchService(UsesEncoder):
     def validate(self, question, k) -> tuple[str, int]:
         if not isinstance(question, str):
             raise BadQuestion(messages.QUESTION_NOT_TEXT)
+        if len(question) > self.settings.max_question_raw_chars:     # before any work on it
+            raise BadQuestion(messages.question_too_long(len(question),
+                                                         self.settings.max_question_chars))
         q = " ".join(normalise(question).split())
         if not q:
             raise BadQuestion(messages.QUESTION_EMPTY)
@@ -120,12 +124,14 @@ class SearchService(UsesEncoder):
         return q, k
 
     def _query_vector(self, q: str) -> np.ndarray:
-        vec = self._query_cache.get(q)
+        with self._query_lock:
+            vec = self._query_cache.get(q)
         if vec is None:
             vec = self.encoder.encode_queries([q])[0]
-            self._query_cache[q] = vec
-            if len(self._query_cache) > 2048:
-                self._query_cache.popitem(last=False)
+            with self._query_lock:
+                self._query_cache[q] = vec
+                while len(self._query_cache) > 2048:
+                    self._query_cache.popitem(last=False)
         return vec
 
     def lexical_weight(self, q: str, lexical: dict[int, float], snap: Archive) -> float:
@@ -187,9 +193,9 @@ class SearchService(UsesEncoder):
                        self.settings.paragraph_max_chars)
         idf = snap.idf(q)
         spread = standout(dense.values())
-        reprints = snap.copies([g.first.ref.id for g in groups])
+        reprints = snap.copies([g.first.ref.id for g in groups], self.settings.max_reprints)
         return [self._hit(rank, g, q, idf, snap, articles, scored[g.first.article], spread,
-                          reprints[g.first.ref.id][1:])
+                          *reprints[g.first.ref.id])
                 for rank, g in enumerate(groups, 1)]
 
     def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
@@ -215,7 +221,7 @@ class SearchService(UsesEncoder):
 
     def _hit(self, rank: int, g: Group, q: str, idf: dict[str, float], snap: Archive,
              articles: dict, scored: list[Fused], spread: float,
-             reprints: list[int]) -> tuple[Hit, Features]:
+             reprints: list[int], more: int) -> tuple[Hit, Features]:
         a = articles[g.first.article]
         start, end = g.span
         text = a.text[start:end]
@@ -224,13 +230,18 @@ class SearchService(UsesEncoder):
                       chunk_cosines(sentences, start, scored, snap), title=a.title)
         f: Fused = g.first.ref
         also = [self._cite(articles[o.article], o.span) for o in g.also]
-        # Exact reprints of the passage that did not make it into the candidates.
+        # Exact reprints of the passage that did not make it into the candidates, at most
+        # max_reprints listed in all (the others counted in ``more``).
         cited = {a.id, *(c.article_id for c in also)}
-        for ref in snap.chunks(reprints):
+        for ref in snap.chunks(reprints[1:]):
             if ref.article_id not in cited:
                 other = snap.article(ref.article_id)
                 also.append(self._cite(other, self._passage(other, ref.start, ref.end)))
                 cited.add(ref.article_id)
+        # ``more`` copies of the passage were not even fetched; the candidates may have brought
+        # some of them, so the places known are at least the larger of the two counts
+        cap = self.settings.max_reprints
+        more = max(len(also), len(reprints) - 1 + more) - len(also[:cap])
         why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread, a.text,
                        # the gate was chosen on the best sentence and its neighbours, not on
                        # the (perhaps widened) highlight
@@ -240,7 +251,7 @@ class SearchService(UsesEncoder):
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
                    text=text, highlight=Highlight(chosen.sentence, chosen.answer,
                                                   term_spans(text, q, tokenize, chosen.sentence)),
-                   citation=self._cite(a, g.span), also_in=also,
+                   citation=self._cite(a, g.span), also_in=also[:cap], also_in_more=more,
                    more_in_article=[list(m.span) for m in g.more]), why
 
     @staticmethod
@@ -252,14 +263,20 @@ class SearchService(UsesEncoder):
     # -- articles and health ---------------------------------------------------------------
 
     def article(self, article_id: str) -> Article:
-        a = self.snapshot().article(article_id)
+        # an id no article can have (qa.ids) is not looked up: nor is it echoed as it came
+        a = self.snapshot().article(article_id) if valid_id(article_id) else None
         if a is None:
-            raise NotFound(f"没有这篇文章：{article_id}")
+            raise NotFound(f"没有这篇文章：{article_id}" if valid_id(article_id)
+                           else "没有这篇文章（编号不合法）")
         return a
 
     def articles(self, page: int = 1, per_page: int = 20) -> dict:
         if page < 1 or not 1 <= per_page <= 100:
             raise BadRequest("page 必须 ≥ 1，per_page 必须在 1 到 100 之间")
+        depth = self.settings.max_list_depth
+        if page * per_page > depth:
+            raise BadRequest(f"参数 page 超出范围：最多列出前 {depth:,} 篇文章"
+                             f"（每页 {per_page} 篇时最多到第 {depth // per_page} 页）")
         total, items = self.snapshot().list_articles((page - 1) * per_page, per_page)
         return {"page": page, "per_page": per_page, "total": total,
                 "articles": [{k: a.get(k) for k in ARTICLE_SUMMARY} for a in items]}
@@ -271,7 +288,8 @@ class SearchService(UsesEncoder):
         try:
             snap = self.snapshot()
         except QAError as e:
-            return {"status": "unavailable", "error": e.message}
+            log.warning("unavailable: %s", e.message)
+            return {"status": "unavailable", "error": e.reply}
         return {"status": "ok", **snap.health()}
 
 
@@ -297,9 +315,7 @@ SORTS = ("relevance", "date")
 ARTICLE_SUMMARY = ("id", "issue", "page_id", "title", "source", "paper", "date", "page")
 
 
-@functools.lru_cache(maxsize=4096)
-def _sentences(text: str) -> list[tuple[int, int]]:
-    return split_sentences(text)
+_sentences = SentenceCache()
 
 
 def passage_sentences(article_text: str, start: int, end: int) -> list[tuple[int, int]]:

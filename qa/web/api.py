@@ -7,7 +7,7 @@ import json
 
 from flask import Blueprint, jsonify, request
 
-from qa.errors import BadRequest
+from qa.errors import BadRequest, PayloadTooLarge
 from qa.search.service import answer_dict
 from qa.web import uploads
 from qa.web.context import ask_params, filter_params, int_arg, query_args, service, settings
@@ -26,7 +26,7 @@ def ask_get():
 
 @bp.post("/ask")
 def ask_post():
-    body = json_object()
+    body = json_object(settings().max_ask_bytes)
     return jsonify(answer_dict(service().ask(*ask_params(body, from_query=False),
                                              **filter_params(body, from_query=False))))
 
@@ -85,13 +85,21 @@ def openapi():
     return jsonify(spec(settings()))
 
 
-def json_object() -> dict:
+def json_object(limit: int) -> dict:
+    """The request's JSON object, of at most ``limit`` bytes: a bigger body is refused before
+    it is read (by its Content-Length) or once ``limit`` bytes came (chunked)."""
     if not request.is_json:
         raise UnsupportedMediaType("请求体必须是 JSON（Content-Type: application/json）")
+    too_big = PayloadTooLarge(f"请求体过大：最多 {limit:,} 字节")
+    if (request.content_length or 0) > limit:
+        raise too_big
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise too_big
     try:
-        body = json.loads(request.get_data(cache=False))
-    except ValueError:          # UnicodeDecodeError (not UTF-8) is one too
-        raise BadRequest("请求体不是有效的 JSON") from None
+        body = json.loads(data)
+    except (ValueError, RecursionError):    # UnicodeDecodeError (not UTF-8) is a ValueError too
+        raise BadRequest("请求体不是有效的 JSON（或嵌套过深）") from None
     if not isinstance(body, dict):
         raise BadRequest("请求体必须是 JSON 对象，例如 {\"q\": \"…\", \"k\": 5}")
     return body

@@ -101,4 +101,6 @@ def filter_params(values, from_query: bool) -> dict:
     sort = values.get("sort") or "relevance"
     if not isinstance(sort, str):
         raise BadRequest("参数 sort 必须是文本：relevance 或 date")
-    return {"where": Where.parse(**given), "sort": sort}
+    s = settings()
+    return {"where": Where.parse(**given, max_values=s.max_filter_values,
+                                 max_chars=s.filter_value_chars), "sort": sort}

@@ -45,7 +45,7 @@ def register(app: Flask) -> None:
     def _qa_error(e: QAError):
         if e.status >= 500:
             log.warning("%s %s: %s", request.method, request.path, e.message)
-        response, status = respond(e.status, e.code, e.message)
+        response, status = respond(e.status, e.code, e.reply)
         response = app.make_response((response, status))
         if isinstance(e, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="qa"'   # RFC 6750

@@ -21,6 +21,15 @@ def _k(s: Settings) -> dict:
             "nullable": True}
 
 
+def _filter_value(s: Settings) -> dict:
+    # Control characters are refused too (400 naming the parameter); the spec does not list them.
+    return {"type": "string", "maxLength": s.filter_value_chars}
+
+
+def _filter_values(s: Settings) -> dict:
+    return {"type": "array", "items": _filter_value(s), "maxItems": s.max_filter_values}
+
+
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -82,8 +91,8 @@ def _schemas(s: Settings) -> dict:
                 "k": _k(s),
                 "top_k": {**_k(s), "description": "同 k"},
                 # null is taken as absent, as for top_k
-                **{name: {"anyOf": [{"type": "string", "nullable": True},
-                                    {"type": "array", "items": {"type": "string"}}],
+                **{name: {"anyOf": [{**_filter_value(s), "nullable": True},
+                                    _filter_values(s)],
                           "description": text}
                    for name, text in _TEXT_FILTERS},
                 **{name: {**_DATE_OR_EMPTY, "nullable": True, "description": text}
@@ -95,7 +104,7 @@ def _schemas(s: Settings) -> dict:
         "Hit": {
             "type": "object",
             "required": ["rank", "score", "confidence", "scores", "text", "highlight",
-                         "citation", "also_in", "more_in_article"],
+                         "citation", "also_in", "also_in_more", "more_in_article"],
             "properties": {
                 "rank": {"type": "integer", "minimum": 1},
                 "score": {"type": "number",
@@ -118,7 +127,10 @@ def _schemas(s: Settings) -> dict:
                                   "description": "回答句中与问题相同的词"}}},
                 "citation": _ref("Citation"),
                 "also_in": {"type": "array", "items": _ref("Citation"),
-                            "description": "同一段文字的其他出处（转载）"},
+                            "maxItems": s.max_reprints,
+                            "description": f"同一段文字的其他出处（转载），至多 {s.max_reprints} 处"},
+                "also_in_more": {"type": "integer", "minimum": 0,
+                                 "description": "未列出的其他转载处数"},
                 "more_in_article": {"type": "array", "items": _SPAN,
                                     "description": "同一篇文章中另外命中的段落（在文章正文中的位置）"},
             },
@@ -256,8 +268,8 @@ def _paths(s: Settings) -> dict:
                                _query("question", question, "同 q"),
                                _query("k", k, "返回的段落数"),
                                _query("top_k", k, "同 k"),
-                               *[{**_query(name, {"type": "array", "items": {"type": "string"}},
-                                           text), "style": "form", "explode": True}
+                               *[{**_query(name, _filter_values(s), text), "style": "form",
+                                  "explode": True}
                                  for name, text in _TEXT_FILTERS],
                                *[_query(name, _DATE_OR_EMPTY, text)
                                  for name, text in _DATE_FILTERS],
@@ -277,8 +289,8 @@ def _paths(s: Settings) -> dict:
             "get": {
                 "summary": "分页列出已收录的文章", "operationId": "listArticles",
                 "parameters": [_query("page", {"type": "integer", "minimum": 1,
-                                               "maximum": 999_999_999, "default": 1},
-                                      "页码"),
+                                               "maximum": s.max_list_depth, "default": 1},
+                                      f"页码：page × per_page 至多 {s.max_list_depth:,}"),
                                _query("per_page", {"type": "integer", "minimum": 1,
                                                    "maximum": 100, "default": 20}, "每页条数")],
                 "responses": {"200": _json(_ref("ArticleList"), "文章列表"),

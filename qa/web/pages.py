@@ -38,7 +38,7 @@ def index():
             context["answer"] = answer
             context["results"] = [_result(hit, answer.found) for hit in answer.results]
     except QAError as e:
-        context["error"] = e.message
+        context["error"] = e.reply
         return render_template("index.html", **context), e.status
     return render_template("index.html", **context)
 

@@ -14,6 +14,8 @@ import os
 import resource
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -194,6 +196,54 @@ def test_next_writer_removes_what_a_killed_writer_left(index):
     added = [s.name for s in store.manifest(new).segments if s.name not in segments]
     assert names == sorted(["CURRENT", "LOCK", "MERGE", live, new, *segments, *added])  # no leftover
     assert before < article_ids(index)
+
+
+def test_leftovers_are_judged_by_their_writer_s_lock_not_its_pid(index):
+    """Issue 23: a pid says nothing in another PID namespace (a container sharing the volume)
+    or once reused. A segment folder whose writer (another process) still holds its marker's
+    flock is kept even though no process here has that pid; once the writer is gone it is
+    removed. A manifest or CURRENT leftover is removed even if its pid is a live process: only
+    a holder of the index lock writes those, and the clean-up holds it now."""
+    from qa.index.store import MARKER
+
+    folder = index / "segment.tmp-999999-1"               # no such pid on this machine
+    folder.mkdir()
+    marker = index / ("segment.tmp-999999-1" + MARKER)
+    marker.touch()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(marker)!r}, os.O_RDWR)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        (index / "gen-000090.tmp-1").mkdir()              # pid 1 is alive
+        (index / "CURRENT.tmp-1").write_text("gen-000090\n")
+        with builder(index).backend.lock():       # the lock's taker cleans up
+            pass
+        assert folder.is_dir() and marker.exists()        # its writer is at work
+        assert not (index / "gen-000090.tmp-1").exists()
+        assert not (index / "CURRENT.tmp-1").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with builder(index).backend.lock():
+        pass
+    assert not folder.exists() and not marker.exists()
+
+
+def test_a_deletion_record_s_folder_is_fsynced(index, monkeypatch):
+    """Its directory entry must be durable before a manifest names the file (issue 23): the
+    real fsync runs, and is recorded on its way."""
+    import qa.index.store as store_module
+
+    synced = []
+    real = store_module.fsync_dir
+    monkeypatch.setattr(store_module, "fsync_dir", lambda p: (synced.append(Path(p)), real(p)))
+    first = sorted(IndexStore(index).load().pages())[0]
+    builder(index).remove([first])
+    written = [p for p in index.glob("seg-*/del-*.npz")]
+    assert written and written[0].parent in synced
 
 
 # -- a write that fails -----------------------------------------------------------------------

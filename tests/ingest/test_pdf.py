@@ -334,3 +334,38 @@ def test_narrow_title_below_its_columns():
     assert p.title_pos == "below"
     got = [key(a) for a in ingest_bytes(issue.data, "brief.pdf")]
     assert (p.article.title, p.article.source, begins(p.article.text)) in got
+
+
+# -- limits (issue 23): checked while reading, before layout, chunking or embedding --------------
+
+def _glyph_pdf(glyphs: int, pages: int = 1) -> bytes:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "hostile.py"
+    spec = importlib.util.spec_from_file_location("qa_hostile_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.glyph_pdf(glyphs, pages)
+
+
+def test_pdf_limits_are_checked_while_reading():
+    from qa.ingest.pdf import Limits, read_pdf
+
+    small = Limits(pages=3, page_glyphs=2_000, glyphs=5_000)
+    with pytest.raises(BadIssueFile, match="4 页，超过上限 3 页"):
+        read_pdf(_glyph_pdf(1_000, 4), "many.pdf", "many", limits=small)
+    with pytest.raises(BadIssueFile, match="字符过多（.*上限 2,000）"):
+        read_pdf(_glyph_pdf(3_000), "dense.pdf", "dense", limits=small)
+    with pytest.raises(BadIssueFile, match="到第 3 页已超过 5,000 个字符"):
+        read_pdf(_glyph_pdf(1_900, 3), "long.pdf", "long", limits=small)
+    articles, bad = read_pdf(_glyph_pdf(1_900, 2), "fine.pdf", "fine", limits=small)
+    assert articles and not bad
+
+
+def test_the_default_pdf_limits_refuse_a_glyph_bomb_by_its_third_page():
+    """640k characters a page in 4.6 KB (was: 87 s and 32k chunks, all ten pages indexed;
+    RELIABILITY.md "Bounds" has the times)."""
+    from qa.ingest.pdf import read_pdf
+
+    with pytest.raises(BadIssueFile, match="到第 3 页已超过 1,500,000 个字符"):
+        read_pdf(_glyph_pdf(640_000, 10), "bomb.pdf", "bomb")

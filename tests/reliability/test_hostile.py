@@ -27,7 +27,8 @@ QUESTIONS = {
     "lone-surrogate-escape": "\\ud800济阳",
     "100kB": "问" * 34_000,
 }
-EXPECT = {"whitespace": 400, "nul": 200, "100kB": 400}
+# 100 KB is over max_ask_bytes: refused before it is read (issue 23), no longer normalised first
+EXPECT = {"whitespace": 400, "nul": 200, "100kB": 413}
 
 
 def _api(base, method, path, **kwargs):
@@ -50,7 +51,8 @@ def test_hostile_questions_post(served, name):
     if r.status_code == 200:
         assert isinstance(body["results"], list) and len(body["results"]) <= 3
     else:
-        assert body["error"]["code"] == "bad_question"
+        assert body["error"]["code"] == ("payload_too_large" if name == "100kB"
+                                         else "bad_question")
 
 
 @pytest.mark.parametrize("name", sorted(set(QUESTIONS) - {"100kB"}))

@@ -111,8 +111,11 @@ def test_ask_over_http(server):
     # The longest allowed question fits gunicorn's request line when sent as GET.
     r = requests.get(f"{base}/api/ask", params={"q": "社" * 500}, timeout=60)
     assert r.status_code == 200
-    r = requests.post(f"{base}/api/ask", json={"question": "社工站" * 11_400}, timeout=60)
+    r = requests.post(f"{base}/api/ask", json={"question": "社工站" * 700}, timeout=60)
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_question"
+    # a body over max_ask_bytes is refused before it is read (issue 23)
+    r = requests.post(f"{base}/api/ask", json={"question": "社工站" * 11_400}, timeout=60)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
     r = requests.get(f"{base}/api/nope", timeout=10)
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     page = requests.get(f"{base}/", params={"q": SEED_QUESTION}, timeout=60)
