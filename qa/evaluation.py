@@ -73,7 +73,7 @@ class EvalReport:
         return out
 
     def text(self, show_misses: int = 20) -> str:
-        """What ``qa eval`` prints: the figures (metric names as in the README), then misses."""
+        """What ``qa eval`` prints: the figures (metric names as in docs/evaluation.md), then misses."""
         f = self.figures()
         head = f"{self.name}：" + "  ".join(
             f"{k} {v:.3f}" if isinstance(v, float) else f"{LABELS.get(k, k)} {v}"
@@ -88,7 +88,7 @@ class EvalReport:
 
 
 def table(reports: list[EvalReport]) -> str:
-    """The per-set figures as one Markdown table (the form quoted in README and reports)."""
+    """The per-set figures as one Markdown table (the form quoted in docs/ and reports)."""
     k = reports[0].k if reports else 5
     columns = ("questions", "hit@1", f"hit@{k}", "sentence@1", "redundant", "found",
                "not-found")

@@ -8,7 +8,7 @@ where the index is, never on how this process reaches it:
 * Milvus Lite: ``<folder>.lock`` beside the data folder, whether this process serves the folder
   itself or goes through the Lite server of a running ``qa serve``;
 * a Milvus server: a file under ``<cache>/milvus-locks`` named by the server, database and
-  prefix, so it serialises writers on this machine only (README, "Running on Milvus").
+  prefix, so it serialises writers on this machine only (docs/architecture.md, "The Milvus backend").
 """
 
 from __future__ import annotations

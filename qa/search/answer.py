@@ -20,7 +20,7 @@ A sentence is scored by what classic QA sentence selection uses:
   to answer than one that only repeats the question;
 * **dense similarity** — the service passes, per sentence, the cosine of the best candidate
   chunk overlapping it (free: the chunks were scored by retrieval); sentence vectors of their
-  own were measured in ``benchmarks/answer_study.py --dense`` and are not stored (README).
+  own were measured in ``benchmarks/answer_study.py --dense`` and are not stored (docs/decisions.md).
 
 The weights are a conditional logit's, so the scores give each sentence a probability of holding
 the answer. What is highlighted is the best sentence, widened when the best alone is not a whole

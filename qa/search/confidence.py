@@ -8,12 +8,12 @@ sentence, and whether that sentence holds the kind of thing asked for (a number 
 unit, a date…). A logistic model over them was fitted on bench questions — with their own
 passages, with their gold passages removed (a near-topic question the index cannot answer) and
 asked of another bench set's index (off-topic) — and checked on held-out sets
-(``benchmarks/calibrate.py``, README). Two gates then cut what the model cannot see: an
+(``benchmarks/calibrate.py``, docs/decisions.md). Two gates then cut what the model cannot see: an
 article that never names the place, body or year asked about, nor the organisation named after
 a place (济南市第一人民医院 in an article on 济南's 济阳区; ``ABSENT_FACTOR``), and an answering
 sentence whose neighbourhood never speaks of the attribute a number question asks for
-(``ATTRIBUTE_FACTOR``, qa/search/attribute.py; who and where questions stay ungated, README
-round 6).
+(``ATTRIBUTE_FACTOR``, qa/search/attribute.py; who and where questions stay ungated,
+docs/decisions.md, round 6).
 """
 
 from __future__ import annotations

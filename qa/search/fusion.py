@@ -3,7 +3,7 @@
 Scores are min-max normalised per query over the union of candidates (a candidate missing from
 one list gets that list's floor), then combined convexly. The lexical weight depends on how
 much the query says lexically: ``lexical_weight`` rises with the share of the query's
-characters covered by tokens the index knows. See ``qa eval`` figures in the README for the
+characters covered by tokens the index knows. See docs/decisions.md ("Fusion") for the
 measurement behind the defaults.
 """
 
