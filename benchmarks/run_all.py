@@ -3,7 +3,8 @@ defaults BENCHMARKS.md quotes. Results land in benchmarks/results/*.json (and on
 ``make studies`` (``--studies``): the tuning studies in studies/ instead (studies/README.md),
 which print their tables.
 
-    .venv/bin/python benchmarks/run_all.py [--studies] [--only NAME,NAME] [--skip NAME,NAME] [--quick]
+    .venv/bin/python benchmarks/run_all.py [--studies] [--only NAME,NAME] [--skip NAME,NAME]
+        [--quick]
 
 ``--quick`` runs reduced sizes (minutes, not tens of minutes) and writes its results files to
 benchmarks/results/quick/ (not committed), so the full-size figures BENCHMARKS.md quotes are not
