@@ -22,7 +22,7 @@ APT_TEST := chromium chromium-driver
 APT_SERVE := nginx
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: deps setup setup-test index run run-check test reliability bench browser-deps serve-deps \
+.PHONY: deps setup setup-test index run run-check test reliability bench studies browser-deps serve-deps \
 	lock clean
 
 # The service: the locked dependencies (deps), then the project itself, resolving nothing.
@@ -99,6 +99,11 @@ bench: setup-test index
 		$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bench]'
 	@QA_TEST_REQUIRE_TXTAI=1 $(BIN)/pytest -q tests/benchmarks/test_smoke.py -k txtai
 	@$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# The tuning studies that set the shipped constants (studies/README.md; tens of minutes, cached
+# candidates in $QA_CACHE_DIR/studies). BENCH_ARGS=--quick for reduced sizes.
+studies: setup-test index
+	@$(BIN)/python benchmarks/run_all.py --studies $(BENCH_ARGS)
 
 # Refresh the lock files from pyproject.toml's ranges (needs PyPI and the CPU torch wheel, from
 # $(WHEELS) or PyTorch's index): the newest versions that satisfy them, with their hashes.

@@ -1,7 +1,10 @@
 """``make bench``: every benchmark behind BENCHMARKS.md, one after the other, with the
 defaults BENCHMARKS.md quotes. Results land in benchmarks/results/*.json (and on stdout).
+``make studies`` (``--studies``): the tuning studies in studies/ instead (studies/README.md),
+which print their tables.
 
-    .venv/bin/python benchmarks/run_all.py [--only NAME,NAME] [--skip NAME,NAME] [--quick]
+    .venv/bin/python benchmarks/run_all.py [--studies] [--only NAME,NAME] [--skip NAME,NAME]
+        [--quick]
 
 ``--quick`` runs reduced sizes (minutes, not tens of minutes) and writes its results files to
 benchmarks/results/quick/ (not committed), so the full-size figures BENCHMARKS.md quotes are not
@@ -21,6 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+STUDIES_DIR = ROOT / "studies"
 SHARED = ROOT.parent / "shared"
 QUICK_RESULTS = HERE / "results" / "quick"
 SEED_SETS = [str(SHARED / "eval" / "seed_questions_dev.jsonl"),
@@ -52,9 +56,18 @@ JOBS = {
     "milvus_scale.py": ([], ["--chunks", "10000", "--queries", "20"]),
     "milvus_bm25.py": ([], ["--sets", "xquad_zh", "--limit", "200"]),
     "pdf_ingest.py": ([], ["--pages", "10", "--layouts", "1", "--repeats", "1"]),
-    # other people's studies and tests, kept runnable from here
+    # RELIABILITY.md, "Load"
     "load.py": (["--index", str(ROOT / "index"), "--clients", "32", "--seconds", "60"],
                 ["--index", str(ROOT / "index"), "--clients", "8", "--seconds", "10"]),
+    # issue 23: hostile input and slow clients (RELIABILITY.md, "Bounds", "Slow clients")
+    "hostile.py": (["--reprints", "3000"], ["--reprints", "600"]),
+    "slow_clients.py": (["--index", str(ROOT / "index"), "--slow", "64", "--seconds", "30",
+                         "--front"],
+                        ["--index", str(ROOT / "index"), "--slow", "16", "--seconds", "8",
+                         "--front"]),
+}
+# the studies in studies/, as above (--studies)
+STUDIES = {
     "lexical_ablation.py": ([], []),
     "fusion_study.py": ([*FUSION, *SEED_SETS, *BENCH_SETS], [*FUSION, *SEED_SETS]),
     # issue 12: the answering sentence, the confidence model, the query-style sets
@@ -66,12 +79,6 @@ JOBS = {
     "absent_gate.py": (["--n", "600"], ["--n", "40"]),
     "attribute_gate.py": (["--n", "400"], ["--n", "40"]),
     "query_styles.py": ([], []),
-    # issue 23: hostile input and slow clients (RELIABILITY.md, "Bounds", "Slow clients")
-    "hostile.py": (["--reprints", "3000"], ["--reprints", "600"]),
-    "slow_clients.py": (["--index", str(ROOT / "index"), "--slow", "64", "--seconds", "30",
-                         "--front"],
-                        ["--index", str(ROOT / "index"), "--slow", "16", "--seconds", "8",
-                         "--front"]),
 }
 # the scripts that write a results file (``--out DIR``)
 SAVES = {"encoder.py", "http_latency.py", "coldstart.py", "indexing.py", "scale.py",
@@ -83,21 +90,23 @@ def main() -> None:
     ap.add_argument("--only", default="")
     ap.add_argument("--skip", default="")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--studies", action="store_true", help="run the studies in studies/")
     args = ap.parse_args()
+    folder, jobs = (STUDIES_DIR, STUDIES) if args.studies else (HERE, JOBS)
     only = {n if n.endswith(".py") else n + ".py" for n in args.only.split(",") if n}
     skip = {n if n.endswith(".py") else n + ".py" for n in args.skip.split(",") if n}
     if not (ROOT / "index" / "CURRENT").exists():
         subprocess.run([str(Path(sys.executable).with_name("qa")), "--index", str(ROOT / "index"),
                         "build", str(ROOT / "seeds")], check=True)
     failed = []
-    for name, (full, quick) in JOBS.items():
+    for name, (full, quick) in jobs.items():
         if (only and name not in only) or name in skip:
             continue
         if name == "txtai_compare.py" and importlib.util.find_spec("txtai") is None:
             print(f"== {name}: txtai not installed (pip install -e '.[bench]')", flush=True)
             failed.append(name)
             continue
-        cmd = [sys.executable, str(HERE / name), *(quick if args.quick else full)]
+        cmd = [sys.executable, str(folder / name), *(quick if args.quick else full)]
         if args.quick and name in SAVES:
             cmd += ["--out", str(QUICK_RESULTS)]
         print(f"== {' '.join(cmd[1:])}", flush=True)

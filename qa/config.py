@@ -89,7 +89,7 @@ class Settings:
     # most of the query's terms, and dense down to lexical_weight_min when it holds few (a
     # paraphrase, a short search query). A hit shows the paragraph(s) its chunk touches (cut
     # to sentences if longer than paragraph_max_chars), widened by whole sentences to at least
-    # passage_min_chars. All chosen by measurement (docs/decisions.md, benchmarks/fusion_study.py).
+    # passage_min_chars. All chosen by measurement (docs/decisions.md, studies/fusion_study.py).
     lexical_weight_min: float = 0.1
     """BM25's share in fusion when the best BM25 chunk holds few of the question's terms."""
     lexical_weight_max: float = 0.8
@@ -98,7 +98,7 @@ class Settings:
     """Added to a candidate that states a number in the unit a 多少/几 + unit question asks."""
     # A result whose calibrated confidence (qa.search.confidence) reaches this answers the
     # question (``found``); below it the service says it found no reliable answer. Chosen by
-    # benchmarks/calibrate.py so that 98 % of the fit questions whose top result answers are
+    # studies/calibrate.py so that 98 % of the fit questions whose top result answers are
     # found (any style); off-topic questions of another bench index score below it 80-97 % of
     # the time (held out).
     found_confidence: float = 0.173

@@ -40,7 +40,7 @@ jieba.setLogLevel(logging.WARNING)
 # Question words only. Questions are full of them and passages rarely contain them, so idf rates
 # them high and they reward the odd passage that happens to ask something. Function words
 # (的 了 是 在 …) are left in: idf already makes them cheap, and dropping them measured no better
-# or slightly worse (benchmarks/lexical_ablation.py).
+# or slightly worse (studies/lexical_ablation.py).
 STOPWORDS = frozenset(
     "什么 哪 哪些 哪个 哪里 哪儿 哪一 哪一年 哪位 谁 怎么 怎样 如何 为什么 为何 何时 多少 几 多久 吗 呢"
     .split())

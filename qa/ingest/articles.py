@@ -104,38 +104,54 @@ def _starts_body(lines: list[Line], i: int, width: float, flush: bool = False) -
 
 def take_titles(lines: list[Line], width: float, final: bool) -> tuple[list[str], int]:
     """Title groups at the head of a run (kicker + main title, or a single title line)."""
-    titles, i, n = [], 0, len(lines)
-    while i < n and not _starts_body(lines, i, width):
-        line = lines[i]
-        nxt = lines[i + 1] if i + 1 < n else None
-        # A line wrapped into the one after it (国 / 家) is body text, not a title's end.
-        pairable = nxt is not None and _plain(nxt.text) and not _title_mark(nxt.text) \
-            and not (i + 2 < n and split_crosses(nxt.text, lines[i + 2].text)) \
-            and not _starts_body(lines, i + 1, width, flush=True)
-        if is_kicker(line.text) and nxt is not None and not ends_sentence(nxt.text):
-            titles.append(_joins(line.text, nxt.text))
-            i += 2
-        elif _anchor(line, width, final):
-            wide_pair = pairable and nxt.width > width + 1.5 and not final
-            if pairable and (not wide_pair or " " in line.text.strip()) and \
-                    not (final and nxt.width > width + 1.5 and " " not in line.text.strip()):
-                titles.append(_joins(line.text, nxt.text))
-                i += 2
-            else:
-                titles.append(clean_title(line.text))
-                i += 1
-        elif _plain(line.text) and nxt is not None and nxt.width > width + 1.5 \
-                and _plain(nxt.text) and not is_kicker(nxt.text) and not _inline_kicker(nxt.text):
-            titles.append(_joins(line.text, nxt.text))   # short kicker above a wide title
-            i += 2
-        elif pairable and i + 2 < n and _plain(line.text) and nxt.width < width - 3:
-            # Two lines without a single mark, the second short: no body paragraph ends without
-            # a full stop, so this is a title set no wider than the column.
-            titles.append(_joins(line.text, nxt.text))
-            i += 2
-        else:
+    titles, i = [], 0
+    while i < len(lines) and not _starts_body(lines, i, width):
+        title = _title_at(lines, i, width, final)
+        if title is None:
             break
+        titles.append(title[0])
+        i += title[1]
     return titles, i
+
+
+def _title_at(lines: list[Line], i: int, width: float, final: bool) -> tuple[str, int] | None:
+    """The title that starts at line i and how many lines it takes, or None: the body starts."""
+    n = len(lines)
+    line = lines[i]
+    nxt = lines[i + 1] if i + 1 < n else None
+    pairable = _pairable(lines, i, width)
+    if is_kicker(line.text) and nxt is not None and not ends_sentence(nxt.text):
+        return _joins(line.text, nxt.text), 2
+    if _anchor(line, width, final):
+        return _anchored_title(line, nxt, pairable, width, final)
+    if _plain(line.text) and nxt is not None and nxt.width > width + 1.5 \
+            and _plain(nxt.text) and not is_kicker(nxt.text) and not _inline_kicker(nxt.text):
+        return _joins(line.text, nxt.text), 2   # short kicker above a wide title
+    if pairable and i + 2 < n and _plain(line.text) and nxt.width < width - 3:
+        # Two lines without a single mark, the second short: no body paragraph ends without
+        # a full stop, so this is a title set no wider than the column.
+        return _joins(line.text, nxt.text), 2
+    return None
+
+
+def _pairable(lines: list[Line], i: int, width: float) -> bool:
+    """Whether line i + 1 may be the second line of a title on line i. A line wrapped into the
+    one after it (国 / 家) is body text, not a title's end."""
+    n = len(lines)
+    nxt = lines[i + 1] if i + 1 < n else None
+    return nxt is not None and _plain(nxt.text) and not _title_mark(nxt.text) \
+        and not (i + 2 < n and split_crosses(nxt.text, lines[i + 2].text)) \
+        and not _starts_body(lines, i + 1, width, flush=True)
+
+
+def _anchored_title(line: Line, nxt: Line | None, pairable: bool, width: float,
+                    final: bool) -> tuple[str, int]:
+    """A title line by its look (``_anchor``): alone, or with the next line."""
+    wide_pair = pairable and nxt.width > width + 1.5 and not final
+    if pairable and (not wide_pair or " " in line.text.strip()) and \
+            not (final and nxt.width > width + 1.5 and " " not in line.text.strip()):
+        return _joins(line.text, nxt.text), 2
+    return clean_title(line.text), 1
 
 
 # -- similarity ---------------------------------------------------------------------------
@@ -282,9 +298,20 @@ def assemble(text: str, issue: str) -> list[Article]:
     if len(runs) == 1 and runs[0].final:
         return _single_article(runs[0], issue)
 
+    zone = [(t, r) for r, run in enumerate(runs) for t in run.titles]
+    parts, opening = _split_runs(runs, zone, page_width)
+    parts = _merge_orphans(parts, page_width)
+    sim = _give_titles(zone, parts, opening)
+    _give_captions([c for run in runs for c in run.captions], parts, sim)
+    return [_article(p, issue) for p in parts]
+
+
+def _split_runs(runs: list[Run], zone: list[tuple[str, int]],
+                page_width: float) -> tuple[list[Part], dict[int, Part]]:
+    """Every run's articles, in order, and the first of each run; the final run's untitled
+    ones are orphans."""
     # First matching, one part per run: tells which runs open with their own title.
     run_parts = [Part([paragraph_text(p) for p in r.body], source=r.source) for r in runs]
-    zone = [(t, r) for r, run in enumerate(runs) for t in run.titles]
     first = _assign([t for t, _ in zone], run_parts, set())
     titled_here = {r for k, (_, r) in enumerate(zone) if first.get(k) == r}
 
@@ -298,8 +325,13 @@ def assemble(text: str, issue: str) -> list[Article]:
         if new:
             opening[r] = new[0]
         parts.extend(new)
-    parts = _merge_orphans(parts, page_width)
+    return parts, opening
 
+
+def _give_titles(zone: list[tuple[str, int]], parts: list[Part],
+                 opening: dict[int, Part]) -> _Similarity:
+    """The title zone's lines to the articles without a title; returns the similarity of a
+    text to each article's body."""
     taken = {j for j, p in enumerate(parts) if p.title}
     assigned = _assign([t for t, _ in zone], parts, taken)
     for k, j in assigned.items():
@@ -314,12 +346,15 @@ def assemble(text: str, issue: str) -> list[Article]:
         if k not in assigned and part is not None and not part.title and \
                 any(p is part for p in parts):
             part.title = title
+    return sim
 
-    for caption in (c for run in runs for c in run.captions):
+
+def _give_captions(captions: list[str], parts: list[Part], sim: _Similarity) -> None:
+    """Each caption to the article it speaks of most."""
+    for caption in captions:
         best = max(range(len(parts)), key=lambda j: sim(caption, j)) if parts else None
         if best is not None:
             parts[best].captions.append(caption)
-    return [_article(p, issue) for p in parts]
 
 
 def _join_stacked_lines(zone: list[tuple[str, int]], assigned: dict[int, int],

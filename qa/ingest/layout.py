@@ -184,44 +184,53 @@ def paragraphs(lines: list[Line], col: float | None = None) -> list[list[Line]]:
     """
     out: list[list[Line]] = []
     current: list[Line] = []
-    n = len(lines)
     if col is None:   # the page's column width; a run alone may be all lead or all titles
         col = statistics.median(l.width for l in lines) if lines else 0.0
     for i, line in enumerate(lines):
         current.append(line)
-        if i == n - 1:
+        if i == len(lines) - 1:
             break
-        nxt = lines[i + 1]
-        # The line after next too: a paragraph's first line is indented, so short as well.
-        ahead = max(nxt.width, lines[i + 2].width if i + 2 < n else 0.0)
-        w = column_width(lines, i)
-        if ends_sentence(line.text):
-            # A sentence may end right at the column's edge inside a paragraph; then the next
-            # line runs the full width, where a new paragraph's first line is indented.
-            widths = (line.width, nxt.width)
-            full = min(widths) >= w - 0.5 and max(widths) <= col + 1.5
-            if not (len(current) > 1 and full):
-                out.append(current)
-                current = []
-            continue
-        first_line = len(current) == 1
-        prev = current[-2] if len(current) > 1 else None
-        wide, next_wide = line.width > col + 1.5, nxt.width > col + 1.5
-        short = (not (wide and next_wide) and line.text[-1] not in "，、"
-                 and line.width < w - (3.0 if first_line else 1.5)
-                 and line.width < ahead - 1
-                 and (prev is None or line.width < prev.width - 1))
-        # The last line of a wide lead is short and ends its sentence: it stays with the lead.
-        jump = wide != next_wide and not (wide and ends_sentence(nxt.text) and nxt.width < col)
-        kicker = is_kicker(line.text) and line.width < w - 1
-        wrapped = spans_word(line.text, nxt.text) or \
-            _pushed_down(line, nxt, w - (2.0 if first_line else 0.0))
-        if (short or jump) and not wrapped or kicker and not spans_word(line.text, nxt.text):
+        if _paragraph_ends(lines, i, current, col):
             out.append(current)
             current = []
     if current:
         out.append(current)
     return out
+
+
+def _paragraph_ends(lines: list[Line], i: int, current: list[Line], col: float) -> bool:
+    """Whether the paragraph ``current``, whose last line is ``lines[i]``, ends there (not the
+    last line of all; ``paragraphs`` gives the rules)."""
+    line, nxt = lines[i], lines[i + 1]
+    w = column_width(lines, i)
+    if ends_sentence(line.text):
+        # A sentence may end right at the column's edge inside a paragraph; then the next
+        # line runs the full width, where a new paragraph's first line is indented.
+        widths = (line.width, nxt.width)
+        full = min(widths) >= w - 0.5 and max(widths) <= col + 1.5
+        return not (len(current) > 1 and full)
+    first_line = len(current) == 1
+    wide, next_wide = line.width > col + 1.5, nxt.width > col + 1.5
+    short = not (wide and next_wide) and _short_line(lines, i, current, w)
+    # The last line of a wide lead is short and ends its sentence: it stays with the lead.
+    jump = wide != next_wide and not (wide and ends_sentence(nxt.text) and nxt.width < col)
+    kicker = is_kicker(line.text) and line.width < w - 1
+    wrapped = spans_word(line.text, nxt.text) or \
+        _pushed_down(line, nxt, w - (2.0 if first_line else 0.0))
+    return (short or jump) and not wrapped or kicker and not spans_word(line.text, nxt.text)
+
+
+def _short_line(lines: list[Line], i: int, current: list[Line], w: float) -> bool:
+    """Line i, the last of ``current``, is clearly shorter than the column ``w``, than the line
+    before it and than the next ones (a paragraph's first line is indented, so the line after
+    next counts too), and does not end on a comma."""
+    line = lines[i]
+    ahead = max(lines[i + 1].width, lines[i + 2].width if i + 2 < len(lines) else 0.0)
+    prev = current[-2] if len(current) > 1 else None
+    return (line.text[-1] not in "，、"
+            and line.width < w - (3.0 if len(current) == 1 else 1.5)
+            and line.width < ahead - 1
+            and (prev is None or line.width < prev.width - 1))
 
 
 def paragraph_text(par: list[Line]) -> str:

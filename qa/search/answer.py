@@ -20,7 +20,7 @@ A sentence is scored by what classic QA sentence selection uses:
   to answer than one that only repeats the question;
 * **dense similarity** — the service passes, per sentence, the cosine of the best candidate
   chunk overlapping it (free: the chunks were scored by retrieval); sentence vectors of their
-  own were measured in ``benchmarks/answer_study.py --dense`` and are not stored (docs/decisions.md).
+  own were measured in ``studies/answer_study.py --dense`` and are not stored (docs/decisions.md).
 
 The weights are a conditional logit's, so the scores give each sentence a probability of holding
 the answer. What is highlighted is the best sentence, widened when the best alone is not a whole
@@ -175,13 +175,13 @@ _REFERS_BACK = re.compile(r"^[“\"「（(]?(?:他们|她们|它们|他|她|它|
 class Scoring:
     """A sentence's score is ``weights · sentence_features``; the weights were fitted (a
     conditional logit over each passage's sentences) on the first 600 questions of each bench
-    set and checked on the rest and on the seed questions (benchmarks/answer_study.py)."""
+    set and checked on the rest and on the seed questions (studies/answer_study.py)."""
 
     weights: tuple[float, ...] = (3.8, 2.27, 2.44, 1.18, 0.94, 4.87, 33.48)
     local: float = 1.0          # discount for words in many of the passage's sentences
     # Below this share of the passage's probability the best sentence is shown with the likeliest
     # other sentence within ``reach`` of it (and any between): the knee of answers gained per
-    # highlighted character on CMRC's first 600 questions (benchmarks/answer_study.py
+    # highlighted character on CMRC's first 600 questions (studies/answer_study.py
     # --window); 0 turns the widening by doubt off.
     window: float = 0.6
     # How far that runner-up may be: 2 (the sentence after next, with the one between) is the

@@ -104,7 +104,7 @@ def around(text: str, sentences: Sequence[Span], sentence: Span) -> str:
 # stated next to what it counts (运营经费10万元). Who/where questions are not gated: 籍贯 is
 # answered by 「浙江永嘉人」, 出生地 by 「生于迪南」, 作者 by 「X撰」 — over every bench question
 # gating them too cost CMRC 5 and DRCD 5 answerable questions at 0.4 (1 at 0.7) for 2 of our 70
-# unanswerable dev questions (``benchmarks/attribute_gate.py --cost``).
+# unanswerable dev questions (``studies/attribute_gate.py --cost``).
 GATED_KINDS = ("count", "ratio")
 
 

@@ -8,7 +8,7 @@ sentence, and whether that sentence holds the kind of thing asked for (a number 
 unit, a date…). A logistic model over them was fitted on bench questions — with their own
 passages, with their gold passages removed (a near-topic question the index cannot answer) and
 asked of another bench set's index (off-topic) — and checked on held-out sets
-(``benchmarks/calibrate.py``, docs/decisions.md). Two gates then cut what the model cannot see: an
+(``studies/calibrate.py``, docs/decisions.md). Two gates then cut what the model cannot see: an
 article that never names the place, body or year asked about, nor the organisation named after
 a place (济南市第一人民医院 in an article on 济南's 济阳区; ``ABSENT_FACTOR``), and an answering
 sentence whose neighbourhood never speaks of the attribute a number question asks for
@@ -61,7 +61,7 @@ class Features:
 
 
 # Intercept, dense, coverage, evidence, typed, asked-but-untyped, named-missing, standout:
-# fitted by ``benchmarks/calibrate.py --fit 300 --held 300`` on the first 300 questions of each
+# fitted by ``studies/calibrate.py --fit 300 --held 300`` on the first 300 questions of each
 # bench set in every condition (own, four query styles, gold removed, a naming word swapped,
 # another set's index); the next 300 of each were held out. Against the six-feature model the
 # two last features cut ``found`` on swapped questions from 0.84 to 0.59 (held out, at the
@@ -88,7 +88,7 @@ def confidence(f: Features, weights: tuple[float, ...] = WEIGHTS) -> float:
     return p
 
 
-# What the gate leaves of a result's confidence, from ``benchmarks/absent_gate.py`` (first 600
+# What the gate leaves of a result's confidence, from ``studies/absent_gate.py`` (first 600
 # questions of each bench set, in calibrate.py's conditions): results whose article lacks one
 # of the question's naming words hold an answer 4-12 % of the time. At 0.5, found on
 # swapped-name questions falls from .83/.51/.55 to .61/.34/.35 (CMRC/XQuAD/DRCD) while found
@@ -97,7 +97,7 @@ def confidence(f: Features, weights: tuple[float, ...] = WEIGHTS) -> float:
 ABSENT_FACTOR = 0.5
 
 # What the attribute gate (qa/search/attribute.py) leaves of a result's confidence, chosen by
-# ``benchmarks/attribute_gate.py`` as the lowest factors at which no answerable validation set
+# ``studies/attribute_gate.py`` as the lowest factors at which no answerable validation set
 # (first 400 questions of each bench set, 354 seed questions in every style) loses more than
 # .005 of found or falls below .95 (at 0.3 XQuAD's falls to .948). At 0.4 / 0.3 found on bench
 # questions with their attribute swapped falls from .940/.826/.810 to .887/.760/.727

@@ -44,13 +44,3 @@ def fuse(dense: dict[int, float], lexical: dict[int, float], lexical_weight: flo
     fused = (1 - w) * d + w * lx
     order = np.lexsort((np.array(ids), -fused))
     return [Fused(ids[k], float(fused[k]), dense.get(ids[k]), lexical.get(ids[k])) for k in order]
-
-
-def rrf(dense: dict[int, float], lexical: dict[int, float], k: int = 60) -> list[Fused]:
-    """Reciprocal-rank fusion, kept as the baseline the evaluation compares against."""
-    score: dict[int, float] = {}
-    for scores in (dense, lexical):
-        for rank, i in enumerate(sorted(scores, key=lambda i: -scores[i])):
-            score[i] = score.get(i, 0.0) + 1.0 / (k + rank + 1)
-    order = sorted(score, key=lambda i: (-score[i], i))
-    return [Fused(i, score[i], dense.get(i), lexical.get(i)) for i in order]

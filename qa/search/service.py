@@ -180,7 +180,7 @@ class SearchService(UsesEncoder):
     def explained(self, q: str, k: int, dense: dict[int, float], lexical: dict[int, float],
                   snap: Archive) -> list[tuple[Hit, Features]]:
         """``answer``, each result with the features its confidence was computed from (what
-        benchmarks/calibrate.py fits the confidence model on)."""
+        studies/calibrate.py fits the confidence model on)."""
         snap = _OneRequest(snap)
         ranked = self._rank(q, dense, lexical, snap)
         articles: dict[object, Article] = {}

@@ -5,7 +5,7 @@ before or after it. The paragraph is the writer's own unit of meaning and about 
 reader takes in at a glance (a seed page's median paragraph is 125 characters, a bench
 passage's 450), so a hit returns the whole paragraph(s) its chunk touches — or just the chunk
 when they are longer than ``max_chars`` — widened by whole sentences to at least ``min_chars``.
-Measured in ``benchmarks/fusion_study.py --para --expand N``.
+Measured in ``studies/fusion_study.py --para --expand N``.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def test_only_questions_asking_for_a_number_are_gated_unless_other_kinds_are_ask
     # 籍贯 is answered by 「浙江永嘉人」 without the word: who/where questions pass by default…
     assert not attribute_absent("毕节市社工总站的站长是谁？", text)
     assert not attribute_absent("毕节市社工总站的办公地址在哪里？", text)
-    # …and are gated when asked for (benchmarks/attribute_gate.py measures them)
+    # …and are gated when asked for (studies/attribute_gate.py measures them)
     who_where = ("person", "place")
     assert attribute_absent("毕节市社工总站的站长是谁？", text, kinds=who_where)
     assert attribute_absent("毕节市社工总站的办公地址在哪里？", text, kinds=who_where)

@@ -1,7 +1,7 @@
 """Choose the gate on a question's asked attribute (``qa/search/attribute.py``,
 ``ATTRIBUTE_FACTOR`` in qa/search/confidence.py) on a validation set built for it.
 
-    .venv/bin/python benchmarks/attribute_gate.py --n 400   # rows cached in $QA_CACHE_DIR/studies
+    .venv/bin/python studies/attribute_gate.py --n 400   # rows cached in $QA_CACHE_DIR/studies
 
 Conditions (``eval/unanswerable_questions.jsonl`` is held out and never read here):
 

@@ -4,7 +4,7 @@ Each bench question is asked in several ways through the service's own ``answer`
 
 * ``own`` — as written, of its own bench index (mostly answerable);
 * ``keywords`` / ``colloquial`` / ``typos`` / ``traditional`` — restyled as
-  ``benchmarks/query_styles.py`` does, of its own index: a reader's way of asking must not
+  ``studies/query_styles.py`` does, of its own index: a reader's way of asking must not
   by itself make an answer look unreliable;
 * ``gold-removed`` — of its own index with its gold passages taken out of both candidate
   lists: near-topic, unanswerable (same subject, same words, the fact missing);
@@ -20,8 +20,8 @@ asks about something else). A logistic model over ``Features.vector`` is fitted 
 questions of every set, which the fit never saw; ``found`` (some result's confidence ≥ the
 threshold) per set and condition.
 
-    .venv/bin/python benchmarks/calibrate.py                 # fit + report (minutes; cached)
-    .venv/bin/python benchmarks/calibrate.py --check         # report the shipped WEIGHTS
+    .venv/bin/python studies/calibrate.py                 # fit + report (minutes; cached)
+    .venv/bin/python studies/calibrate.py --check         # report the shipped WEIGHTS
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))   # for _common
 
 from _candidates import Candidates, top  # noqa: E402
 from _common import SHARED  # noqa: E402

@@ -1,7 +1,7 @@
 """Measure the gate on naming words an article never mentions (``ABSENT_FACTOR`` in
-qa/search/confidence.py) on bench questions, in ``benchmarks/calibrate.py``'s conditions.
+qa/search/confidence.py) on bench questions, in ``studies/calibrate.py``'s conditions.
 
-    .venv/bin/python benchmarks/absent_gate.py --n 600   # rows cached in $QA_CACHE_DIR/studies
+    .venv/bin/python studies/absent_gate.py --n 600   # rows cached in $QA_CACHE_DIR/studies
 
 Per set and condition: the share of questions found (some result's confidence, before the
 gate, times the factor when its article lacks one of the question's naming words, reaches

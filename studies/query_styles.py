@@ -12,10 +12,10 @@ transformation (seeded by the question's id, so reruns write the same files):
 * ``terse``      — the three longest keywords, in order (济阳区 驻站社工 人数 → 济阳区 驻站 社工):
   what a search box gets from a reader in a hurry.
 
-    .venv/bin/python benchmarks/query_styles.py          # writes eval/styles_*.jsonl
+    .venv/bin/python studies/query_styles.py          # writes eval/styles_*.jsonl
 
 The seed sets (dev + our paraphrases) are transformed into ``eval/styles_<style>.jsonl``;
-``benchmarks/fusion_study.py --style S`` applies the same transformation to bench questions
+``studies/fusion_study.py --style S`` applies the same transformation to bench questions
 on the fly. Needs ``opencc-purepy`` (``pip install -e '.[styles]'``) for the traditional
 style only.
 """

@@ -6,7 +6,7 @@ the top k. A second, cruder table covers the newspaper domain the user dictionar
 the seed pages (whitespace removed, chunked) against the dev questions, a hit being a top-k chunk
 that contains an answer string.
 
-    .venv/bin/python benchmarks/lexical_ablation.py [--bench DIR] [--eval DIR] [--seeds DIR]
+    .venv/bin/python studies/lexical_ablation.py [--bench DIR] [--eval DIR] [--seeds DIR]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from _common import SHARED, read_jsonl  # noqa: E402  (also puts the checkout on sys.path)
 
 from qa.chunking import chunk_article  # noqa: E402

@@ -4,15 +4,15 @@ For each question set, every chunk's dense and BM25 score is computed once (exac
 the stored vectors, bm25s over the whole corpus) and cached; each fusion method then ranks from
 those scores. A hit is an answer string in a top-k chunk (the issue's measure).
 
-    .venv/bin/python benchmarks/fusion_study.py --index index ../shared/eval/seed_questions_dev.jsonl
-    .venv/bin/python benchmarks/fusion_study.py ../shared/bench/cmrc2018   # bench index, cached
-    .venv/bin/python benchmarks/fusion_study.py --para --expand 400 --answer-type 0.1 \
+    .venv/bin/python studies/fusion_study.py --index index ../shared/eval/seed_questions_dev.jsonl
+    .venv/bin/python studies/fusion_study.py ../shared/bench/cmrc2018   # bench index, cached
+    .venv/bin/python studies/fusion_study.py --para --expand 400 --answer-type 0.1 \
         --styles none,keywords,terse,colloquial,typos,traditional --limit 600 \
         --methods dense,bm25,cov.1-.8,cov.1-.6 SETS…     # the issue-12 table
 
-``--styles`` asks each set in several styles (``benchmarks/query_styles.py``; ``terse`` keeps
+``--styles`` asks each set in several styles (``studies/query_styles.py``; ``terse`` keeps
 three of the keywords, as a search box gets them); candidate lists are cached
-(``benchmarks/_candidates.py``), so a rerun only ranks.
+(``studies/_candidates.py``), so a rerun only ranks.
 """
 
 from __future__ import annotations
@@ -93,6 +93,16 @@ def zfuse(d, l, w):
     return [fusion.Fused(i, sc[i], d.get(i), l.get(i)) for i in order]
 
 
+def rrf(dense: dict[int, float], lexical: dict[int, float], k: int = 60) -> list[fusion.Fused]:
+    """Reciprocal-rank fusion, the baseline the shipped fusion is compared against."""
+    score: dict[int, float] = {}
+    for scores in (dense, lexical):
+        for rank, i in enumerate(sorted(scores, key=lambda i: -scores[i])):
+            score[i] = score.get(i, 0.0) + 1.0 / (k + rank + 1)
+    order = sorted(score, key=lambda i: (-score[i], i))
+    return [fusion.Fused(i, score[i], dense.get(i), lexical.get(i)) for i in order]
+
+
 def adaptive(lo, hi, power=1.0):
     return lambda d, l, c: fusion.fuse(d, l, lo + (hi - lo) * c ** power)
 
@@ -104,7 +114,7 @@ def zadaptive(lo, hi):
 METHODS = {
     "dense": lambda d, l, q: fusion.fuse(d, {}, 0.0),
     "bm25": lambda d, l, q: fusion.fuse({}, l, 1.0) if l else fusion.fuse(d, {}, 0.0),
-    "rrf": lambda d, l, q: fusion.rrf(d, l),
+    "rrf": lambda d, l, q: rrf(d, l),
     "mm0.3": lambda d, l, q: fusion.fuse(d, l, 0.3),
     "mm0.5": lambda d, l, q: fusion.fuse(d, l, 0.5),
     "mm0.7": lambda d, l, q: fusion.fuse(d, l, 0.7),

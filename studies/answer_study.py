@@ -12,23 +12,23 @@ questions of each bench set named, the fitted scorer is then reported on the res
 (held out) and on any other sets. ``--misses`` sorts each set's misses by kind (no answer in
 the passage, answer across sentences, a neighbouring sentence picked, one further away).
 
-    .venv/bin/python benchmarks/answer_study.py --fit ../shared/bench/{xquad_zh,cmrc2018,drcd_simplified} \
+    .venv/bin/python studies/answer_study.py --fit ../shared/bench/{xquad_zh,cmrc2018,drcd_simplified} \
         --index index ../shared/eval/seed_questions_dev.jsonl eval/paraphrase_questions.jsonl
-    .venv/bin/python benchmarks/answer_study.py --dense --limit 400 ../shared/bench/xquad_zh
+    .venv/bin/python studies/answer_study.py --dense --limit 400 ../shared/bench/xquad_zh
 
 ``--window`` scores the shipped scorer's highlight at several ``Scoring.window`` shares (how
 unsure the scorer must be before the likelier neighbour joins the best sentence), with the mean
 highlighted characters, so answers gained can be weighed against what the reader must read:
 
-    .venv/bin/python benchmarks/answer_study.py --limit 600 --window 0,.5,.6,.7,.8 ../shared/bench/cmrc2018
+    .venv/bin/python studies/answer_study.py --limit 600 --window 0,.5,.6,.7,.8 ../shared/bench/cmrc2018
 
 ``--reach`` adds how far from the best sentence the joining one may be (``Scoring.reach``; 1 =
 a neighbour only), ``--restates`` how few characters the question lacks make a best sentence a
 restatement of it (``Scoring.restates``; -1 = never), at each share:
 
-    .venv/bin/python benchmarks/answer_study.py --window .6 --reach 1,2,3 --restates -1 \
+    .venv/bin/python studies/answer_study.py --window .6 --reach 1,2,3 --restates -1 \
         ../shared/bench/{cmrc2018,drcd_simplified}
-    .venv/bin/python benchmarks/answer_study.py --window .6 --restates -1,2,4,6,8 \
+    .venv/bin/python studies/answer_study.py --window .6 --restates -1,2,4,6,8 \
         ../shared/bench/{cmrc2018,drcd_simplified}
 """
 
@@ -52,10 +52,14 @@ from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
-from qa.search.answer import FEATURES, Scoring, pick, sentence_features  # noqa: E402
+from qa.search.answer import Scoring, pick, sentence_features  # noqa: E402
 from qa.search.highlight import term_spans  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService, chunk_cosines, passage_sentences  # noqa: E402
+
+
+# The columns of answer.sentence_features' rows, in the order of Scoring.weights.
+FEATURES = ("own", "neighbour", "typed", "continues", "bigrams", "untitled", "dense")
 
 
 def old_overlap(text: str, question: str) -> tuple[int, int]:
