@@ -229,7 +229,7 @@ def number_text(number: str | None) -> str | None:
 def compact(ctx: click.Context, everything: bool) -> None:
     """按合并策略合并索引的段（--all：合并成一个），丢掉已删除和被替换的文字；其间查询和写入
     照常进行。"""
-    from qa.index.backend import open_backend
+    from qa.index.factory import open_backend
 
     settings = _settings(ctx)
     merged = open_backend(settings).compact(everything=everything, model=settings.model)

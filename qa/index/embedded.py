@@ -19,11 +19,12 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.index import merge as merging
+from qa.index.faults import fault_point
 from qa.index.lexical import get_tokenizer
 from qa.index.locks import WAIT, file_lock, write_lock
 from qa.index.segment import Segment, SegmentData, checksum, write_segment
 from qa.index.snapshot import Snapshot
-from qa.index.store import IndexStore, Manifest, SegmentEntry, fault_point
+from qa.index.store import IndexStore, Manifest, SegmentEntry
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,20 @@ class EmbeddedBackend:
         self._last = snap
         return snap
 
+    @property
+    def lock_file(self) -> Path:
+        return self.store.root / "LOCK"
+
     @contextlib.contextmanager
     def lock(self, wait: float = WAIT):
         """The index's write lock; whoever takes it first removes what killed writers left."""
-        with write_lock(self.settings, wait):
+        with write_lock(self.lock_file, wait):
             self.store.clean()
             yield
+
+    def serving(self):
+        """Nothing to start: every worker reads the folder itself."""
+        return contextlib.nullcontext(self.settings)
 
     def _segment_params(self, model: str, dim: int, tokenizer: dict) -> dict:
         s = self.settings

@@ -19,9 +19,7 @@ is an error when a reader first opens the segment, never a wrong answer. A write
 full disk, an I/O error) removes what it wrote and raises ``IndexWriteFailed``; the live commit
 point is untouched. Files no kept commit point references are deleted by the next writer; a
 reader still using one keeps it open (an unlinked file lives on while it is open or mapped).
-
-``fault_point(name)`` marks the moments a crash test kills a writer at (RELIABILITY.md): it does
-nothing unless ``QA_TEST_PAUSE_AT`` names that point, which only the tests set.
+The crash tests stop a writer at each step of this (``qa.index.faults``).
 """
 
 from __future__ import annotations
@@ -39,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import IndexCorrupt, IndexNotFound, QAError
+from qa.index.faults import fault_point
 from qa.index.segment import (Segment, SegmentData, checksum, fsync_dir, remove_quietly,
                               write_segment)
 
@@ -53,26 +52,6 @@ class IndexWriteFailed(QAError):
 
     code = "index_write_failed"
     status = 503
-
-
-def fault_point(name: str) -> None:
-    """Test-only crash hook. With ``QA_TEST_PAUSE_AT`` set to ``name`` (or a comma list holding
-    it), append ``<point> <pid> <unix time>`` to the file ``QA_TEST_PAUSE_FILE`` (if set), then
-    sleep ``QA_TEST_PAUSE_SECONDS`` (default 3600) so the test can SIGKILL the process here.
-    Points: ``lock`` (lock held), ``embed`` (about to embed), ``dense`` (a new segment's arrays
-    written, its vector index next), ``manifest`` (manifest written but not flushed),
-    ``switch`` (generation renamed, CURRENT not yet replaced), ``merge`` (a merged segment
-    written, its commit not begun). This hook reads the environment itself, unlike the rest of
-    the package (``Settings``), so that no production setting can turn it on by accident."""
-    points = os.environ.get("QA_TEST_PAUSE_AT")
-    if not points or name not in points.split(","):
-        return
-    marker = os.environ.get("QA_TEST_PAUSE_FILE")
-    if marker:
-        with open(marker, "a", encoding="utf-8") as f:
-            f.write(f"{name} {os.getpid()} {time.time():.3f}\n")
-    log.warning("test fault point %s reached (pid %d)", name, os.getpid())
-    time.sleep(float(os.environ.get("QA_TEST_PAUSE_SECONDS", "3600")))
 
 
 @dataclass

@@ -112,7 +112,7 @@ def test_upload_and_qa_add_on_one_lite_folder_take_one_lock(model, tmp_path):
     as ``serving`` gives them. A ``qa add`` holds the folder's write lock; an upload through the
     web service meanwhile waits for it (it once locked a file of its own, keyed by the server's
     URI, and committed at once), then lands on top: both pages there, two generations."""
-    from qa.index.backend import open_backend
+    from qa.index.factory import open_backend
     from qa.index.builder import Builder
     from qa.index.milvus.client import serving
 
