@@ -272,10 +272,10 @@ def migrate(ctx: click.Context, to: str) -> None:
 def ask(ctx: click.Context, question: str, k: int | None, as_json: bool, source, paper, issue,
         date_from, date_to, sort: str) -> None:
     """回答一个问题，给出带出处的段落。"""
-    from qa.index.backend import Where
+    from qa.search.filters import parse_where
     from qa.search.service import SearchService, answer_dict
 
-    where = Where.parse(list(source), list(paper), list(issue), date_from, date_to)
+    where = parse_where(list(source), list(paper), list(issue), date_from, date_to)
     answer = SearchService(_settings(ctx)).ask(question, k, where=where, sort=sort)
     if as_json:
         click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=1))
