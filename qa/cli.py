@@ -78,9 +78,9 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @handle_errors
 def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """解析版面文件或文件夹，每篇文章输出一行 JSON（不写索引）。"""
-    from qa.ingest import ingest_paths
+    from qa.ingest import read_paths
 
-    result = ingest_paths(list(paths), _settings(ctx).max_page_bytes)
+    result = read_paths(list(paths), _settings(ctx))
     _report_skipped(result.skipped, bool(result.articles), result.files, list(paths))
     for a in result.articles:
         click.echo(json.dumps(a.to_dict(), ensure_ascii=False))

@@ -19,7 +19,7 @@ from qa.dates import iso_date
 from qa.errors import BadIssueFile, BadRequest
 from qa.index.builder import Builder, BuildReport, Page
 from qa.ids import is_name_id
-from qa.ingest import Skipped, ingest_bytes, ingest_paths
+from qa.ingest import Skipped, ingest_bytes, read_paths
 from qa.ingest.pdf import Limits
 from qa.ingest.articles import article_id
 from qa.types import Article
@@ -176,9 +176,9 @@ class IssueService:
 
     def read_paths(self, paths: list[Path], meta: IssueMeta
                    ) -> tuple[list[Page], list[Skipped], int]:
-        """Files and folders → pages, as ``qa.ingest.ingest_paths`` reads them; (pages, what
+        """Files and folders → pages, as ``qa.ingest.read_paths`` reads them; (pages, what
         was skipped, number of files)."""
-        result = ingest_paths(paths, self.settings.max_page_bytes, Limits.of(self.settings))
+        result = read_paths(paths, self.settings)
         return pages_of(result.articles, meta), result.skipped, result.files
 
     # -- writing --------------------------------------------------------------------------

@@ -173,6 +173,11 @@ class IndexStore:
     def open_segment(self, entry: SegmentEntry, ef_search: int) -> Segment:
         return Segment(self.root / entry.name, ef_search, verify=True, expected_meta=entry.meta)
 
+    def open_new(self, name: str, ef_search: int) -> Segment:
+        """A segment this writer has just written and published, opened without reading its
+        files back to verify them; a manifest lists it by its ``meta_checksum``."""
+        return Segment(self.root / name, ef_search, verify=False)
+
     def read_deletes(self, entry: SegmentEntry) -> dict[str, np.ndarray] | None:
         if not entry.deletes:
             return None
@@ -283,8 +288,8 @@ class IndexStore:
         remove_quietly(tmp)
         self._done(tmp)
 
-    def write_segment(self, data: SegmentData, **params) -> tuple[str, str]:
-        """Write and publish a segment; (name, checksum of its meta.json). Under the lock."""
+    def write_segment(self, data: SegmentData, **params) -> str:
+        """Write and publish a segment; its name. Under the lock."""
         tmp = self.new_segment_dir()
         try:
             write_segment(tmp, data, fault=fault_point, **params)
@@ -292,7 +297,7 @@ class IndexStore:
         except BaseException:
             self.discard(tmp)
             raise
-        return name, checksum(self.root / name / "meta.json")
+        return name
 
     def write_deletes(self, entry: SegmentEntry, segment: Segment, generation: str) -> None:
         """Record the deleted documents' BM25 statistics beside the segment, for ``entry``'s
