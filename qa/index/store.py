@@ -212,6 +212,23 @@ class IndexStore:
     def clean(self) -> None:
         """Under the lock: remove what killed writers left, commit points older than the last
         few, and segments and deletion files no kept commit point references."""
+        self._remove_unfinished()
+        live = self.current_name()
+        if not live:
+            return
+        referenced = self._referenced(self._remove_old_generations(live), live)
+        if referenced is None:
+            return
+        for s in self._names("seg"):
+            if s not in referenced:
+                remove_quietly(self.root / s)
+                continue
+            for d in (self.root / s).glob("del-*.npz"):
+                if d.name not in referenced[s]:
+                    remove_quietly(d)
+
+    def _remove_unfinished(self) -> None:
+        """Temporary folders and files whose writer is gone, and their markers."""
         for p in list(self.root.glob("*.tmp-*")):
             m = _TMP.search(p.name)
             if not m or p.name in _WRITING:
@@ -230,10 +247,11 @@ class IndexStore:
             folder = marker.with_name(marker.name[:-len(MARKER)])
             if not folder.exists() and folder.name not in _WRITING and _writer_gone(marker):
                 remove_quietly(marker)
-        live = self.current_name()
+
+    def _remove_old_generations(self, live: str) -> set[str]:
+        """Remove the commit points past ``live`` and all but the last few before it; the ones
+        kept."""
         gens = self._names("gen")
-        if not live:
-            return
         for g in gens:
             if g > live:          # finished but never switched to: a crash before the switch
                 remove_quietly(self.root / g)
@@ -242,25 +260,24 @@ class IndexStore:
         for g in gens:
             if g not in keep and g < live:
                 remove_quietly(self.root / g)
+        return keep
+
+    def _referenced(self, keep: set[str], live: str) -> dict[str, set[str]] | None:
+        """The segments the commit points ``keep`` list, each with the deletion files they
+        name; None when the live one cannot be read (delete nothing it might need)."""
         referenced: dict[str, set[str]] = {}
         for g in keep:
             try:
                 m = self.manifest(g)
             except QAError:
                 if g == live:
-                    return      # unreadable: delete nothing it might need
+                    return None
                 continue
             for s in m.segments:
                 files = referenced.setdefault(s.name, set())
                 if s.deletes:
                     files.add(s.deletes["file"])
-        for s in self._names("seg"):
-            if s not in referenced:
-                remove_quietly(self.root / s)
-                continue
-            for d in (self.root / s).glob("del-*.npz"):
-                if d.name not in referenced[s]:
-                    remove_quietly(d)
+        return referenced
 
     def new_segment_dir(self) -> Path:
         """A fresh temporary folder for a segment; ``publish`` gives it its final name."""
