@@ -270,7 +270,7 @@ def serving(settings: Settings):
     runs. The settings stay as they are: every process that names the folder — a worker, a
     ``qa add`` meanwhile — reaches the server through the folder's ``PORT_FILE``, and locks the
     folder's write lock (``lock_file``) for a write."""
-    folder = lite_folder(settings) if settings.backend == "milvus" else None
+    folder = lite_folder(settings)
     if folder is None:
         yield settings
         return
