@@ -31,11 +31,11 @@ def chunk_texts(corpus: Path, n: int) -> list[str]:
     """The texts ``Builder`` embeds (title + chunk), first ``n`` chunks of the corpus."""
     from qa.chunking import chunk_article, chunk_for_embedding
     from qa.config import Settings
-    from qa.ingest import ingest_paths
+    from qa.ingest import read_paths
 
     s = Settings.from_env()
     out = []
-    for a in ingest_paths([corpus], s.max_page_bytes).articles:
+    for a in read_paths([corpus], s).articles:
         for ch in chunk_article(a, s.chunk_chars, s.chunk_overlap_sentences):
             out.append(chunk_for_embedding(ch, a.title))
             if len(out) >= n:

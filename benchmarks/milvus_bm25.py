@@ -47,7 +47,7 @@ def native_collection(conn, name: str, rows: list[dict]) -> None:
 
 def one_set(root: Path, name: str, uri: str, limit: int | None) -> dict:
     from qa.config import Settings
-    from qa.index.backend import open_backend
+    from qa.index.factory import open_backend
     from qa.index.milvus.client import Connection
     from qa.issues import IssueMeta, IssueService
 

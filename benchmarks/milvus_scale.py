@@ -153,7 +153,7 @@ def synthetic_pages(n_chunks: int, seed: int = 0):
 
 def scale(root: Path, n_chunks: int, n_queries: int) -> dict:
     from qa.config import Settings
-    from qa.index.backend import open_backend
+    from qa.index.factory import open_backend
     from qa.index.milvus.client import stop_lite_server
     from qa.search.service import SearchService
 

@@ -78,9 +78,9 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @handle_errors
 def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """解析版面文件或文件夹，每篇文章输出一行 JSON（不写索引）。"""
-    from qa.ingest import ingest_paths
+    from qa.ingest import read_paths
 
-    result = ingest_paths(list(paths), _settings(ctx).max_page_bytes)
+    result = read_paths(list(paths), _settings(ctx))
     _report_skipped(result.skipped, bool(result.articles), result.files, list(paths))
     for a in result.articles:
         click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
@@ -229,7 +229,7 @@ def number_text(number: str | None) -> str | None:
 def compact(ctx: click.Context, everything: bool) -> None:
     """按合并策略合并索引的段（--all：合并成一个），丢掉已删除和被替换的文字；其间查询和写入
     照常进行。"""
-    from qa.index.backend import open_backend
+    from qa.index.factory import open_backend
 
     settings = _settings(ctx)
     merged = open_backend(settings).compact(everything=everything, model=settings.model)
@@ -272,10 +272,10 @@ def migrate(ctx: click.Context, to: str) -> None:
 def ask(ctx: click.Context, question: str, k: int | None, as_json: bool, source, paper, issue,
         date_from, date_to, sort: str) -> None:
     """回答一个问题，给出带出处的段落。"""
-    from qa.index.backend import Where
+    from qa.search.filters import parse_where
     from qa.search.service import SearchService, answer_dict
 
-    where = Where.parse(list(source), list(paper), list(issue), date_from, date_to)
+    where = parse_where(list(source), list(paper), list(issue), date_from, date_to)
     answer = SearchService(_settings(ctx)).ask(question, k, where=where, sort=sort)
     if as_json:
         click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=1))

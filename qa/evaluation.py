@@ -208,7 +208,7 @@ def bench_settings(settings: Settings, passages: Path) -> Settings:
 
 def bench_index(settings: Settings, passages: Path, encoder, progress: bool = False) -> Settings:
     """``bench_settings`` for ``passages``, its index built from them on first use."""
-    from qa.index.backend import open_backend
+    from qa.index.factory import open_backend
     from qa.issues import IssueMeta, IssueService
 
     run = bench_settings(settings, passages)

@@ -11,21 +11,18 @@ number) is optional and never invented.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
-from datetime import date as Date
 from pathlib import Path
 
 from qa.config import Settings
+from qa.dates import iso_date
 from qa.errors import BadIssueFile, BadRequest
 from qa.index.builder import Builder, BuildReport, Page
 from qa.ids import is_name_id
-from qa.ingest import Skipped, ingest_bytes, ingest_paths
+from qa.ingest import Skipped, ingest_bytes, read_paths
 from qa.ingest.pdf import Limits
 from qa.ingest.articles import article_id
 from qa.types import Article
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -58,12 +55,7 @@ class IssueMeta:
                 raise BadRequest(f"参数 issue 只能由字母、数字、汉字、- 和 _ 组成：{issue!r}")
         date = text(date, "date")
         if date is not None:
-            try:
-                if not _DATE.fullmatch(date):
-                    raise ValueError
-                Date.fromisoformat(date)
-            except ValueError:
-                raise BadRequest(f"参数 date 必须是 YYYY-MM-DD 格式的日期：{date}") from None
+            date = iso_date(date, "date")
         if page is not None:
             try:
                 page = int(str(page).strip())
@@ -184,9 +176,9 @@ class IssueService:
 
     def read_paths(self, paths: list[Path], meta: IssueMeta
                    ) -> tuple[list[Page], list[Skipped], int]:
-        """Files and folders → pages, as ``qa.ingest.ingest_paths`` reads them; (pages, what
+        """Files and folders → pages, as ``qa.ingest.read_paths`` reads them; (pages, what
         was skipped, number of files)."""
-        result = ingest_paths(paths, self.settings.max_page_bytes, Limits.of(self.settings))
+        result = read_paths(paths, self.settings)
         return pages_of(result.articles, meta), result.skipped, result.files
 
     # -- writing --------------------------------------------------------------------------

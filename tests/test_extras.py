@@ -20,7 +20,7 @@ def test_a_hub_model_without_the_torch_extra_names_the_extra(monkeypatch, tmp_pa
 
 def test_the_milvus_backend_without_the_milvus_extra_names_the_extra(monkeypatch, tmp_path):
     from qa.config import Settings
-    from qa.index.backend import open_backend
+    from qa.index.factory import open_backend
 
     monkeypatch.setitem(sys.modules, "qa.index.milvus", None)
     with pytest.raises(BadSetting, match=r"qa\[milvus\]"):

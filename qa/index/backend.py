@@ -1,7 +1,9 @@
-"""What the search service and the builder see of an index, whatever engine holds it.
+"""What the search service and the builder see of an index, whatever engine holds it: the
+interfaces (``Backend``, ``Archive``) and the records they exchange.
 
 Two engines implement it: the embedded archive (segments on local disk: ``store``,
-``snapshot``, ``segment``) and Milvus (``qa.index.milvus``), chosen by ``Settings.backend``.
+``snapshot``, ``segment``) and Milvus (``qa.index.milvus``); ``qa.index.factory`` opens the one
+``Settings.backend`` names. The engines import this module, never the factory.
 ``SearchService`` reads through ``Archive`` — one consistent view of the index (a commit point)
 — and ``Builder`` writes through ``Backend.commit``, so neither knows which engine it talks to.
 
@@ -10,30 +12,26 @@ Keys are int64 chunk keys, unique within one view.
 
 from __future__ import annotations
 
-import re
+import contextlib
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from datetime import date
-from typing import ClassVar, Protocol
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from qa.errors import BadRequest, BadSetting, ModelMismatch, needs_extra
+from qa.errors import ModelMismatch
 from qa.index.dense import DenseIndex
 from qa.index.lexical import LexicalIndex
 from qa.index.segment import PageRecord, SegmentData
 from qa.types import Article
 
 
-# In a filter value: control characters (NUL, escapes, line ends: no outlet or paper name has
-# one, and Milvus's expression parser chokes on some) and lone surrogates (not text at all).
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
-
-
 @dataclass(frozen=True)
 class Where:
     """Filters applied inside retrieval. Empty sets and None restrict nothing; dates are
-    YYYY-MM-DD and an article without a date never passes a date filter."""
+    YYYY-MM-DD and an article without a date never passes a date filter. Built from a request
+    by ``qa.search.filters``."""
 
     sources: frozenset[str] = frozenset()
     papers: frozenset[str] = frozenset()
@@ -44,49 +42,6 @@ class Where:
     def empty(self) -> bool:
         return not (self.sources or self.papers or self.issues or self.date_from
                     or self.date_to)
-
-    # The request parameter behind each field (the same names in the API, CLI and web form).
-    PARAMS: ClassVar[tuple[str, ...]] = ("source", "paper", "issue", "date_from", "date_to")
-
-    @classmethod
-    def parse(cls, source=None, paper=None, issue=None, date_from=None,
-              date_to=None, *, max_values: int | None = None,
-              max_chars: int | None = None) -> "Where":
-        """Checked filters from request values: each text filter a string or a list of at
-        most ``max_values`` of them, each of at most ``max_chars`` printable characters; dates
-        YYYY-MM-DD. A wrong value is a ``BadRequest`` naming its parameter."""
-        def names(value, param: str) -> frozenset[str]:
-            if value is None:
-                return frozenset()
-            values = [value] if isinstance(value, str) else value
-            if not isinstance(values, (list, tuple)) or not all(isinstance(v, str)
-                                                                for v in values):
-                raise BadRequest(f"参数 {param} 必须是文本或文本列表")
-            if max_values is not None and len(values) > max_values:
-                raise BadRequest(f"参数 {param} 最多 {max_values} 个值（收到 {len(values):,} 个）")
-            for v in values:
-                if max_chars is not None and len(v) > max_chars:
-                    raise BadRequest(f"参数 {param} 的每个值最多 {max_chars} 字")
-                if _UNPRINTABLE.search(v):
-                    raise BadRequest(f"参数 {param} 含有控制字符或无效字符")
-            return frozenset(v.strip() for v in values if v.strip())
-
-        def day(value, param: str) -> str | None:
-            # "" is a form's empty date field: no bound. Anything else is a date exactly.
-            if value is None or value == "":
-                return None
-            try:
-                if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                    raise ValueError
-                return date.fromisoformat(value).isoformat()
-            except ValueError:
-                raise BadRequest(f"参数 {param} 必须是 YYYY-MM-DD 格式的日期") from None
-
-        where = cls(names(source, "source"), names(paper, "paper"), names(issue, "issue"),
-                    day(date_from, "date_from"), day(date_to, "date_to"))
-        if where.date_from and where.date_to and where.date_from > where.date_to:
-            raise BadRequest("参数 date_from 不能晚于 date_to")
-        return where
 
 
 @dataclass(frozen=True)
@@ -179,20 +134,6 @@ class Archive(DenseIndex, LexicalIndex, Protocol):
     def health(self) -> dict: ...
 
 
-def open_backend(settings) -> "Backend":
-    """The engine ``settings.backend`` names."""
-    if settings.backend == "embedded":
-        from qa.index.embedded import EmbeddedBackend
-
-        return EmbeddedBackend(settings)
-    if settings.backend == "milvus":
-        with needs_extra("milvus", "QA_BACKEND=milvus "):
-            from qa.index.milvus import MilvusBackend
-
-        return MilvusBackend(settings)
-    raise BadSetting(f"QA_BACKEND 只能是 embedded 或 milvus，而不是 {settings.backend!r}")
-
-
 class Backend(Protocol):
     """Opening views and committing changes."""
 
@@ -202,9 +143,20 @@ class Backend(Protocol):
 
     def open(self, model: str | None = None, reuse: Archive | None = None) -> Archive: ...
 
-    def lock(self, wait: float = 600.0):
-        """The index's write lock (``qa.index.locks.write_lock``), held around ``commit``:
-        the same for every process that writes to the same index."""
+    @property
+    def lock_file(self) -> Path:
+        """The file writers of this index lock: one per index, however a process reaches it
+        (``qa.index.locks``)."""
+        ...
+
+    def lock(self, wait: float = 600.0) -> contextlib.AbstractContextManager:
+        """The index's write lock (``qa.index.locks.write_lock`` on ``lock_file``), held around
+        ``commit``: the same for every process that writes to the same index."""
+        ...
+
+    def serving(self) -> contextlib.AbstractContextManager:
+        """Held by ``qa serve`` around its workers, yielding the settings they run with:
+        whatever the engine must run once for all of them (a Milvus Lite server)."""
         ...
 
     def commit(self, base: Archive | None, new: list[SegmentData], remove: list[str],
@@ -222,5 +174,5 @@ class Backend(Protocol):
 
     def merge_after_add(self, model: str) -> None:
         """After an add, outside ``lock()``: whatever merging the engine leaves to its
-        writers."""
+        writers (nothing, for an engine that merges by itself)."""
         ...

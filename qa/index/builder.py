@@ -21,9 +21,9 @@ from qa.chunking import chunk_article, chunk_for_embedding
 from qa.embedding import UsesEncoder
 from qa.config import Settings
 from qa.errors import Conflict, NotFound
-from qa.index.backend import open_backend
+from qa.index.factory import open_backend
+from qa.index.faults import fault_point
 from qa.index.segment import PageRecord, SegmentData, chunk_hash, key_of
-from qa.index.store import fault_point
 from qa.types import Article
 
 log = logging.getLogger(__name__)

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.index import merge as merging
+from qa.index.faults import fault_point
 from qa.index.lexical import get_tokenizer
 from qa.index.locks import WAIT, file_lock, write_lock
-from qa.index.segment import Segment, SegmentData, checksum, write_segment
+from qa.index.segment import Segment, SegmentData, write_segment
 from qa.index.snapshot import Snapshot
-from qa.index.store import IndexStore, Manifest, SegmentEntry, fault_point
+from qa.index.store import IndexStore, Manifest, SegmentEntry
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,20 @@ class EmbeddedBackend:
         self._last = snap
         return snap
 
+    @property
+    def lock_file(self) -> Path:
+        return self.store.root / "LOCK"
+
     @contextlib.contextmanager
     def lock(self, wait: float = WAIT):
         """The index's write lock; whoever takes it first removes what killed writers left."""
-        with write_lock(self.settings, wait):
+        with write_lock(self.lock_file, wait):
             self.store.clean()
             yield
+
+    def serving(self):
+        """Nothing to start: every worker reads the folder itself."""
+        return contextlib.nullcontext(self.settings)
 
     def _segment_params(self, model: str, dim: int, tokenizer: dict) -> dict:
         s = self.settings
@@ -95,11 +104,10 @@ class EmbeddedBackend:
             entries = [e for e in entries if len(e.deleted) < len(segments[e.name].pages)]
             params = self._segment_params(model, dim, tokenizer)
             for data in new:
-                name, meta = store.write_segment(data, **params)
+                name = store.write_segment(data, **params)
                 written.append(store.root / name)
-                entries.append(SegmentEntry(name, meta))
-                segments[name] = Segment(store.root / name, self.settings.hnsw_ef_search,
-                                         verify=False, expected_meta=meta)
+                segments[name] = store.open_new(name, self.settings.hnsw_ef_search)
+                entries.append(SegmentEntry(name, segments[name].meta_checksum))
             manifest = Manifest(gen, model, dim, tokenizer, entries,
                                 _counts(entries, segments))
             return store.commit(manifest)
@@ -169,9 +177,7 @@ class EmbeddedBackend:
                     return None
                 gen = store.next_generation()
                 name = store.publish(tmp)
-                merged = Segment(store.root / name, self.settings.hnsw_ef_search,
-                                 verify=False, expected_meta=checksum(store.root / name
-                                                                      / "meta.json"))
+                merged = store.open_new(name, self.settings.hnsw_ef_search)
                 entry = SegmentEntry(name, merged.meta_checksum)
                 # Pages deleted from the sources since the merge began are deleted here too.
                 gone = {src.seg.pages[n]["id"] for src in sources

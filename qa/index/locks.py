@@ -1,8 +1,8 @@
 """Writer locks: every process that changes an index — a ``qa`` command, a web worker, a
 background merge — holds the same ``flock`` for the same index while it writes.
 
-``write_lock(settings)`` is the one way a writer takes it; the file it locks depends only on
-where the index is, never on how this process reaches it:
+``write_lock(path)`` is the one way a writer takes it. Each engine names the file
+(``Backend.lock_file``), from where the index is, never from how this process reaches it:
 
 * embedded: ``<index>/LOCK``;
 * Milvus Lite: ``<folder>.lock`` beside the data folder, whether this process serves the folder
@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import time
 from pathlib import Path
 
-from qa.errors import IndexBusy, needs_extra
-from qa.index.store import fault_point
+from qa.errors import IndexBusy
+from qa.index.faults import fault_point
 
 WAIT = 600.0
 
@@ -50,25 +49,10 @@ def file_lock(path: Path, wait: float = WAIT, *, give_up: bool = False):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def lock_file(settings) -> Path:
-    """The file that writers of the index ``settings`` name lock."""
-    if settings.backend == "milvus":
-        with needs_extra("milvus", "QA_BACKEND=milvus "):
-            from qa.index.milvus.client import lite_folder
-
-        folder = lite_folder(settings)
-        if folder is not None:
-            return folder.parent / f"{folder.name}.lock"
-        target = f"{settings.milvus_uri.rstrip('/')}|{settings.milvus_db}|{settings.milvus_prefix}"
-        name = hashlib.sha1(target.encode()).hexdigest()[:16]
-        return Path(settings.cache_dir) / "milvus-locks" / f"{name}.lock"
-    return Path(settings.index_dir) / "LOCK"
-
-
 @contextlib.contextmanager
-def write_lock(settings, wait: float = WAIT):
-    """Held while a writer changes the index ``settings`` name. Waits (up to ``wait`` s) rather
-    than failing, so two uploads both land, one after the other."""
-    with file_lock(lock_file(settings), wait):
+def write_lock(path: Path, wait: float = WAIT):
+    """Held while a writer changes the index whose lock file is ``path``. Waits (up to ``wait``
+    s) rather than failing, so two uploads both land, one after the other."""
+    with file_lock(path, wait):
         fault_point("lock")
         yield

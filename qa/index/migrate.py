@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from qa.config import Settings
 from qa.errors import BadRequest
-from qa.index.backend import open_backend
+from qa.index.factory import open_backend
 from qa.index.builder import Builder, BuildReport, Page
 
 BATCH = 1_000

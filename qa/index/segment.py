@@ -208,10 +208,10 @@ class Segment:
                  expected_meta: str | None = None):
         self.dir = directory
         self.name = directory.name
-        self.meta_checksum = expected_meta
         meta_path = directory / "meta.json"
         try:
-            if expected_meta is not None and checksum(meta_path) != expected_meta:
+            self.meta_checksum = checksum(meta_path)     # what a manifest lists it by
+            if expected_meta is not None and self.meta_checksum != expected_meta:
                 raise IndexCorrupt(f"索引文件校验失败：{meta_path}（文件缺失、被截断或已损坏）")
             self.meta = json.loads(meta_path.read_text("utf-8"))
         except FileNotFoundError:

@@ -19,9 +19,7 @@ is an error when a reader first opens the segment, never a wrong answer. A write
 full disk, an I/O error) removes what it wrote and raises ``IndexWriteFailed``; the live commit
 point is untouched. Files no kept commit point references are deleted by the next writer; a
 reader still using one keeps it open (an unlinked file lives on while it is open or mapped).
-
-``fault_point(name)`` marks the moments a crash test kills a writer at (RELIABILITY.md): it does
-nothing unless ``QA_TEST_PAUSE_AT`` names that point, which only the tests set.
+The crash tests stop a writer at each step of this (``qa.index.faults``).
 """
 
 from __future__ import annotations
@@ -39,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import IndexCorrupt, IndexNotFound, QAError
+from qa.index.faults import fault_point
 from qa.index.segment import (Segment, SegmentData, checksum, fsync_dir, remove_quietly,
                               write_segment)
 
@@ -53,26 +52,6 @@ class IndexWriteFailed(QAError):
 
     code = "index_write_failed"
     status = 503
-
-
-def fault_point(name: str) -> None:
-    """Test-only crash hook. With ``QA_TEST_PAUSE_AT`` set to ``name`` (or a comma list holding
-    it), append ``<point> <pid> <unix time>`` to the file ``QA_TEST_PAUSE_FILE`` (if set), then
-    sleep ``QA_TEST_PAUSE_SECONDS`` (default 3600) so the test can SIGKILL the process here.
-    Points: ``lock`` (lock held), ``embed`` (about to embed), ``dense`` (a new segment's arrays
-    written, its vector index next), ``manifest`` (manifest written but not flushed),
-    ``switch`` (generation renamed, CURRENT not yet replaced), ``merge`` (a merged segment
-    written, its commit not begun). This hook reads the environment itself, unlike the rest of
-    the package (``Settings``), so that no production setting can turn it on by accident."""
-    points = os.environ.get("QA_TEST_PAUSE_AT")
-    if not points or name not in points.split(","):
-        return
-    marker = os.environ.get("QA_TEST_PAUSE_FILE")
-    if marker:
-        with open(marker, "a", encoding="utf-8") as f:
-            f.write(f"{name} {os.getpid()} {time.time():.3f}\n")
-    log.warning("test fault point %s reached (pid %d)", name, os.getpid())
-    time.sleep(float(os.environ.get("QA_TEST_PAUSE_SECONDS", "3600")))
 
 
 @dataclass
@@ -194,6 +173,11 @@ class IndexStore:
     def open_segment(self, entry: SegmentEntry, ef_search: int) -> Segment:
         return Segment(self.root / entry.name, ef_search, verify=True, expected_meta=entry.meta)
 
+    def open_new(self, name: str, ef_search: int) -> Segment:
+        """A segment this writer has just written and published, opened without reading its
+        files back to verify them; a manifest lists it by its ``meta_checksum``."""
+        return Segment(self.root / name, ef_search, verify=False)
+
     def read_deletes(self, entry: SegmentEntry) -> dict[str, np.ndarray] | None:
         if not entry.deletes:
             return None
@@ -228,6 +212,23 @@ class IndexStore:
     def clean(self) -> None:
         """Under the lock: remove what killed writers left, commit points older than the last
         few, and segments and deletion files no kept commit point references."""
+        self._remove_unfinished()
+        live = self.current_name()
+        if not live:
+            return
+        referenced = self._referenced(self._remove_old_generations(live), live)
+        if referenced is None:
+            return
+        for s in self._names("seg"):
+            if s not in referenced:
+                remove_quietly(self.root / s)
+                continue
+            for d in (self.root / s).glob("del-*.npz"):
+                if d.name not in referenced[s]:
+                    remove_quietly(d)
+
+    def _remove_unfinished(self) -> None:
+        """Temporary folders and files whose writer is gone, and their markers."""
         for p in list(self.root.glob("*.tmp-*")):
             m = _TMP.search(p.name)
             if not m or p.name in _WRITING:
@@ -246,10 +247,11 @@ class IndexStore:
             folder = marker.with_name(marker.name[:-len(MARKER)])
             if not folder.exists() and folder.name not in _WRITING and _writer_gone(marker):
                 remove_quietly(marker)
-        live = self.current_name()
+
+    def _remove_old_generations(self, live: str) -> set[str]:
+        """Remove the commit points past ``live`` and all but the last few before it; the ones
+        kept."""
         gens = self._names("gen")
-        if not live:
-            return
         for g in gens:
             if g > live:          # finished but never switched to: a crash before the switch
                 remove_quietly(self.root / g)
@@ -258,25 +260,24 @@ class IndexStore:
         for g in gens:
             if g not in keep and g < live:
                 remove_quietly(self.root / g)
+        return keep
+
+    def _referenced(self, keep: set[str], live: str) -> dict[str, set[str]] | None:
+        """The segments the commit points ``keep`` list, each with the deletion files they
+        name; None when the live one cannot be read (delete nothing it might need)."""
         referenced: dict[str, set[str]] = {}
         for g in keep:
             try:
                 m = self.manifest(g)
             except QAError:
                 if g == live:
-                    return      # unreadable: delete nothing it might need
+                    return None
                 continue
             for s in m.segments:
                 files = referenced.setdefault(s.name, set())
                 if s.deletes:
                     files.add(s.deletes["file"])
-        for s in self._names("seg"):
-            if s not in referenced:
-                remove_quietly(self.root / s)
-                continue
-            for d in (self.root / s).glob("del-*.npz"):
-                if d.name not in referenced[s]:
-                    remove_quietly(d)
+        return referenced
 
     def new_segment_dir(self) -> Path:
         """A fresh temporary folder for a segment; ``publish`` gives it its final name."""
@@ -304,8 +305,8 @@ class IndexStore:
         remove_quietly(tmp)
         self._done(tmp)
 
-    def write_segment(self, data: SegmentData, **params) -> tuple[str, str]:
-        """Write and publish a segment; (name, checksum of its meta.json). Under the lock."""
+    def write_segment(self, data: SegmentData, **params) -> str:
+        """Write and publish a segment; its name. Under the lock."""
         tmp = self.new_segment_dir()
         try:
             write_segment(tmp, data, fault=fault_point, **params)
@@ -313,7 +314,7 @@ class IndexStore:
         except BaseException:
             self.discard(tmp)
             raise
-        return name, checksum(self.root / name / "meta.json")
+        return name
 
     def write_deletes(self, entry: SegmentEntry, segment: Segment, generation: str) -> None:
         """Record the deleted documents' BM25 statistics beside the segment, for ``entry``'s

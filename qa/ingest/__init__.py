@@ -2,7 +2,7 @@
 
 ``ingest_bytes`` handles one file's content; ``ingest_paths`` walks files and folders and never
 lets one bad file stop the batch: it is reported in ``IngestResult.skipped``, and so is a bad page
-of a PDF whose other pages were read.
+of a PDF whose other pages were read. ``read_paths`` is ``ingest_paths`` with the settings' bounds.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.config import Settings
 from qa.errors import BadIssueFile
 from qa.ids import page_id
 from qa.ingest.articles import assemble
@@ -163,3 +164,9 @@ def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES,
         except OSError as e:
             result.skipped.append(Skipped(str(f), f"无法读取：{e.strerror}"))
     return result
+
+
+def read_paths(paths: list[Path], settings: Settings) -> IngestResult:
+    """``ingest_paths`` within the bounds ``settings`` sets (a page file's bytes, a PDF's pages
+    and characters): how ``qa ingest`` and the issue service read files and folders."""
+    return ingest_paths(paths, settings.max_page_bytes, Limits.of(settings))

@@ -21,7 +21,8 @@ from qa.embedding import UsesEncoder
 from qa.errors import (BadQuestion, BadRequest, IndexCorrupt, IndexNotFound, ModelMismatch,
                        NotFound, QAError)
 from qa.ids import valid_id
-from qa.index.backend import Archive, ChunkRef, Where, open_backend
+from qa.index.backend import Archive, ChunkRef, Where
+from qa.index.factory import open_backend
 from qa.index.lexical import tokenize
 from qa.ingest.decode import normalise
 from qa.parallel import Later

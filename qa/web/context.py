@@ -9,8 +9,8 @@ from flask import current_app, request
 
 from qa.config import Settings
 from qa.errors import BadQuestion, BadRequest
-from qa.index.backend import Where
 from qa.search import messages
+from qa.search.filters import PARAMS, parse_where
 from qa.search.service import SearchService
 
 # Nine digits is far above any valid value and keeps int() away from huge digit strings.
@@ -93,14 +93,14 @@ def filter_params(values, from_query: bool) -> dict:
     for ``SearchService.ask``. A query string may repeat a text filter (``source=A&source=B``);
     JSON gives a string or a list."""
     if from_query:
-        given = {n: (values.getlist(n) or None) for n in Where.PARAMS}
+        given = {n: (values.getlist(n) or None) for n in PARAMS}
         for n in ("date_from", "date_to"):
             given[n] = values.get(n)
     else:
-        given = {n: values.get(n) for n in Where.PARAMS}
+        given = {n: values.get(n) for n in PARAMS}
     sort = values.get("sort") or "relevance"
     if not isinstance(sort, str):
         raise BadRequest("参数 sort 必须是文本：relevance 或 date")
     s = settings()
-    return {"where": Where.parse(**given, max_values=s.max_filter_values,
+    return {"where": parse_where(**given, max_values=s.max_filter_values,
                                  max_chars=s.filter_value_chars), "sort": sort}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from qa.errors import BadRequest, QAError
-from qa.index.backend import Where
+from qa.search.filters import PARAMS
 from qa.web.context import filter_params, int_arg, k_message, query_args, service, settings
 from qa.web.markup import article_paragraphs, highlight
 
@@ -30,7 +30,7 @@ def index():
     try:
         args = query_args()
         context["question"] = args.get("q", "")
-        context["filters"] = {n: args.get(n, "") for n in (*Where.PARAMS, "sort")}
+        context["filters"] = {n: args.get(n, "") for n in (*PARAMS, "sort")}
         k = int_arg(args.get("k"), k_message())
         context["k"] = s.default_k if k is None else k
         if context["question"].strip():

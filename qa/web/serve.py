@@ -8,7 +8,6 @@ large upload, so only a worker whose main loop hangs is killed.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -17,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 
 from qa.config import Settings
 from qa.errors import QAError
+from qa.index.factory import open_backend
 
 log = logging.getLogger(__name__)
 THREADS = 4
@@ -81,14 +81,6 @@ class Server(BaseApplication):
 def run(settings: Settings) -> None:
     log.info("serving %s on %s:%s with %d worker(s)", settings.index_dir, settings.host,
              settings.port, settings.workers)
-    with _index_server(settings) as settings:
+    # What the engine runs once for all workers (Milvus Lite: one server) while gunicorn runs.
+    with open_backend(settings).serving() as settings:
         Server(settings).run()
-
-
-def _index_server(settings: Settings):
-    """Milvus Lite on a local folder: one Lite server for all workers while gunicorn runs."""
-    if settings.backend != "milvus":
-        return contextlib.nullcontext(settings)
-    from qa.index.milvus.client import serving
-
-    return serving(settings)

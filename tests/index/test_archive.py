@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.index.backend import Where, open_backend
+from qa.index.backend import Where
+from qa.index.factory import open_backend
 from qa.issues import IssueMeta, IssueService, pages_of
 from qa.ingest import ingest_bytes
 from qa.search.service import ARTICLE_SUMMARY

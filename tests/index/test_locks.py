@@ -9,8 +9,14 @@ import time
 import pytest
 
 from qa.errors import IndexBusy
-from qa.index.locks import file_lock, lock_file
+from qa.index.factory import open_backend
+from qa.index.locks import file_lock
 from tests.fakes import fake_settings
+
+
+def lock_file(settings):
+    """The file the engine ``settings`` name locks for its writers."""
+    return open_backend(settings).lock_file
 
 
 def test_one_lock_file_per_index(tmp_path):

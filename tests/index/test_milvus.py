@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from qa.errors import BadRequest, MilvusUnavailable
-from qa.index.backend import open_backend
+from qa.index.factory import open_backend
 from qa.index.migrate import migrate
 from qa.index.milvus import MilvusBackend
 from qa.index.milvus.client import free_port, start_lite_server, stop_lite_server

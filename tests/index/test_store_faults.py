@@ -155,6 +155,17 @@ def test_broken_manifest_is_a_clear_error_and_old_generation_serves(index, kind)
     assert svc.snapshot().name == old and answered_by(svc, 3).startswith("page-003")
 
 
+def test_a_manifest_with_keys_this_version_does_not_know_still_opens(index):
+    """Older versions wrote an ``extra`` key (unknown keys, carried along; removed in issue 24):
+    reading ignores what it does not know, so such an index keeps serving."""
+    current = IndexStore(index).current_name()
+    manifest = index / current / "manifest.json"
+    before = article_ids(index)
+    manifest.write_bytes(_edit(manifest, lambda d: d.update(extra={"note": "old writer"})))
+    assert article_ids(index) == before
+    assert add_new_generation(index, 4) != current and len(article_ids(index)) == len(before) + 1
+
+
 @pytest.mark.parametrize("damage", ["flip", "cut"])
 def test_damaged_current_generation_at_startup_is_a_clear_error(index, damage):
     DAMAGE[damage](newest_segment(index, IndexStore(index).current_name()) / "vectors.npy")

@@ -109,16 +109,15 @@ def test_upload_while_qa_build_runs_waits_and_lands(index, model, tmp_path):
 
 def test_upload_and_qa_add_on_one_lite_folder_take_one_lock(model, tmp_path):
     """Milvus Lite as ``qa serve`` runs it: one Lite server on the folder, the workers' settings
-    as ``serving`` gives them. A ``qa add`` holds the folder's write lock; an upload through the
+    as the backend's ``serving()`` gives them. A ``qa add`` holds the folder's write lock; an upload through the
     web service meanwhile waits for it (it once locked a file of its own, keyed by the server's
     URI, and committed at once), then lands on top: both pages there, two generations."""
-    from qa.index.backend import open_backend
     from qa.index.builder import Builder
-    from qa.index.milvus.client import serving
+    from qa.index.factory import open_backend
 
     index, folder = tmp_path / "index", tmp_path / "lite"
     settings = settings_for(index, backend="milvus", milvus_uri=str(folder))
-    with serving(settings) as served:
+    with open_backend(settings).serving() as served:
         Builder(served, model).build(ingest_pages(1))
         backend = open_backend(served)
         first = backend.current_name()

@@ -1,7 +1,7 @@
 """``kill -9`` of a real ``qa build`` / ``qa add`` at named moments of a write, while a
 SearchService on the same index answers questions non-stop.
 
-The writer runs with ``QA_TEST_PAUSE_AT=<point>``: it stops there (``qa.index.store.fault_point``)
+The writer runs with ``QA_TEST_PAUSE_AT=<point>``: it stops there (``qa.index.faults.fault_point``)
 and we SIGKILL it. Then: every query during the whole episode succeeded from the old generation,
 CURRENT still names it, the lock is free again, and the next writer removes the leftovers
 without losing any article indexed before.

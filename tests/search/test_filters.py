@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.index.backend import Where
 from qa.ingest import ingest_bytes
 from qa.issues import IssueMeta, IssueService, pages_of
+from qa.search.filters import parse_where
 from qa.search.service import SearchService
 from tests.conftest import BACKENDS, place_for
 from tests.fakes import FakeEncoder, fake_settings
@@ -49,15 +49,15 @@ def test_no_filter_finds_all_three(search):
 
 
 @pytest.mark.parametrize("where, expected", [
-    (Where.parse(paper="公益时报"), ["d3"]),
-    (Where.parse(paper=["中国社会报"]), ["d1", "d2"]),
-    (Where.parse(issue=["d2", "d3"]), ["d2", "d3"]),
-    (Where.parse(source="白沙晚报"), ["d2"]),
-    (Where.parse(date_from="2024-05-01"), ["d2", "d3"]),
-    (Where.parse(date_to="2024-05-20"), ["d1", "d2"]),
-    (Where.parse(date_from="2024-04-01", date_to="2024-06-01"), ["d2"]),
-    (Where.parse(paper="中国社会报", date_from="2024-04-01"), ["d2"]),
-    (Where.parse(paper="人民日报"), []),
+    (parse_where(paper="公益时报"), ["d3"]),
+    (parse_where(paper=["中国社会报"]), ["d1", "d2"]),
+    (parse_where(issue=["d2", "d3"]), ["d2", "d3"]),
+    (parse_where(source="白沙晚报"), ["d2"]),
+    (parse_where(date_from="2024-05-01"), ["d2", "d3"]),
+    (parse_where(date_to="2024-05-20"), ["d1", "d2"]),
+    (parse_where(date_from="2024-04-01", date_to="2024-06-01"), ["d2"]),
+    (parse_where(paper="中国社会报", date_from="2024-04-01"), ["d2"]),
+    (parse_where(paper="人民日报"), []),
 ])
 def test_filters(search, where, expected):
     answer = search.ask(Q, 5, where=where)

@@ -3,8 +3,8 @@
 import pytest
 
 from qa.errors import BadQuestion, BadRequest, IndexNotFound, NotFound
-from qa.index.backend import Where
 from qa.search.answer import Scoring
+from qa.search.filters import parse_where
 from qa.search.service import SearchService, answer_dict, passage_sentences
 
 
@@ -102,12 +102,12 @@ def test_an_outlet_filter_applies_inside_retrieval(service):
     assert unfiltered[0].citation.source == "大众网"
     shown = {h.citation.source for h in unfiltered}
     other = next(s for s in ("贵州日报", "包头新闻网", "新华社客户端", "人民网") if s not in shown)
-    hits = service.ask(q, 2, where=Where.parse(source=other)).results
+    hits = service.ask(q, 2, where=parse_where(source=other)).results
     assert hits and all(h.citation.source == other for h in hits)
-    both = service.ask(q, 10, where=Where.parse(source=[other, "大众网"])).results
+    both = service.ask(q, 10, where=parse_where(source=[other, "大众网"])).results
     assert {h.citation.source for h in both} == {other, "大众网"}
     # The seeds carry no dates: a date filter leaves nothing, and nothing is found.
-    dated = service.ask(q, 3, where=Where.parse(date_from="2024-01-01"))
+    dated = service.ask(q, 3, where=parse_where(date_from="2024-01-01"))
     assert dated.results == [] and not dated.found
 
 
@@ -118,7 +118,7 @@ def test_an_outlet_filter_applies_inside_retrieval(service):
                                              "date_to": "2024-01-01"}, "date_from")])
 def test_bad_filters_name_their_parameter(kwargs, param):
     with pytest.raises(BadRequest) as e:
-        Where.parse(**kwargs)
+        parse_where(**kwargs)
     assert param in e.value.message
 
 

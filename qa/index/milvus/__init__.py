@@ -40,8 +40,7 @@ from qa.index.lexical import get_tokenizer, term_hashes, tokenizer_from_config
 from qa.index.locks import WAIT, write_lock
 from qa.index.milvus import schema as S
 from qa.index.milvus.archive import BATCH, MilvusArchive
-from qa.index.milvus.client import (LOAD_TIMEOUT, Connection, describe, lite_folder,  # noqa: F401
-                                    serving)
+from qa.index.milvus.client import LOAD_TIMEOUT, Connection, describe, lock_file, serving
 from qa.index.segment import ARTICLE_FIELDS, PageRecord, SegmentData, date_code
 
 log = logging.getLogger(__name__)
@@ -97,8 +96,16 @@ class MilvusBackend:
 
     # -- writing --------------------------------------------------------------------------
 
+    @property
+    def lock_file(self):
+        return lock_file(self.settings)
+
     def lock(self, wait: float = WAIT):
-        return write_lock(self.settings, wait)
+        return write_lock(self.lock_file, wait)
+
+    def serving(self):
+        """For ``qa serve``: a Lite folder served by one Lite server for all workers."""
+        return serving(self.settings)
 
     def commit(self, base: MilvusArchive | None, new: list[SegmentData], remove: list[str],
                *, model: str, dim: int, fresh: bool = False) -> str:
@@ -353,4 +360,4 @@ def _by_id(df: Counter) -> dict[int, int]:
     return {i: df[t] for i, t in zip(ids, tokens)}
 
 
-__all__ = ["MilvusBackend", "MilvusArchive", "serving"]
+__all__ = ["MilvusBackend", "MilvusArchive"]

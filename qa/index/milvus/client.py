@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -59,6 +60,17 @@ def lite_folder(settings: Settings) -> Path | None:
     if uri and "://" in uri:
         return None
     return Path(uri) if uri else Path(settings.index_dir) / "milvus"
+
+
+def lock_file(settings: Settings) -> Path:
+    """The file writers of this Milvus index lock (``qa.index.locks``): beside a Lite folder,
+    else in the cache folder, named by the server, database and prefix."""
+    folder = lite_folder(settings)
+    if folder is not None:
+        return folder.parent / f"{folder.name}.lock"
+    target = f"{settings.milvus_uri.rstrip('/')}|{settings.milvus_db}|{settings.milvus_prefix}"
+    name = hashlib.sha1(target.encode()).hexdigest()[:16]
+    return Path(settings.cache_dir) / "milvus-locks" / f"{name}.lock"
 
 
 def describe(settings: Settings) -> str:
@@ -257,8 +269,8 @@ def serving(settings: Settings):
     """For ``qa serve``: with a Lite folder, one Lite server for all workers while the block
     runs. The settings stay as they are: every process that names the folder — a worker, a
     ``qa add`` meanwhile — reaches the server through the folder's ``PORT_FILE``, and locks the
-    folder's write lock (``qa.index.locks``) for a write."""
-    folder = lite_folder(settings) if settings.backend == "milvus" else None
+    folder's write lock (``lock_file``) for a write."""
+    folder = lite_folder(settings)
     if folder is None:
         yield settings
         return
