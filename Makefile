@@ -23,7 +23,7 @@ APT_SERVE := nginx
 PIP_TOOLS := pip-tools==7.7.0
 
 .PHONY: deps setup setup-test index run run-check test reliability bench studies browser-deps serve-deps \
-	lock clean
+	reader-model lock clean
 
 # The service: the locked dependencies (deps), then the project itself, resolving nothing.
 deps: $(VENV)/.deps-run
@@ -104,6 +104,18 @@ bench: setup-test index
 # candidates in $QA_CACHE_DIR/studies). BENCH_ARGS=--quick for reduced sizes.
 studies: setup-test index
 	@$(BIN)/python benchmarks/run_all.py --studies $(BENCH_ARGS)
+
+# The reader model (qa/reader/model, training/README.md): its data extracted at pinned commits
+# from bare clones of github.com/ymcui/cmrc2018 and github.com/DRCKnowledgeTeam/DRCD (cloned
+# into $(READER_DATA)/git unless CMRC_GIT / DRCD_GIT name them), then trained (~1.3 h here).
+READER_DATA ?= data/reader
+CMRC_GIT ?= $(READER_DATA)/git/cmrc2018.git
+DRCD_GIT ?= $(READER_DATA)/git/DRCD.git
+reader-model: setup-test
+	@test -d $(CMRC_GIT) || git clone -q --bare https://github.com/ymcui/cmrc2018 $(CMRC_GIT)
+	@test -d $(DRCD_GIT) || git clone -q --bare https://github.com/DRCKnowledgeTeam/DRCD $(DRCD_GIT)
+	@training/fetch_data.sh $(CMRC_GIT) $(DRCD_GIT) $(READER_DATA)
+	@$(BIN)/python -m qa.reader.train --data $(READER_DATA) 2>&1 | tee $(READER_DATA)/train.log
 
 # Refresh the lock files from pyproject.toml's ranges (needs PyPI and the CPU torch wheel, from
 # $(WHEELS) or PyTorch's index): the newest versions that satisfy them, with their hashes.

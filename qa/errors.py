@@ -98,6 +98,14 @@ class ModelMismatch(QAError):
     status = 409
 
 
+class ModelDamaged(QAError):
+    """A shipped model file does not match its recorded checksum, or was made for another
+    tokenizer: reinstall the package (``qa/reader/model``)."""
+
+    code = "model_damaged"
+    status = 500
+
+
 class Conflict(QAError):
     """The request contradicts what the index holds (an issue's date, paper or number)."""
 
