@@ -288,6 +288,9 @@ def ask(ctx: click.Context, question: str, k: int | None, as_json: bool, source,
         c = h.citation
         click.echo(f"\n#{h.rank}  可信度 {h.confidence:.0%}  {c.reference()}  [{c.page_id}]"
                    + (f"  本文还有 {len(h.more_in_article)} 处相关内容" if h.more_in_article else ""))
+        if answer.found and h.answer:
+            click.echo("   答案：" + (click.style(h.answer, bold=True) if terminal
+                                      else f"【{h.answer}】"))
         if answer.found:
             s0, s1 = h.highlight.sentence
             a = h.highlight.answer
@@ -323,7 +326,7 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
     评测集（question、answers、gold_passage_ids，旁边有 passages.jsonl）用由这些段落建立并
     缓存的索引。文件夹须含 questions.jsonl。"""
     from qa.embedding import Encoder
-    from qa.evaluation import bench_index, evaluate, read_questions, table
+    from qa.evaluation import bench_index, evaluate, passages_of, read_questions, table
     from qa.search.service import SearchService
 
     settings = _settings(ctx)
@@ -336,8 +339,8 @@ def evaluate_cmd(ctx: click.Context, files: tuple[Path, ...], k: int, limit: int
         questions = read_questions(path, unanswerable=refused)[:limit]
         encoder = encoder or Encoder.from_settings(settings)
         run_settings = settings
-        passages = path.parent / "passages.jsonl"
-        if questions[0].gold and passages.exists():
+        passages = passages_of(path)
+        if questions[0].gold and passages is not None:
             run_settings = bench_index(settings, passages, encoder, progress=True)
         name = str(path) + ("（用 --index 提问）" if refused else "")
         report = evaluate(SearchService(run_settings, encoder), questions, k, name)

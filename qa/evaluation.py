@@ -22,6 +22,7 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.errors import BadQuestionSet
+from qa.reader.metrics import em, f1
 from qa.search.grouping import redundant_pairs
 
 
@@ -51,6 +52,8 @@ class EvalReport:
     sentence1: int = 0          # an answer inside the top result's highlighted sentence
     redundant: int = 0          # pairs of results repeating each other (grouping.REDUNDANT)
     found: int = 0              # answerable questions the service claims to answer
+    answer_em: float = 0.0      # the top result's short answer against the gold answers
+    answer_f1: float = 0.0      # (CMRC 2018's EM and character F1; no answer scores 0)
     unanswerable: int = 0
     not_found: int = 0          # unanswerable questions the service says it cannot answer
     misses: list[dict] = field(default_factory=list)
@@ -61,7 +64,8 @@ class EvalReport:
             n = self.n
             out.update({"hit@1": self.hit1 / n, f"hit@{self.k}": self.hitk / n,
                         f"MRR@{self.k}": self.rr / n, "sentence@1": self.sentence1 / n,
-                        "found": self.found / n})
+                        "found": self.found / n, "answer EM": self.answer_em / n,
+                        "answer F1": self.answer_f1 / n})
         if self.unanswerable:
             out["not-found"] = self.not_found / self.unanswerable
         out["redundant"] = self.redundant
@@ -90,8 +94,8 @@ class EvalReport:
 def table(reports: list[EvalReport]) -> str:
     """The per-set figures as one Markdown table (the form quoted in docs/ and reports)."""
     k = reports[0].k if reports else 5
-    columns = ("questions", "hit@1", f"hit@{k}", "sentence@1", "redundant", "found",
-               "not-found")
+    columns = ("questions", "hit@1", f"hit@{k}", "sentence@1", "answer EM", "answer F1",
+               "redundant", "found", "not-found")
     lines = ["| set | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for r in reports:
         f = r.figures()
@@ -169,6 +173,9 @@ def evaluate(service, questions: list[Question], k: int, name: str) -> EvalRepor
         if results:
             s, e = results[0].highlight.sentence
             rep.sentence1 += any(a in results[0].text[s:e] for a in q.answers)
+            said = answer_text(results[0])
+            rep.answer_em += em(said, q.answers)
+            rep.answer_f1 += f1(said, q.answers)
         first = next((i for i, h in enumerate(results)
                       if any(a in h.text for a in q.answers)), None)
         if first is not None:
@@ -189,6 +196,25 @@ def evaluate(service, questions: list[Question], k: int, name: str) -> EvalRepor
                                "rank": None if first is None else first + 1,
                                "top": results[0].text if results else ""})
     return rep
+
+
+def answer_text(hit) -> str:
+    """The short answer a result states (``highlight.answer``), or nothing."""
+    a = hit.highlight.answer
+    return hit.text[a[0]:a[1]] if a else ""
+
+
+def passages_of(questions: Path) -> Path | None:
+    """A bench set's passages: ``passages.jsonl`` beside its questions, or the file that
+    ``passages.path`` beside them names (relative to it): a subset of a set's questions asked
+    of the whole set's passages."""
+    here = questions.parent / "passages.jsonl"
+    if here.exists():
+        return here
+    pointer = questions.parent / "passages.path"
+    if pointer.exists():
+        return (pointer.parent / pointer.read_text(encoding="utf-8").strip()).resolve()
+    return None
 
 
 def bench_settings(settings: Settings, passages: Path) -> Settings:

@@ -106,6 +106,13 @@ class Hit:
     also_in_more: int = 0        # further reprints, not listed (at most max_reprints are)
     # further passages of the same article that matched, as [start, end] in its text
     more_in_article: list[list[int]] = field(default_factory=list)
+    # the short answer the result states (its text at ``highlight.answer``), or None
+    answer: str | None = None
+
+    def __post_init__(self) -> None:
+        a = self.highlight.answer
+        if self.answer is None and a is not None:
+            self.answer = self.text[a[0]:a[1]]
 
 
 @dataclass

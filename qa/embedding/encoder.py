@@ -68,6 +68,14 @@ class Encoder:
             self._engine = OnnxBackend(Path(source), quantised=backend == "onnx-int8")
         self.dim = int(self._engine.dim)
 
+    @property
+    def tokenizer(self):
+        """The default model's ``tokenizers.Tokenizer`` when the ONNX engine holds one (else
+        None), for the reader to share: it is the same file and ~280 MB in memory. It truncates
+        at the model's 512 tokens; callers pass ``add_special_tokens`` per call."""
+        return getattr(self._engine, "tokenizer", None) if self.model_id == DEFAULT_MODEL \
+            else None
+
     @classmethod
     def from_settings(cls, s) -> "Encoder":
         """The encoder ``Settings`` configure (model, engine, prompts, batch size)."""

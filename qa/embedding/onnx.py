@@ -122,6 +122,10 @@ class OnnxBackend:
         self._session_1 = self._session(1)
         self.dim = int(self._run(self._session_1, ["维度"]).shape[1])
 
+    @property
+    def tokenizer(self):
+        return self._tok
+
     def _session(self, threads: int):
         ort = self._ort
         so = ort.SessionOptions()

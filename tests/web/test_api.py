@@ -18,7 +18,7 @@ def check_answer(body: dict, k: int) -> None:
     assert 1 <= len(body["results"]) <= k
     for rank, hit in enumerate(body["results"], 1):
         assert set(hit) == {"rank", "score", "confidence", "scores", "text", "highlight",
-                            "citation", "also_in", "also_in_more", "more_in_article"}
+                            "citation", "also_in", "also_in_more", "more_in_article", "answer"}
         assert hit["rank"] == rank and isinstance(hit["score"], float)
         assert 0.0 <= hit["confidence"] <= 1.0
         s, e = hit["highlight"]["sentence"]
@@ -27,7 +27,9 @@ def check_answer(body: dict, k: int) -> None:
             assert s <= ts < te <= e         # question words are marked in the sentence only
         if hit["highlight"]["answer"] is not None:
             a, b = hit["highlight"]["answer"]
-            assert s <= a < b <= e
+            assert s <= a < b <= e and hit["answer"] == hit["text"][a:b]
+        else:
+            assert hit["answer"] is None
         c = hit["citation"]
         assert set(c) == {"issue", "article_id", "title", "source", "start", "end", "page_id",
                           "paper", "date", "page"}
@@ -46,6 +48,7 @@ def test_ask_get_answers_seed_question_with_citation(client):
     assert top["citation"]["source"] == SEED_SOURCE
     s, e = top["highlight"]["sentence"]
     assert SEED_ANSWER in top["text"][s:e]
+    assert body["found"] and "26" in top["answer"]
 
 
 def test_ask_post_json_matches_get(client):

@@ -87,6 +87,12 @@ def test_ask_read_result_and_open_the_passage(driver, base_url):
     assert first.find_element(By.CSS_SELECTOR, ".title").text == SEED_TITLE
     assert first.find_element(By.CSS_SELECTOR, ".source").text == f"据{SEED_SOURCE}"
     assert SEED_ANSWER in first.find_element(By.CSS_SELECTOR, "mark.answer").text
+    # the short answer first and large: above the sentence, in a bigger type than it
+    short = first.find_element(By.CSS_SELECTOR, ".short-answer strong")
+    sentence = first.find_element(By.CSS_SELECTOR, ".sentence")
+    assert "26" in short.text and short.location["y"] < sentence.location["y"]
+    size = [float(e.value_of_css_property("font-size")[:-2]) for e in (short, sentence)]
+    assert size[0] > 1.3 * size[1], size
     assert "毫秒" in driver.find_element(By.CSS_SELECTOR, ".meta").text
     assert "js" in driver.find_element(By.TAG_NAME, "html").get_attribute("class")
 
