@@ -7,7 +7,8 @@ machine. Each request asks a question not asked before in that server's life (a 
 thousands of distinct questions from the seed and bench sets), so the service's query-vector
 cache never hits: the figures are the cost of a new question. ``--cached`` adds phases that
 repeat a few questions (cache hits) for comparison. An engine name ``X+omp1`` runs engine X with
-``OMP_NUM_THREADS=1`` in the server's environment (see ``server_env``).
+``OMP_NUM_THREADS=1`` in the server's environment, ``X+noreader`` with ``QA_READER=off`` (see
+``server_env``).
 
     .venv/bin/python benchmarks/http_latency.py [--index index] [--engines torch,onnx-int8]
         [--concurrency 1,8,32] [--seconds 6] [--repeats 3] [--workers 2] [--cached] [--out DIR]
@@ -54,14 +55,18 @@ def snapshot_index(index: Path, dest: Path) -> Path:
 
 
 def server_env(engine: str) -> dict:
-    """``ENGINE`` or ``ENGINE+omp1``: the latter also runs the server with OMP_NUM_THREADS=1
-    (FAISS's OpenMP pool, and torch's, one thread per search/encode)."""
-    backend, _, variant = engine.partition("+")
+    """``ENGINE`` with any of ``+omp1`` (OMP_NUM_THREADS=1: FAISS's OpenMP pool, and torch's,
+    one thread per search/encode) and ``+noreader`` (QA_READER=off) in the server's
+    environment."""
+    backend, *variants = engine.split("+")
     env = dict(os.environ, QA_ENCODER_BACKEND=backend)
-    if variant == "omp1":
-        env["OMP_NUM_THREADS"] = "1"
-    elif variant:
-        raise SystemExit(f"unknown variant {variant!r} in {engine!r}")
+    for variant in variants:
+        if variant == "omp1":
+            env["OMP_NUM_THREADS"] = "1"
+        elif variant == "noreader":
+            env["QA_READER"] = "off"
+        else:
+            raise SystemExit(f"unknown variant {variant!r} in {engine!r}")
     return env
 
 
