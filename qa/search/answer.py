@@ -159,8 +159,6 @@ class Pick:
     best: Span                  # the best sentence alone
 
 
-FEATURES = ("own", "neighbour", "typed", "continues", "bigrams", "untitled", "dense")
-
 # A sentence opening with one of these goes on about what the one before it named
 # (「培顿·曼宁……。他也以 39 岁高龄……」): the question's words there count for it too.
 _CONTINUES = re.compile(
@@ -203,8 +201,9 @@ def sentence_features(question: str, text: str, sentences: Sequence[Span],
                       dense: Sequence[float | None] | None = None, local: float = 1.0,
                       title: str | None = None
                       ) -> tuple[list[list[float]], list[float], list[list[Span]], list[set]]:
-    """Per sentence: the feature vector (``FEATURES``), the plain evidence (idf share of the
-    question's words it holds), its typed candidate spans, the question words it holds.
+    """Per sentence: the feature vector (own, neighbour, typed, continues, bigrams, untitled,
+    dense: the order of ``Scoring.weights``), the plain evidence (idf share of the question's
+    words it holds), its typed candidate spans, the question words it holds.
 
     ``dense``: each sentence's cosine to the question where known (None where not); the
     service passes the best cosine of a candidate chunk overlapping the sentence. ``title``:
@@ -216,44 +215,77 @@ def sentence_features(question: str, text: str, sentences: Sequence[Span],
     total = sum(w.values()) or 1.0
     q_norm = question.replace(" ", "")
     texts = [text[s:e] for s, e in sentences]
-    lowered = [t.lower() for t in texts]
-    found = [{t for t in terms if t.lower() in low} for low in lowered]
+    found = [{t for t in terms if t.lower() in low} for low in (x.lower() for x in texts)]
     evidence = [sum(w[t] for t in f) / total for f in found]
-    # The article's subject (司马晏, 环氧氯丙烷) is in nearly every sentence: it tells the
-    # passage from others, not one of its sentences from another.
-    lw = dict(w)
-    if local and len(sentences) > 1:
-        for t in terms:
-            df = sum(t in f for f in found)
-            if df:
-                lw[t] = w[t] / (1.0 + local * math.log(df))
-    ltotal = sum(lw.values()) or 1.0
-    # The question's characters and character pairs, the same way: pairs found in many
-    # sentences weigh less; characters of the title do not count.
-    untitled = ({c for c in q_norm if "\u4e00" <= c <= "\u9fff"} - _QUESTION_CHARS
-                - set((title or "").lower()))
-    pairs = {q_norm[i:i + 2] for i in range(len(q_norm) - 1)
-             if not (set(q_norm[i:i + 2]) & _QUESTION_CHARS)}
-    pw = {b: 1.0 / (1.0 + math.log(max(sum(b in t for t in texts), 1))) for b in pairs}
-    ptotal = sum(pw.values()) or 1.0
+    weights = _Weights.of(terms, w, found, local, q_norm, texts, title)
     qtype = question_type(question)
     cands = [[sp for sp in typed_spans(t, qtype) if t[sp[0]:sp[1]].replace(" ", "") not in q_norm]
              for t in texts]
-    known = [d for d in dense or () if d is not None]
-    best_dense = max(known, default=0.0)
-    rows = []
-    for i, t in enumerate(texts):
-        own = sum(lw[x] for x in found[i]) / ltotal
-        before = found[i - 1] - found[i] if i > 0 else set()
-        after = found[i + 1] - found[i] if i + 1 < len(texts) else set()
-        near = before | after
-        d = dense[i] if dense is not None and i < len(dense) else None
-        rows.append([own, sum(lw[x] for x in near) / ltotal, float(bool(cands[i])),
-                     sum(lw[x] for x in before) / ltotal if _CONTINUES.match(t) else 0.0,
-                     sum(pw[b] for b in pairs if b in t) / ptotal,
-                     len(untitled & set(t)) / len(untitled) if untitled else 0.0,
-                     (d - best_dense) if d is not None else (-0.1 if known else 0.0)])
+    closeness = _dense_features(dense, len(texts))
+    rows = [_row(t, found, i, bool(cands[i]), weights, closeness[i]) for i, t in enumerate(texts)]
     return rows, evidence, cands, found
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """What the question's words, character pairs and characters count for in one passage."""
+
+    words: dict[str, float]         # idf, discounted for words in many of its sentences
+    words_total: float
+    pairs: dict[str, float]         # character pairs, discounted the same way
+    pairs_total: float
+    untitled: frozenset[str]        # the question's characters not in the article's title
+
+    @classmethod
+    def of(cls, terms: Sequence[str], w: dict[str, float], found: list[set], local: float,
+           q_norm: str, texts: list[str], title: str | None) -> "_Weights":
+        # The article's subject (司马晏, 环氧氯丙烷) is in nearly every sentence: it tells the
+        # passage from others, not one of its sentences from another.
+        lw = dict(w)
+        if local and len(texts) > 1:
+            for t in terms:
+                df = sum(t in f for f in found)
+                if df:
+                    lw[t] = w[t] / (1.0 + local * math.log(df))
+        # The question's characters and character pairs, the same way: pairs found in many
+        # sentences weigh less; characters of the title do not count.
+        untitled = ({c for c in q_norm if "\u4e00" <= c <= "\u9fff"} - _QUESTION_CHARS
+                    - set((title or "").lower()))
+        pairs = {q_norm[i:i + 2] for i in range(len(q_norm) - 1)
+                 if not (set(q_norm[i:i + 2]) & _QUESTION_CHARS)}
+        pw = {b: 1.0 / (1.0 + math.log(max(sum(b in t for t in texts), 1))) for b in pairs}
+        return cls(lw, sum(lw.values()) or 1.0, pw, sum(pw.values()) or 1.0, frozenset(untitled))
+
+    def share(self, held: set[str]) -> float:
+        """The weight of the question's words in ``held``, as a share of all of them."""
+        return sum(self.words[x] for x in held) / self.words_total
+
+    def pair_share(self, sentence: str) -> float:
+        return sum(v for b, v in self.pairs.items() if b in sentence) / self.pairs_total
+
+    def char_share(self, sentence: str) -> float:
+        if not self.untitled:
+            return 0.0
+        return len(self.untitled & set(sentence)) / len(self.untitled)
+
+
+def _dense_features(dense: Sequence[float | None] | None, n: int) -> list[float]:
+    """Each sentence's cosine less the best one; a sentence without a cosine scores -0.1 when
+    others have one (0 when none has)."""
+    known = [d for d in dense or () if d is not None]
+    best = max(known, default=0.0)
+    at = [dense[i] if dense is not None and i < len(dense) else None for i in range(n)]
+    return [(d - best) if d is not None else (-0.1 if known else 0.0) for d in at]
+
+
+def _row(sentence: str, found: list[set], i: int, typed: bool, weights: _Weights,
+         closeness: float) -> list[float]:
+    """Sentence ``i``'s feature vector (``sentence_features``)."""
+    before = found[i - 1] - found[i] if i > 0 else set()
+    after = found[i + 1] - found[i] if i + 1 < len(found) else set()
+    return [weights.share(found[i]), weights.share(before | after), float(typed),
+            weights.share(before) if _CONTINUES.match(sentence) else 0.0,
+            weights.pair_share(sentence), weights.char_share(sentence), closeness]
 
 
 def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, float],
