@@ -79,7 +79,7 @@ STUDIES = {
     "absent_gate.py": (["--n", "600"], ["--n", "40"]),
     "attribute_gate.py": (["--n", "400"], ["--n", "40"]),
     "query_styles.py": ([], []),
-    # issue 22: how the reader's score joins retrieval's (reader_weight, reader_found)
+    # issue 22: how the reader's score joins retrieval's (reader_weight)
     "reader_fit.py": (["--index", str(ROOT / "index")], ["--index", str(ROOT / "index"),
                                                            "--fit", "40"]),
 }

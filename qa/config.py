@@ -104,14 +104,13 @@ class Settings:
     found_confidence: float = 0.173
     """A result at or above this calibrated confidence answers the question (`found`)."""
     # The reader (qa.reader, qa.search.reading): the best reader_top results are read, each in
-    # a window of at most reader_window_chars around its answering sentence. A result read
-    # scores z = logit(retrieval confidence) + reader_weight * (the reader's margin); the
-    # results read are reordered by z, and their confidence is sigmoid(z - reader_found +
-    # logit(found_confidence)), so that found (some confidence >= found_confidence) means
-    # z >= reader_found, and they state the reader's answer. Chosen by
-    # studies/reader_fit.py (BENCHMARKS.md, "The reader"): reader_weight best for hit@1 and
-    # answer F1 on the fit questions, reader_found the highest keeping found >= .95 on each
-    # answerable fit set.
+    # a window of at most reader_window_chars around its answering sentence, and reordered by
+    # logit(retrieval confidence) + reader_weight * (the reader's margin); found results state
+    # the reader's answer. reader_weight: the best hit@1 on the fit questions of
+    # studies/reader_fit.py (mean .968 at 0 -> .980 at .05-.1, falling from .2; BENCHMARKS.md,
+    # "The reader"). Confidence and found stay retrieval's: at found >= .95 on every answerable
+    # fit set, any weight of the margin in found lowered near-topic not-found (.614 -> .571 at
+    # .05, .500 at .2), so the margin is not used there.
     reader: bool = True
     """Read the best results with the reader model (`off`: retrieval alone; no model loaded)."""
     reader_top: int = 3
@@ -119,9 +118,8 @@ class Settings:
     reader_window_chars: int = 120
     """Characters read around each read result's answering sentence."""
     reader_weight: float = 0.1
-    """Weight of the reader's margin against the logit of retrieval's confidence."""
-    reader_found: float = -2.081
-    """The combined score at which a read result answers (`found`)."""
+    """Weight of the reader's margin against the logit of retrieval's confidence, in the order
+    of the results read."""
     passage_min_chars: int = 400
     """A hit's passage is widened by whole sentences to at least this many characters."""
     paragraph_max_chars: int = 1000

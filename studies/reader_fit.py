@@ -5,10 +5,12 @@ best ``--top`` results are read (``qa.search.reading.read``, the service's own w
 result read: retrieval's confidence ``c``, the reader's margin ``m`` (its answerability logit),
 whether the result holds a gold answer, and the F1 of the reader's span against the gold.
 
-The service combines them as ``z = logit(c) + w·m``: results read are reordered by ``z`` and
-``sigmoid(z - t)`` is their confidence; ``found`` is confidence ≥ .5, i.e. some ``z ≥ t``. The
-study picks ``w`` on hit@1 and answer F1, then ``t`` as the highest that keeps ``found`` ≥ .95
-on the answerable fit questions, and prints what that does to near-topic questions.
+The service orders the results read by ``z = logit(c) + w·m``. The study picks ``w`` on hit@1
+and answer F1; then, per ``w``, it asks whether ``z`` would also serve for ``found`` (some
+``z ≥ t``): ``t`` the highest that keeps ``found`` ≥ .95 on every answerable fit set, and what
+that leaves of not-found on the near-topic questions. ``w = 0`` is retrieval's confidence alone.
+With the shipped model every ``w > 0`` lowered near-topic not-found (BENCHMARKS.md, "The
+reader"), so ``found`` stays retrieval's and ``w`` only orders.
 
 Fit questions (never the ones reported as held out): the trained-on half of CMRC dev (its
 held-out half is ``eval/cmrc2018_heldout``), the first ``--fit`` of DRCD dev, the

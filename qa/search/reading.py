@@ -4,9 +4,9 @@ the short answer itself, and whether the passage answers at all.
 
 A pure stage over finished results: it takes the question and the results, and gives back per
 result read the answer span (offsets into the result's text) and the reader's answerability;
-the service decides what to do with them (``apply``): the answer is highlighted, the sentence
-highlight moves to the sentence holding it, the results read are reordered by how surely they
-answer, and ``confidence`` is the reader's (calibrated) probability.
+the service decides what to do with them (``SearchService._read``): the answer is highlighted,
+the sentence highlight moves to the sentence holding it, and the results read are reordered by
+how surely they answer.
 
 Only the best ``top`` results are read, each in one window: its highlighted sentence widened by
 whole sentences, alternately after and before, up to ``window_chars`` characters. A window of
@@ -34,10 +34,6 @@ class Read:
 def logit(p: float) -> float:
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
-
-
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
 def window(text: str, sentences: Sequence[Span], around: Span, max_chars: int) -> Span:

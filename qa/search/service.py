@@ -34,7 +34,7 @@ from qa.search.confidence import Features, confidence, features, standout
 from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
 from qa.search.highlight import term_spans
-from qa.search.reading import logit, read, sigmoid
+from qa.search.reading import logit, read
 from qa.search.script import simplified
 from qa.search.sentence_cache import SentenceCache
 from qa.search.window import passage_span
@@ -273,27 +273,25 @@ class SearchService(UsesEncoder):
                    more_in_article=[list(m.span) for m in g.more]), why
 
     def _read(self, q: str, hits: list[Hit]) -> list[Hit]:
-        """The best results read (``reading``) and scored with retrieval's confidence
-        (``Settings.reader_*``): reordered by that score, they take its confidence and, when
-        they answer, the reader's answer and the sentence holding it. Results below them keep
-        retrieval's order, with a confidence no higher than the least of theirs; only the
-        reader states answers."""
+        """The best results read (``reading``): reordered by retrieval's confidence and the
+        reader's margin together (``Settings.reader_weight``), and, when found, they state the
+        reader's answer and the sentence holding it. Confidence and ``found`` stay retrieval's:
+        the reader's margin did not separate near-topic questions better
+        (``studies/reader_fit.py``). Results below them keep retrieval's order, with a
+        confidence no higher than the least of theirs; only results read state answers."""
         s = self.settings
         top = hits[:s.reader_top]
         reads = read(self.reader, q, top, [_sentences(h.text) for h in top],
                      s.reader_window_chars)
-        shift = logit(s.found_confidence) - s.reader_found
         scored = []
         for h, r in zip(top, reads):
-            z = logit(h.confidence) + s.reader_weight * r.margin
-            h.confidence = round(sigmoid(z + shift), 3)
             answers = h.confidence >= s.found_confidence and r.answer[1] > r.answer[0]
             sentence = _holding(_sentences(h.text), r.answer) if answers else \
                 h.highlight.sentence
             h.highlight = Highlight(sentence, r.answer if answers else None,
                                     term_spans(h.text, q, tokenize, sentence))
             h.answer = h.text[r.answer[0]:r.answer[1]] if answers else None
-            scored.append((-z, h.rank, h))
+            scored.append((-(logit(h.confidence) + s.reader_weight * r.margin), h.rank, h))
         order = [h for _, _, h in sorted(scored, key=lambda x: x[:2])] + hits[len(top):]
         floor = min(h.confidence for h in top)
         for rank, h in enumerate(order, 1):

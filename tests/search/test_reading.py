@@ -48,16 +48,17 @@ def questions(path):
             if line.strip()]
 
 
-def test_the_reader_says_not_found_where_retrieval_alone_claimed_an_answer(services):
+def test_found_and_confidence_stay_retrievals_on_near_topic_questions(services):
     """Near-topic questions of the seed index that it cannot answer (the right subject, a fact
-    the articles lack): the reader turns some of retrieval's wrong "found" into "not found",
-    and never the other way round more often."""
+    the articles lack): the reader reorders and states answers, but ``found`` and the top
+    confidence are retrieval's, question for question (studies/reader_fit.py measured that its
+    margin lowered not-found there)."""
     reader, alone = services
-    unanswerable = questions(ROOT / "eval" / "unanswerable_dev.jsonl")
-    flips = [(reader.ask(q).found, alone.ask(q).found) for q in unanswerable]
-    to_not_found = sum(alone and not read for read, alone in flips)
-    assert to_not_found >= 1
-    assert sum(not read for read, _ in flips) > sum(not alone for _, alone in flips)
+    for q in questions(ROOT / "eval" / "unanswerable_dev.jsonl")[:20]:
+        read, plain = reader.ask(q), alone.ask(q)
+        assert read.found == plain.found
+        assert max(h.confidence for h in read.results) == max(h.confidence for h in plain.results)
+        assert all(h.answer is None for h in read.results) or read.found
 
 
 def test_answerable_seed_questions_stay_found_and_state_their_answer(services):
