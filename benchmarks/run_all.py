@@ -56,6 +56,8 @@ JOBS = {
     "milvus_scale.py": ([], ["--chunks", "10000", "--queries", "20"]),
     "milvus_bm25.py": ([], ["--sets", "xquad_zh", "--limit", "200"]),
     "pdf_ingest.py": ([], ["--pages", "10", "--layouts", "1", "--repeats", "1"]),
+    # issue 22: what the reader adds to a worker's memory
+    "reader_memory.py": ([], []),
     # RELIABILITY.md, "Load"
     "load.py": (["--index", str(ROOT / "index"), "--clients", "32", "--seconds", "60"],
                 ["--index", str(ROOT / "index"), "--clients", "8", "--seconds", "10"]),
@@ -82,10 +84,13 @@ STUDIES = {
     # issue 22: how the reader's score joins retrieval's (reader_weight)
     "reader_fit.py": (["--index", str(ROOT / "index")], ["--index", str(ROOT / "index"),
                                                            "--fit", "40"]),
+    # ... and which sentence a found result highlights once the reader has answered
+    "reader_sentence.py": (["--index", str(ROOT / "index")], ["--index", str(ROOT / "index"),
+                                                                 "--fit", "40"]),
 }
 # the scripts that write a results file (``--out DIR``)
 SAVES = {"encoder.py", "http_latency.py", "coldstart.py", "indexing.py", "scale.py",
-         "txtai_compare.py", "hnsw_recall.py"}
+         "txtai_compare.py", "hnsw_recall.py", "reader_memory.py"}
 
 
 def main() -> None:

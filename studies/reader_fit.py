@@ -18,7 +18,7 @@ house's dev sets on the seed index (seed dev, paraphrases, the five styles, shor
 ``eval/unanswerable_dev.jsonl`` plus the first ``--fit`` CMRC questions asked of the seed
 index as the unanswerable side. ``eval/unanswerable_questions.jsonl`` and XQuAD stay held out.
 
-    .venv/bin/python studies/reader_fit.py --index index          # minutes; reads cached
+    .venv/bin/python studies/reader_fit.py --index index [--cache FILE]     # ~3 minutes
 """
 
 from __future__ import annotations
@@ -113,17 +113,19 @@ def judge(rows: list[dict], w: float, t: float) -> dict[str, dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--index", type=Path, default=Path("index"))
-    ap.add_argument("--fit", type=int, default=300)
+    ap.add_argument("--fit", type=int, default=200)
     ap.add_argument("--top", type=int, default=3)
     ap.add_argument("--window-chars", type=int, default=120)
-    ap.add_argument("--cache", type=Path, default=Path("/tmp/reader_fit.pkl"))
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="keep the reads here and reuse them (a file of an earlier run)")
     ap.add_argument("--found", type=float, default=0.95)
     args = ap.parse_args()
-    if args.cache.exists():
+    if args.cache and args.cache.exists():
         rows = pickle.loads(args.cache.read_bytes())
     else:
         rows = collect(args.index, args.fit, args.top, args.window_chars)
-        args.cache.write_bytes(pickle.dumps(rows))
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(rows))
     answerable = {r["set"] for r in rows if r["answerable"]}
     unanswerable = {r["set"] for r in rows if not r["answerable"]}
     print("w      hit@1 (mean over answerable sets)  F1 at found-everything")

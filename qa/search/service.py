@@ -275,7 +275,9 @@ class SearchService(UsesEncoder):
     def _read(self, q: str, hits: list[Hit]) -> list[Hit]:
         """The best results read (``reading``): reordered by retrieval's confidence and the
         reader's margin together (``Settings.reader_weight``), and, when found, they state the
-        reader's answer and the sentence holding it. Confidence and ``found`` stay retrieval's:
+        reader's answer, their sentence highlight widened to the run of sentences that holds it
+        too (within the window read; ``studies/reader_sentence.py``: on the fit questions, more
+        often right than either sentence alone). Confidence and ``found`` stay retrieval's:
         the reader's margin did not separate near-topic questions better
         (``studies/reader_fit.py``). Results below them keep retrieval's order, with a
         confidence no higher than the least of theirs; only results read state answers."""
@@ -286,8 +288,10 @@ class SearchService(UsesEncoder):
         scored = []
         for h, r in zip(top, reads):
             answers = h.confidence >= s.found_confidence and r.answer[1] > r.answer[0]
-            sentence = _holding(_sentences(h.text), r.answer) if answers else \
-                h.highlight.sentence
+            sentence = h.highlight.sentence       # widened, when need be, to hold the answer
+            if answers:
+                sentence = _holding(_sentences(h.text), (min(sentence[0], r.answer[0]),
+                                                         max(sentence[1], r.answer[1])))
             h.highlight = Highlight(sentence, r.answer if answers else None,
                                     term_spans(h.text, q, tokenize, sentence))
             h.answer = h.text[r.answer[0]:r.answer[1]] if answers else None
