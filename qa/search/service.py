@@ -38,7 +38,7 @@ from qa.search.reading import logit, read
 from qa.search.script import simplified
 from qa.search.sentence_cache import SentenceCache
 from qa.search.window import passage_span
-from qa.types import Answer, Article, Citation, Highlight, Hit
+from qa.types import ARTICLE_SUMMARY, Answer, Article, Citation, Highlight, Hit
 
 log = logging.getLogger(__name__)
 
@@ -372,7 +372,6 @@ def blank(question: str) -> bool:
 
 
 SORTS = ("relevance", "date")
-ARTICLE_SUMMARY = ("id", "issue", "page_id", "title", "source", "paper", "date", "page")
 
 
 _sentences = SentenceCache()

@@ -5,6 +5,7 @@ validate against these schemas."""
 from __future__ import annotations
 
 from qa.config import Settings
+from qa.types import ARTICLE_SUMMARY
 
 
 def _question(s: Settings) -> dict:
@@ -58,6 +59,19 @@ _SPAN = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems"
 
 def _schemas(s: Settings) -> dict:
     question = _question(s)
+    article = {
+        "type": "object",
+        "required": ["id", "issue", "title", "source", "text", "paragraphs", "offsets",
+                     "captions", "page_id", "paper", "date", "page", "url"],
+        "properties": {
+            "id": {"type": "string"}, "issue": {"type": "string"},
+            "title": _STR_OR_NULL, "source": _STR_OR_NULL, "text": {"type": "string"},
+            "url": _STR_OR_NULL, **_PAGE_META,
+            "paragraphs": {"type": "array", "items": {"type": "string"}},
+            "offsets": {"type": "array", "items": _SPAN},
+            "captions": {"type": "array", "items": {"type": "string"}},
+        },
+    }
     citation = {
         "type": "object",
         "required": ["issue", "article_id", "title", "source", "start", "end", "page_id",
@@ -146,10 +160,8 @@ def _schemas(s: Settings) -> dict:
                                      "description": "是否找到可靠答案；false 时 results 只是最接近的段落"}},
         },
         "ArticleSummary": {
-            "type": "object", "required": ["id", "issue", "title", "source", "page_id", "paper",
-                                           "date", "page"],
-            "properties": {"id": {"type": "string"}, "issue": {"type": "string"},
-                           "title": _STR_OR_NULL, "source": _STR_OR_NULL, **_PAGE_META},
+            "type": "object", "required": list(ARTICLE_SUMMARY),
+            "properties": {f: article["properties"][f] for f in ARTICLE_SUMMARY},
         },
         "ArticleList": {
             "type": "object", "required": ["page", "per_page", "total", "articles"],
@@ -157,19 +169,7 @@ def _schemas(s: Settings) -> dict:
                            "total": {"type": "integer"},
                            "articles": {"type": "array", "items": _ref("ArticleSummary")}},
         },
-        "Article": {
-            "type": "object",
-            "required": ["id", "issue", "title", "source", "text", "paragraphs", "offsets",
-                         "captions", "page_id", "paper", "date", "page", "url"],
-            "properties": {
-                "id": {"type": "string"}, "issue": {"type": "string"},
-                "title": _STR_OR_NULL, "source": _STR_OR_NULL, "text": {"type": "string"},
-                "url": _STR_OR_NULL, **_PAGE_META,
-                "paragraphs": {"type": "array", "items": {"type": "string"}},
-                "offsets": {"type": "array", "items": _SPAN},
-                "captions": {"type": "array", "items": {"type": "string"}},
-            },
-        },
+        "Article": article,
         "Health": {
             "type": "object",
             "required": ["status", "generation", "model", "articles", "chunks"],
