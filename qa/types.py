@@ -107,7 +107,7 @@ class Hit:
     rank: int
     score: float                 # fused ranking score: orders one answer's results, no more
     confidence: float            # calibrated probability that ``text`` answers, in [0, 1]
-    scores: dict[str, float]     # per retrieval path: {"dense": …, "lexical": …}
+    scores: dict[str, float | None]    # per retrieval path: {"dense": …, "lexical": None}
     text: str
     highlight: Highlight
     citation: Citation
