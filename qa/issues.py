@@ -77,7 +77,7 @@ class AddResult:
         return {
             "generation": r.generation,
             "added": len(r.articles),
-            "articles": [summary(a) for a in r.articles],
+            "articles": [a.summary() for a in r.articles],
             "unchanged": len(r.unchanged),
             "pages": {"added": r.added, "replaced": r.replaced, "unchanged": r.unchanged},
             "replaced": r.replaced,
@@ -102,11 +102,6 @@ def totals(t: dict) -> str:
         return ""
     return (f"；共 {t['issues']} 期、{t['pages']} 个版面、{t['articles']} 篇文章、"
             f"{t['chunks']} 段")
-
-
-def summary(a: Article) -> dict:
-    return {"id": a.id, "issue": a.issue, "page_id": a.page_id, "title": a.title,
-            "source": a.source, "paper": a.paper, "date": a.date, "page": a.page}
 
 
 def pages_of(articles: list[Article], meta: IssueMeta = IssueMeta()) -> list[Page]:

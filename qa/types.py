@@ -31,11 +31,20 @@ class Article:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def summary(self) -> dict:
+        """The article as lists show it: its ``ARTICLE_SUMMARY`` fields."""
+        return {f: getattr(self, f) for f in ARTICLE_SUMMARY}
+
     @classmethod
     def from_dict(cls, d: dict) -> "Article":
         d = dict(d)
         d["offsets"] = [tuple(o) for o in d.get("offsets", [])]
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+# What an article is listed by (/api/articles, an upload's report), without its text: the one
+# list of these fields; the OpenAPI schema ArticleSummary is made from it too.
+ARTICLE_SUMMARY = ("id", "issue", "page_id", "title", "source", "paper", "date", "page")
 
 
 @dataclass
@@ -98,7 +107,7 @@ class Hit:
     rank: int
     score: float                 # fused ranking score: orders one answer's results, no more
     confidence: float            # calibrated probability that ``text`` answers, in [0, 1]
-    scores: dict[str, float]     # per retrieval path: {"dense": …, "lexical": …}
+    scores: dict[str, float | None]    # per retrieval path: {"dense": …, "lexical": None}
     text: str
     highlight: Highlight
     citation: Citation

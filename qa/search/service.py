@@ -38,7 +38,7 @@ from qa.search.reading import logit, read
 from qa.search.script import simplified
 from qa.search.sentence_cache import SentenceCache
 from qa.search.window import passage_span
-from qa.types import Answer, Article, Citation, Highlight, Hit
+from qa.types import ARTICLE_SUMMARY, Answer, Article, Citation, Highlight, Hit
 
 log = logging.getLogger(__name__)
 
@@ -129,15 +129,21 @@ class SearchService(UsesEncoder):
             raise BadQuestion(messages.question_too_long(len(question),
                                                          self.settings.max_question_chars))
         q = " ".join(normalise(question).split())
-        if not q:
+        if blank(q):
             raise BadQuestion(messages.QUESTION_EMPTY)
         if len(q) > self.settings.max_question_chars:
             raise BadQuestion(messages.question_too_long(len(q), self.settings.max_question_chars))
+        return q, self.check_k(k)
+
+    def check_k(self, k, name: str = "k") -> int:
+        """The one rule for k, for every caller (the web layer too): ``None`` is the default,
+        else an int (not a bool) from 1 to ``max_k``. Anything else is a 400 naming the
+        parameter as the client sent it (``name``: k or top_k)."""
         if k is None:
-            k = self.settings.default_k
+            return self.settings.default_k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.settings.max_k:
-            raise BadRequest(messages.bad_k(self.settings.max_k))
-        return q, k
+            raise BadRequest(messages.bad_k(self.settings.max_k, name))
+        return k
 
     def _query_vector(self, q: str) -> np.ndarray:
         with self._query_lock:
@@ -363,8 +369,13 @@ class _OneRequest:
         return getattr(self._snap, name)
 
 
+def blank(question: str) -> bool:
+    """The one rule for an empty question: nothing but white space. The web layer asks it of
+    the text as sent (to name the parameter), ``validate`` of the normalised text."""
+    return not question.strip()
+
+
 SORTS = ("relevance", "date")
-ARTICLE_SUMMARY = ("id", "issue", "page_id", "title", "source", "paper", "date", "page")
 
 
 _sentences = SentenceCache()

@@ -41,14 +41,10 @@ def articles():
                                       20 if per_page is None else per_page))
 
 
-ARTICLE_FIELDS = ("id", "issue", "page_id", "title", "source", "paper", "date", "page", "url",
-                  "text", "paragraphs", "offsets", "captions")
-
-
 @bp.get("/articles/<article_id>")
 def article(article_id: str):
     a = service().article(article_id)
-    return jsonify({f: getattr(a, f) for f in ARTICLE_FIELDS})
+    return jsonify(a.to_dict())
 
 
 @bp.get("/health")

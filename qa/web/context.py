@@ -11,7 +11,7 @@ from qa.config import Settings
 from qa.errors import BadQuestion, BadRequest
 from qa.search import messages
 from qa.search.filters import PARAMS, parse_where
-from qa.search.service import SearchService
+from qa.search.service import SearchService, blank
 
 # Nine digits is far above any valid value and keeps int() away from huge digit strings.
 _INT = re.compile(r"[+-]?[0-9]{1,9}")
@@ -36,14 +36,20 @@ def query_args():
     return request.args
 
 
+def as_int(value: str | None) -> int | str | None:
+    """A query-string value that spells an integer as that integer; anything else (``None``
+    when absent) as it came, for the rule that judges it to refuse."""
+    if value is not None and _INT.fullmatch(value.strip()):
+        return int(value.strip())
+    return value
+
+
 def int_arg(value: str | None, message: str) -> int | None:
     """A query-string integer, or ``None`` when absent; anything else is a 400 with ``message``."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not _INT.fullmatch(value):
+    value = as_int(value)
+    if isinstance(value, str):
         raise BadRequest(message)
-    return int(value)
+    return value
 
 
 def k_message() -> str:
@@ -64,27 +70,20 @@ def _given(values, names: tuple[str, ...]) -> list[tuple[str, object]]:
 
 def ask_params(values, from_query: bool) -> tuple[str, int | None]:
     """The question and k of an /api/ask request, from the query string (``from_query``:
-    every value is text) or a JSON object. Errors name the parameter as the client sent it."""
+    every value is text) or a JSON object. Errors name the parameter as the client sent it;
+    the rules (what is empty, which k is valid) are the service's."""
     questions = _given(values, QUESTION_NAMES)
     for name, question in questions:
         if not isinstance(question, str):
             raise BadQuestion(f"参数 {name} 必须是文本")
-    if not questions or not questions[0][1].strip():
+    if not questions or blank(questions[0][1]):
         raise BadQuestion("请提供问题（参数 q 或 question）")
     for name, question in questions[1:]:
         # the other name must be a question too, not silently ignored (found by schemathesis)
-        if not question.strip():
+        if blank(question):
             raise BadQuestion(f"参数 {name} 不能为空")
-    ks = []
-    for kname, k in _given(values, K_NAMES):
-        message = messages.bad_k(settings().max_k, kname)
-        if from_query:
-            k = int_arg(k, message)
-        elif isinstance(k, bool) or not isinstance(k, int):
-            raise BadRequest(message)
-        if not 1 <= k <= settings().max_k:
-            raise BadRequest(message)
-        ks.append(k)
+    ks = [service().check_k(as_int(k) if from_query else k, kname)
+          for kname, k in _given(values, K_NAMES)]
     return questions[0][1], (ks[0] if ks else None)
 
 

@@ -1,10 +1,16 @@
 """The OpenAPI 3.0 description served at ``/api/openapi.json``. tests/web/test_openapi.py keeps
 it true: every route is documented, every documented operation exists, and real responses
-validate against these schemas."""
+validate against these schemas. The schemas of the results (qa.types' dataclasses) are made
+from their annotations (``schema_of``); what a type does not say is in ``_NOTES``."""
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
+from types import UnionType
+from typing import Union, get_args, get_origin, get_type_hints
+
 from qa.config import Settings
+from qa.types import ARTICLE_SUMMARY, Answer, Article, Citation, Highlight, Hit
 
 
 def _question(s: Settings) -> dict:
@@ -47,31 +53,94 @@ def _errors(*statuses: int) -> dict:
 
 
 _STR_OR_NULL = {"type": "string", "nullable": True}
-_PAGE_META = {
-    "page_id": {"type": "string", "description": "版面编号：更正（重新上传）或删除的单位"},
-    "paper": {**_STR_OR_NULL, "description": "报纸名称"},
-    "date": {**_STR_OR_NULL, "description": "出版日期 YYYY-MM-DD"},
-    "page": {"type": "integer", "nullable": True, "minimum": 1, "description": "版次"},
-}
+# Offsets: [start, end] into a text (what a ``tuple[int, int]`` of qa.types is).
 _SPAN = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}
+_SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+def schema_of(cls, notes: dict[str, dict] | None = None,
+              only: tuple[str, ...] | None = None) -> dict:
+    """The schema of dataclass ``cls`` as ``asdict`` gives it: every field (or those in
+    ``only``) present, each typed by its annotation; ``notes`` adds to a field what its type
+    does not say (a description, bounds)."""
+    hints = get_type_hints(cls)
+    names = only or tuple(f.name for f in fields(cls))
+    notes = notes or {}
+    return {"type": "object", "required": list(names),
+            "properties": {n: {**type_schema(hints[n]), **notes.get(n, {})} for n in names}}
+
+
+def type_schema(t) -> dict:
+    """The schema of one annotation: str, int, float, bool; ``X | None`` (nullable); list[X];
+    dict[str, X]; a tuple of ints (offsets, as ``_SPAN``); a dataclass (a $ref to its name)."""
+    origin, args = get_origin(t), get_args(t)
+    if origin in (Union, UnionType):
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) != 1 or len(args) != 2:
+            raise TypeError(f"no schema for {t!r}: only X | None")
+        inner = type_schema(rest[0])
+        return {"allOf": [inner], "nullable": True} if "$ref" in inner else \
+            {**inner, "nullable": True}
+    if origin is list:
+        return {"type": "array", "items": type_schema(args[0])}
+    if origin is dict and args[0] is str:
+        return {"type": "object", "additionalProperties": type_schema(args[1])}
+    if origin is tuple and args and all(a is int for a in args):
+        return {**_SPAN, "minItems": len(args), "maxItems": len(args)}
+    if is_dataclass(t):
+        return _ref(t.__name__)
+    if t in _SCALARS:
+        return {"type": _SCALARS[t]}
+    raise TypeError(f"no schema for {t!r}")
+
+
+# What the types of qa.types do not say, by field: descriptions and bounds.
+_PAGE_META = {
+    "page_id": {"description": "版面编号：更正（重新上传）或删除的单位"},
+    "paper": {"description": "报纸名称"},
+    "date": {"description": "出版日期 YYYY-MM-DD"},
+    "page": {"minimum": 1, "description": "版次"},
+}
+_NOTES = {
+    "Citation": {
+        "issue": {"description": "期号（未指定时即版面编号）"},
+        "source": {"description": "来源媒体（据…）"},
+        "start": {"description": "段落在文章正文中的起始字符位置"},
+        **_PAGE_META,
+    },
+    "Highlight": {
+        "sentence": {"description": "回答句在 text 中的位置（一句；"
+                                    "指代上文或难以确定时连同相邻一句，至多两句）"},
+        "answer": {"description": "简短答案在 text 中的位置（阅读模型读出，"
+                                  "它判断这段没有回答时为 null）"},
+        "terms": {"description": "回答句中与问题相同的词"},
+    },
+    "Hit": {
+        "rank": {"minimum": 1},
+        "score": {"description": "融合排序分，只用于同一问题内排序，不宜作阈值"},
+        "confidence": {"minimum": 0, "maximum": 1,
+                       "description": "校准后的可信度：这段文字回答了问题的估计概率，"
+                                      "不同问题之间可比，可作阈值"},
+        "text": {"description": "引用的段落原文"},
+        "also_in_more": {"minimum": 0, "description": "未列出的其他转载处数"},
+        "more_in_article": {"items": _SPAN,
+                            "description": "同一篇文章中另外命中的段落（在文章正文中的位置）"},
+        "answer": {"description": "简短答案（text 中 highlight.answer 处的文字），没有则为 null"},
+    },
+    "Answer": {
+        "found": {"description": "是否找到可靠答案；false 时 results 只是最接近的段落"},
+    },
+    "Article": _PAGE_META,
+}
 
 
 def _schemas(s: Settings) -> dict:
     question = _question(s)
-    citation = {
-        "type": "object",
-        "required": ["issue", "article_id", "title", "source", "start", "end", "page_id",
-                     "paper", "date", "page"],
-        "properties": {
-            "issue": {"type": "string", "description": "期号（未指定时即版面编号）"},
-            "article_id": {"type": "string"},
-            "title": _STR_OR_NULL,
-            "source": {**_STR_OR_NULL, "description": "来源媒体（据…）"},
-            "start": {"type": "integer", "description": "段落在文章正文中的起始字符位置"},
-            "end": {"type": "integer"},
-            **_PAGE_META,
-        },
-    }
+    notes = {**_NOTES, "Hit": {**_NOTES["Hit"], "also_in": {
+        "maxItems": s.max_reprints,
+        "description": f"同一段文字的其他出处（转载），至多 {s.max_reprints} 处"}}}
+    derived = {cls.__name__: schema_of(cls, notes.get(cls.__name__))
+               for cls in (Citation, Highlight, Hit, Answer, Article)}
     return {
         "ErrorDetail": {
             "type": "object", "required": ["code", "message"],
@@ -100,75 +169,13 @@ def _schemas(s: Settings) -> dict:
                 "sort": {**_SORT, "nullable": True},
             },
         },
-        "Citation": citation,
-        "Hit": {
-            "type": "object",
-            "required": ["rank", "score", "confidence", "scores", "text", "highlight",
-                         "citation", "also_in", "also_in_more", "more_in_article", "answer"],
-            "properties": {
-                "rank": {"type": "integer", "minimum": 1},
-                "score": {"type": "number",
-                          "description": "融合排序分，只用于同一问题内排序，不宜作阈值"},
-                "confidence": {"type": "number", "minimum": 0, "maximum": 1,
-                               "description": "校准后的可信度：这段文字回答了问题的估计概率，"
-                                              "不同问题之间可比，可作阈值"},
-                "scores": {"type": "object", "additionalProperties": {
-                    "type": "number", "nullable": True}},
-                "text": {"type": "string", "description": "引用的段落原文"},
-                "highlight": {
-                    "type": "object", "required": ["sentence", "answer", "terms"],
-                    "properties": {
-                        "sentence": {**_SPAN, "description": "回答句在 text 中的位置（一句；"
-                                                             "指代上文或难以确定时连同相邻一句，至多两句）"},
-                        "answer": {**_SPAN, "nullable": True,
-                                   "description": "简短答案在 text 中的位置（阅读模型读出，"
-                                                  "它判断这段没有回答时为 null）"},
-                        "terms": {"type": "array", "items": _SPAN,
-                                  "description": "回答句中与问题相同的词"}}},
-                "citation": _ref("Citation"),
-                "also_in": {"type": "array", "items": _ref("Citation"),
-                            "maxItems": s.max_reprints,
-                            "description": f"同一段文字的其他出处（转载），至多 {s.max_reprints} 处"},
-                "also_in_more": {"type": "integer", "minimum": 0,
-                                 "description": "未列出的其他转载处数"},
-                "more_in_article": {"type": "array", "items": _SPAN,
-                                    "description": "同一篇文章中另外命中的段落（在文章正文中的位置）"},
-                "answer": {**_STR_OR_NULL, "description": "简短答案（text 中 highlight.answer 处的文字），"
-                                                          "没有则为 null"},
-            },
-        },
-        "Answer": {
-            "type": "object", "required": ["question", "results", "took_ms", "found"],
-            "properties": {"question": {"type": "string"},
-                           "results": {"type": "array", "items": _ref("Hit")},
-                           "took_ms": {"type": "number"},
-                           "found": {"type": "boolean",
-                                     "description": "是否找到可靠答案；false 时 results 只是最接近的段落"}},
-        },
-        "ArticleSummary": {
-            "type": "object", "required": ["id", "issue", "title", "source", "page_id", "paper",
-                                           "date", "page"],
-            "properties": {"id": {"type": "string"}, "issue": {"type": "string"},
-                           "title": _STR_OR_NULL, "source": _STR_OR_NULL, **_PAGE_META},
-        },
+        **derived,
+        "ArticleSummary": schema_of(Article, _PAGE_META, only=ARTICLE_SUMMARY),
         "ArticleList": {
             "type": "object", "required": ["page", "per_page", "total", "articles"],
             "properties": {"page": {"type": "integer"}, "per_page": {"type": "integer"},
                            "total": {"type": "integer"},
                            "articles": {"type": "array", "items": _ref("ArticleSummary")}},
-        },
-        "Article": {
-            "type": "object",
-            "required": ["id", "issue", "title", "source", "text", "paragraphs", "offsets",
-                         "captions", "page_id", "paper", "date", "page", "url"],
-            "properties": {
-                "id": {"type": "string"}, "issue": {"type": "string"},
-                "title": _STR_OR_NULL, "source": _STR_OR_NULL, "text": {"type": "string"},
-                "url": _STR_OR_NULL, **_PAGE_META,
-                "paragraphs": {"type": "array", "items": {"type": "string"}},
-                "offsets": {"type": "array", "items": _SPAN},
-                "captions": {"type": "array", "items": {"type": "string"}},
-            },
         },
         "Health": {
             "type": "object",

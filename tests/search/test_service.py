@@ -5,6 +5,7 @@ import pytest
 from qa.errors import BadQuestion, BadRequest, IndexNotFound, NotFound
 from qa.search.answer import Scoring
 from qa.search.filters import parse_where
+from qa.search.messages import bad_k
 from qa.search.service import SearchService, answer_dict, passage_sentences
 
 
@@ -161,6 +162,15 @@ def test_bad_questions_are_refused_clearly(service, question):
 def test_bad_k_is_refused(service, k):
     with pytest.raises(BadRequest):
         service.ask("济阳区社工站", k)
+
+
+@pytest.mark.parametrize("k", [0, 10**9, "5", True])
+def test_check_k_is_the_one_rule_and_names_the_parameter(service, k):
+    assert service.check_k(None) == service.settings.default_k
+    assert service.check_k(service.settings.max_k, "top_k") == service.settings.max_k
+    with pytest.raises(BadRequest) as e:
+        service.check_k(k, "top_k")
+    assert e.value.message == bad_k(service.settings.max_k, "top_k")
 
 
 @pytest.mark.parametrize("question", ["？？？！", "zzzzqqq"])

@@ -88,3 +88,33 @@ def test_schema_check_is_not_vacuous(spec):
     bad = {"question": "q", "took_ms": 1, "results": [{"rank": 1, "score": 0.5}]}
     with pytest.raises(ValidationError):
         OAS30Validator(answer).validate(bad)
+
+
+def test_result_schemas_are_made_from_the_dataclasses(spec):
+    from dataclasses import fields
+
+    from qa.types import ARTICLE_SUMMARY, Answer, Article, Citation, Highlight, Hit
+
+    schemas = spec["components"]["schemas"]
+    for cls in (Answer, Article, Citation, Highlight, Hit):
+        names = [f.name for f in fields(cls)]
+        assert schemas[cls.__name__]["required"] == names
+        assert set(schemas[cls.__name__]["properties"]) == set(names)
+    assert schemas["ArticleSummary"]["required"] == list(ARTICLE_SUMMARY)
+    assert schemas["Hit"]["properties"]["highlight"] == {"$ref": "#/components/schemas/Highlight"}
+
+
+def test_type_schema_covers_the_annotations_used_and_refuses_others():
+    from qa.types import Citation
+    from qa.web.openapi import type_schema
+
+    assert type_schema(str | None) == {"type": "string", "nullable": True}
+    assert type_schema(dict[str, float | None]) == {
+        "type": "object", "additionalProperties": {"type": "number", "nullable": True}}
+    span = type_schema(list[tuple[int, int]])["items"]
+    assert span["minItems"] == span["maxItems"] == 2 and span["items"]["type"] == "integer"
+    assert type_schema(Citation | None) == {
+        "allOf": [{"$ref": "#/components/schemas/Citation"}], "nullable": True}
+    for unknown in (int | str, set[int], tuple[str, str], bytes):
+        with pytest.raises(TypeError):
+            type_schema(unknown)
