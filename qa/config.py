@@ -113,10 +113,17 @@ class Settings:
     # .05, .500 at .2), so the margin is not used there.
     reader: bool = True
     """Read the best results with the reader model (`off`: retrieval alone; no model loaded)."""
-    reader_top: int = 3
+    # reader_top, reader_window_chars, reader_threads: the latency budget (c=1 p50 <= 30 ms on
+    # the seed index). The reader alone, seed and paraphrase questions, p50: 3 results x 120
+    # characters 32.3 ms on one thread, 24.1 on two; 2 x 120: 20.9 / 14.5; 2 x 80: 16.2 / 11.6.
+    # Reading 2 instead of 3 lost nothing on the fit questions (hit@1 mean .980 / .980, answer
+    # F1 .457 / .451); 80 characters lost some (.976, .447): studies/results/reader_fit*.log.
+    reader_top: int = 2
     """Results read per question."""
     reader_window_chars: int = 120
     """Characters read around each read result's answering sentence."""
+    reader_threads: int = 2
+    """Intra-op threads of the reader's ONNX session (the encoder's is one)."""
     reader_weight: float = 0.1
     """Weight of the reader's margin against the logit of retrieval's confidence, in the order
     of the results read."""

@@ -75,8 +75,8 @@ class Reader:
     @classmethod
     def load(cls, model_dir: Path = MODEL_DIR, tokenizer_dir: Path | None = None,
              check: bool = True, threads: int = 1, tokenizer=None) -> "Reader":
-        """The shipped int8 ONNX model with one intra-op thread, like ``qa.embedding.onnx``.
-        ``tokenizer``: the encoder's instance of ``tokenizer_dir/tokenizer.json``, shared
+        """The shipped int8 ONNX model with ``threads`` intra-op threads (the service's:
+        ``Settings.reader_threads``). ``tokenizer``: the encoder's instance of ``tokenizer_dir/tokenizer.json``, shared
         (it costs ~280 MB); it truncates texts at 512 tokens, more than a window the service
         reads."""
         import onnxruntime as ort

@@ -10,7 +10,7 @@ how surely they answer.
 
 Only the best ``top`` results are read, each in one window: its highlighted sentence widened by
 whole sentences, alternately after and before, up to ``window_chars`` characters. A window of
-~100 tokens costs the 6-layer int8 reader ~8 ms on one core of this machine, so reading is the
+~100 tokens costs the 6-layer int8 reader ~10 ms on one core of this machine, so reading is the
 largest part of a question's time (BENCHMARKS.md); both figures are settings.
 """
 

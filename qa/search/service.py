@@ -80,7 +80,8 @@ class SearchService(UsesEncoder):
             from qa.reader import Reader
 
             self._reader = Reader.load(tokenizer_dir=ensure_model(self.settings.cache_dir),
-                                       tokenizer=getattr(self.encoder, "tokenizer", None))
+                                       tokenizer=getattr(self.encoder, "tokenizer", None),
+                                       threads=self.settings.reader_threads)
         return self._reader
 
     def snapshot(self, force: bool = False) -> Archive:
