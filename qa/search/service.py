@@ -286,8 +286,8 @@ class SearchService(UsesEncoder):
         too (within the window read; ``studies/reader_sentence.py``: on the fit questions, more
         often right than either sentence alone). Confidence and ``found`` stay retrieval's:
         the reader's margin did not separate near-topic questions better
-        (``studies/reader_fit.py``). Results below them keep retrieval's order, with a
-        confidence no higher than the least of theirs; only results read state answers."""
+        (``studies/reader_fit.py``), so ``found`` is the same with and without the reader. Results
+        below them keep retrieval's order; only results read state answers."""
         s = self.settings
         top = hits[:s.reader_top]
         reads = read(self.reader, q, top, [_sentences(h.text) for h in top],
@@ -304,11 +304,9 @@ class SearchService(UsesEncoder):
             h.answer = h.text[r.answer[0]:r.answer[1]] if answers else None
             scored.append((-(logit(h.confidence) + s.reader_weight * r.margin), h.rank, h))
         order = [h for _, _, h in sorted(scored, key=lambda x: x[:2])] + hits[len(top):]
-        floor = min(h.confidence for h in top)
         for rank, h in enumerate(order, 1):
             h.rank = rank
             if rank > len(top):
-                h.confidence = min(h.confidence, floor)
                 h.highlight = replace(h.highlight, answer=None)
                 h.answer = None
         return order
