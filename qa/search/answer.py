@@ -139,7 +139,8 @@ _POINTING = re.compile(r"(?:这|那|该|此)(?:项|位|个|些|种|次|家|所|�
 def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple[str, ...]:
     """The question's content words, distinct, longest first (so 社工站 is matched before 社工).
     Not the words that ask or point back, nor the pieces the tokenizer also cuts from them
-    (一年 of 哪一年, 长时间 of 多长时间). Cached: every result of one question asks for them."""
+    (一年 of 哪一年, 长时间 of 多长时间). ``Question.of`` asks once per request; cached for the
+    studies, which ask per result."""
     tokens = tokenize(question)
     # what asks, as the question spells it: the tokenizer may cut 哪一年 as 哪 + 一年
     asking = {t for t in tokens if t in QUESTION_WORDS or _ASKING.fullmatch(t)}
