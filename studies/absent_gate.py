@@ -26,7 +26,7 @@ from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
 from qa.search import confidence as conf  # noqa: E402
-from qa.search.answer import question_terms  # noqa: E402
+from qa.search.question import Question  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
 
@@ -65,9 +65,11 @@ def collect(base: Settings, n: int) -> dict:
                     continue
                 d, lx = next(got)
                 keep = cal.keeper(q, cond, snap)
-                named = [x for x in question_terms(t, tokenize) if conf.naming(x)]
+                question = Question.of(t, tokenize)
+                named = question.named
                 res = []
-                for h, f in target.explained(t, 5, top(d, 50, keep), top(lx, 50, keep), tsnap):
+                for h, f in target.explained(question, 5, top(d, 50, keep), top(lx, 50, keep),
+                                             tsnap):
                     a = tsnap.article(h.citation.article_id)
                     hay = f"{a.title or ''}\n{a.text}".lower()
                     res.append((conf.confidence(f.__class__(**{**f.__dict__, "named_absent": 0})),

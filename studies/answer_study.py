@@ -52,8 +52,9 @@ from qa.chunking import split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
-from qa.search.answer import Scoring, pick, sentence_features  # noqa: E402
+from qa.search.answer import Scoring, pick, question_terms, sentence_features  # noqa: E402
 from qa.search.highlight import term_spans  # noqa: E402
+from qa.search.question import Question  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService, chunk_cosines, passage_sentences  # noqa: E402
 
@@ -65,7 +66,7 @@ FEATURES = ("own", "neighbour", "typed", "continues", "bigrams", "untitled", "de
 def old_overlap(text: str, question: str) -> tuple[int, int]:
     """The sentence picker shipped before issue 12: most question-term characters, +0.5 per
     distinct term, +0.5 for holding a digit."""
-    spans = term_spans(text, question, tokenize)
+    spans = term_spans(text, question_terms(question, tokenize))
     best, best_w = (0, len(text)), float("-inf")
     for s, e in split_sentences(text) or [(0, len(text))]:
         inside = [(a, b) for a, b in spans if a >= s and b <= e]
@@ -99,7 +100,7 @@ def fit(rows, dense_key: str = "chunks") -> tuple[float, ...]:
 
     groups = []
     for r in rows:
-        X, *_ = sentence_features(r["q_text"], r["text"], r["sents"], r["idf"], tokenize,
+        X, *_ = sentence_features(r["question"], r["text"], r["sents"], r["idf"],
                                   r.get(dense_key), title=r["title"])
         y = [any(a in r["text"][s:e] for a in r["q"].answers) for s, e in r["sents"]]
         if any(y) and not all(y):
@@ -130,17 +131,18 @@ def collect(service: SearchService, questions, want_dense: bool):
     rows = []
     for q, t, (d, lx) in zip(questions, texts, Candidates(service).get(texts)):
         d, lx = top(d, n), top(lx, n)
-        hits = service.answer(t, 1, d, lx, snap)
+        question = Question.of(t, tokenize)
+        hits = service.answer(question, 1, d, lx, snap)
         if not hits:
             continue
         c = hits[0].citation
         a = snap.article(c.article_id)
         text = hits[0].text
         sents = passage_sentences(a.text, c.start, c.end)
-        ranked = service._rank(t, d, lx, snap)
+        ranked = service._rank(question, d, lx, snap)
         mine = [f for f in ranked if snap.chunks([f.id])[0].article_id == a.id]
-        rows.append({"q": q, "q_text": t, "text": text, "sents": sents, "idf": snap.idf(t),
-                     "title": a.title, "chunks": chunk_cosines(sents, c.start, mine, snap),
+        rows.append({"q": q, "q_text": t, "question": question, "text": text, "sents": sents,
+                     "idf": snap.idf(t), "title": a.title, "chunks": chunk_cosines(sents, c.start, mine, snap),
                      "in_passage": any(x in text for x in q.answers)})
     if want_dense:
         t0 = time.perf_counter()
@@ -180,7 +182,7 @@ def chosen(r, variant) -> tuple[int, int]:
         return r["sents"][int(np.argmax(r["sentences"]))]
     key = "sentences" if isinstance(variant, tuple) else "chunks"
     scoring = variant[1] if isinstance(variant, tuple) else variant
-    return pick(r["q_text"], text, r["sents"], r["idf"], tokenize, r.get(key), scoring,
+    return pick(r["question"], text, r["sents"], r["idf"], r.get(key), scoring,
                 title=r["title"]).sentence
 
 
@@ -258,7 +260,7 @@ def main() -> None:
                 for re in args.restates]
         for i, (share, reach, re) in enumerate(grid):
             scoring = replace(Scoring(), window=share, reach=reach, restates=re)
-            picks = [pick(r["q_text"], r["text"], r["sents"], r["idf"], tokenize, r.get("chunks"),
+            picks = [pick(r["question"], r["text"], r["sents"], r["idf"], r.get("chunks"),
                           scoring, title=r["title"]) for r in rows]
             # the best sentence alone, as highlighted before the window: once, as the baseline
             for label, spans in ([("best sentence alone", [p.best for p in picks])] if i == 0

@@ -34,6 +34,7 @@ condition loses more than .005 of found.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from dataclasses import replace
@@ -54,6 +55,7 @@ from qa.search.confidence import organisation_absent, organisations  # noqa: E40
 from qa.index.lexical import tokenize  # noqa: E402
 from qa.search.attribute import (around, asked_attribute, attribute_absent, mentions,  # noqa: E402
                                  unit_absent)  # noqa: E402
+from qa.search.question import Question  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService, passage_sentences  # noqa: E402
 
@@ -74,6 +76,12 @@ NUMBERS = ("count", "ratio")
 _WIDE_ASKED = re.compile(r"全国|我国|全球|全世界")
 _WIDE_SAID = re.compile(r"全国|我国|中国|全球|世界|各省")
 _NARROW_SAID = re.compile(r"全省|全市|全县|全区|全州|全镇|本省|本市|本县|该省|该市|该县")
+
+
+@functools.lru_cache(maxsize=None)
+def understood(text: str) -> Question:
+    """``text`` analysed as the service analyses a question (once per text)."""
+    return Question.of(text, tokenize)
 
 
 def scope_absent(question: str, near: str) -> bool:
@@ -105,7 +113,7 @@ def result_rows(service, text: str, answers: list[str], dense, lexical,
     held, sentence+neighbours, passage, article text, features)."""
     snap = service.snapshot()
     rows = []
-    for h, f in service.explained(text, 5, dense, lexical, snap):
+    for h, f in service.explained(understood(text), 5, dense, lexical, snap):
         art = snap.article(h.citation.article_id)
         near = around(h.text, passage_sentences(art.text, h.citation.start, h.citation.end),
                       h.highlight.sentence)
@@ -182,8 +190,9 @@ def gated(text: str, row: tuple, variant: str) -> bool:
         a = asked_attribute(text)
         return a is not None and not mentions(a, near)
     if variant == "who-where":
-        return attribute_absent(text, near, kinds=NUMBERS + ("person", "place"))
-    return attribute_absent(text, article if variant == "article" else near, kinds=NUMBERS)
+        return attribute_absent(understood(text), near, kinds=NUMBERS + ("person", "place"))
+    return attribute_absent(understood(text), article if variant == "article" else near,
+                            kinds=NUMBERS)
 
 
 def found(qs, thr: float, factor, variant: str = "numbers") -> float:
@@ -200,14 +209,14 @@ def gate_all(t: str, r: tuple, who: float = 1.0, org: bool = False,
     ``org`` whether an organisation the article never names halves it (when no naming word
     already has), ``scope`` kept when 全国/我国 is asked and ``near`` speaks at no such scope,
     ``unit`` kept when the attribute is there but no number in the asked unit is."""
-    c, near, f = r[0], r[2], r[5]
-    if attribute_absent(t, near, kinds=NUMBERS):
-        c *= conf.UNIT_ABSENT_FACTOR if unit_absent(t, near) else conf.ATTRIBUTE_FACTOR
-    elif attribute_absent(t, near, kinds=("person", "place")):
+    c, near, f, q = r[0], r[2], r[5], understood(t)
+    if attribute_absent(q, near, kinds=NUMBERS):
+        c *= conf.UNIT_ABSENT_FACTOR if unit_absent(q, near) else conf.ATTRIBUTE_FACTOR
+    elif attribute_absent(q, near, kinds=("person", "place")):
         c *= who
-    elif unit_absent(t, near):
+    elif unit_absent(q, near):
         c *= unit
-    if org and not f.named_absent > 0 and organisation_absent(t, r[4], tokenize):
+    if org and not f.named_absent > 0 and organisation_absent(q, r[4]):
         c *= conf.ABSENT_FACTOR
     if scope_absent(t, near):
         c *= scope
@@ -295,7 +304,7 @@ def main() -> None:
     print(f"\nshipped, {weak} kept; when no number in the asked unit is near either (unit_absent)")
     print(f"{'set / condition':30}{'n':>6}" + "".join(f"{f:>8.1f}" for f in FACTORS))
     for (name, cond), qs in data.items():
-        cells = [found(qs, thr, lambda t, r, f=f: f if unit_absent(t, r[2]) else weak)
+        cells = [found(qs, thr, lambda t, r, f=f: f if unit_absent(understood(t), r[2]) else weak)
                  for f in FACTORS]
         print(f"{name + ' / ' + cond:30}{len(qs):>6}" + "".join(f"{c:>8.3f}" for c in cells))
     if args.show:

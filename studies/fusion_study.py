@@ -33,7 +33,7 @@ from qa.evaluation import bench_index, read_questions  # noqa: E402
 from _candidates import Candidates, top  # noqa: E402
 
 from qa.search import fusion  # noqa: E402
-from qa.search.answer_type import boost  # noqa: E402
+from qa.search.answer_type import asked_unit, boost  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
 from qa.search.window import passage_span, widen  # noqa: E402
@@ -189,8 +189,8 @@ def main() -> None:
                 h1 = hk = 0
                 for q, (d, l, c) in zip(questions, cached):
                     text = simplified(q.text)
-                    ranked = boost(method(d, l, c), text, lambda i: snap.chunks([i])[0].text,
-                                   args.answer_type)[: args.k]
+                    ranked = boost(method(d, l, c), asked_unit(text),
+                                   lambda i: snap.chunks([i])[0].text, args.answer_type)[: args.k]
                     texts = [expanded(snap, f.id, args.expand, cache) for f in ranked]
                     first = next((i for i, t in enumerate(texts)
                                   if any(a in t for a in q.answers)), None)

@@ -1,9 +1,10 @@
 """The answering sentence of a passage and, where the answer is a short typed span, that span.
 
-A pure stage: it takes the question, the passage text, the passage's sentence spans, the
-question's term weights (idf from the lexical index) and, optionally, each sentence's dense
-similarity to the question; it returns offsets into the passage. Nothing here knows about the
-index, so the service and the benchmarks call the same function.
+A pure stage: it takes the question (analysed once, ``qa.search.question``), the passage text,
+the passage's sentence spans, the question's term weights (idf from the lexical index) and,
+optionally, each sentence's dense similarity to the question; it returns offsets into the
+passage. Nothing here knows about the index, so the service and the benchmarks call the same
+function.
 
 A sentence is scored by what classic QA sentence selection uses:
 
@@ -51,8 +52,12 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qa.search.answer_type import NUMERAL, asked_unit, quantity_pattern
+
+if TYPE_CHECKING:
+    from qa.search.question import Question
 
 Span = tuple[int, int]
 
@@ -134,7 +139,8 @@ _POINTING = re.compile(r"(?:这|那|该|此)(?:项|位|个|些|种|次|家|所|�
 def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple[str, ...]:
     """The question's content words, distinct, longest first (so 社工站 is matched before 社工).
     Not the words that ask or point back, nor the pieces the tokenizer also cuts from them
-    (一年 of 哪一年, 长时间 of 多长时间). Cached: every result of one question asks for them."""
+    (一年 of 哪一年, 长时间 of 多长时间). ``Question.of`` asks once per request; cached for the
+    studies, which ask per result."""
     tokens = tokenize(question)
     # what asks, as the question spells it: the tokenizer may cut 哪一年 as 哪 + 一年
     asking = {t for t in tokens if t in QUESTION_WORDS or _ASKING.fullmatch(t)}
@@ -196,10 +202,9 @@ class Scoring:
     window_chars: int = 200
 
 
-def sentence_features(question: str, text: str, sentences: Sequence[Span],
-                      idf: Mapping[str, float], tokenize: Callable[[str], list[str]],
-                      dense: Sequence[float | None] | None = None, local: float = 1.0,
-                      title: str | None = None
+def sentence_features(question: Question, text: str, sentences: Sequence[Span],
+                      idf: Mapping[str, float], dense: Sequence[float | None] | None = None,
+                      local: float = 1.0, title: str | None = None
                       ) -> tuple[list[list[float]], list[float], list[list[Span]], list[set]]:
     """Per sentence: the feature vector (own, neighbour, typed, continues, bigrams, untitled,
     dense: the order of ``Scoring.weights``), the plain evidence (idf share of the question's
@@ -209,16 +214,16 @@ def sentence_features(question: str, text: str, sentences: Sequence[Span],
     service passes the best cosine of a candidate chunk overlapping the sentence. ``title``:
     the article's; its words name the article's subject, so they tell the passage from others,
     not one of its sentences from another."""
-    terms = question_terms(question, tokenize)
+    terms = question.terms
     top = max(idf.values(), default=1.0)
     w = {t: idf.get(t, top) for t in terms}
     total = sum(w.values()) or 1.0
-    q_norm = question.replace(" ", "")
+    q_norm = question.text.replace(" ", "")
     texts = [text[s:e] for s, e in sentences]
     found = [{t for t in terms if t.lower() in low} for low in (x.lower() for x in texts)]
     evidence = [sum(w[t] for t in f) / total for f in found]
     weights = _Weights.of(terms, w, found, local, q_norm, texts, title)
-    qtype = question_type(question)
+    qtype = question.type
     cands = [[sp for sp in typed_spans(t, qtype) if t[sp[0]:sp[1]].replace(" ", "") not in q_norm]
              for t in texts]
     closeness = _dense_features(dense, len(texts))
@@ -288,18 +293,19 @@ def _row(sentence: str, found: list[set], i: int, typed: bool, weights: _Weights
             weights.pair_share(sentence), weights.char_share(sentence), closeness]
 
 
-def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, float],
-         tokenize: Callable[[str], list[str]], dense: Sequence[float | None] | None = None,
-         scoring: Scoring = Scoring(), title: str | None = None) -> Pick:
+def pick(question: Question, text: str, sentences: Sequence[Span], idf: Mapping[str, float],
+         dense: Sequence[float | None] | None = None, scoring: Scoring = Scoring(),
+         title: str | None = None) -> Pick:
     """The sentence of ``text`` most likely to answer ``question`` (``best``), and what to
     highlight for it (``sentence``: it, or it and one neighbour — see ``window``).
+    ``question``: analysed once (``qa.search.question.Question.of``), for every passage.
 
     ``sentences`` are spans of ``text`` (non-empty, sorted); ``idf`` gives a term's weight
     (terms it does not know count as the rarest); ``dense`` optionally each sentence's cosine
     to the question (None where unknown); ``title`` the article's."""
     sentences = list(sentences) or [(0, len(text))]
-    rows, evidence, cands, found = sentence_features(question, text, sentences, idf, tokenize,
-                                                     dense, scoring.local, title)
+    rows, evidence, cands, found = sentence_features(question, text, sentences, idf, dense,
+                                                     scoring.local, title)
     scores = [sum(w * x for w, x in zip(scoring.weights, r)) for r in rows]
     best = max(range(len(rows)), key=lambda i: (scores[i], -i))
     s, e = sentences[best]
@@ -307,7 +313,7 @@ def pick(question: str, text: str, sentences: Sequence[Span], idf: Mapping[str, 
     if cands[best]:
         a = _nearest(text[s:e], cands[best], found[best])
         answer = (s + a[0], s + a[1])
-    lo, hi = window(text, sentences, scores, best, scoring, question)
+    lo, hi = window(text, sentences, scores, best, scoring, question.text)
     return Pick((sentences[lo][0], sentences[hi][1]), answer, evidence[best], bool(cands[best]),
                 scores[best], (s, e))
 

@@ -48,10 +48,10 @@ def states_quantity(text: str, unit: str) -> bool:
     return quantity_pattern(unit).search(text) is not None
 
 
-def boost(fused: list[Fused], question: str, text_of: Callable[[int], str],
+def boost(fused: list[Fused], unit: str | None, text_of: Callable[[int], str],
           bonus: float) -> list[Fused]:
-    """``fused`` re-ranked with ``bonus`` added to candidates stating the asked-for quantity."""
-    unit = asked_unit(question)
+    """``fused`` re-ranked with ``bonus`` added to candidates stating a quantity in ``unit``,
+    the one the question asks for (``asked_unit``; None: the question asks for none)."""
     if unit is None or not bonus:
         return fused
     fused = [replace(f, score=f.score + bonus) if states_quantity(text_of(f.id), unit) else f

@@ -15,9 +15,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from qa.search.answer import Span, question_type, typed_spans
-from qa.search.answer_type import UNIT, asked_unit
+from qa.search.answer import Span, typed_spans
+from qa.search.answer_type import UNIT
+
+if TYPE_CHECKING:
+    from qa.search.question import Question
 
 # What may stand between the attribute and the question word: a copula, a hedge, a total.
 _FILLER = (r"(?:是|为|有|在|位于|约|约为|大约|大概|一般|通常|共|共有|一共|总共|共计|合计|累计|达|达到|"
@@ -108,16 +112,16 @@ def around(text: str, sentences: Sequence[Span], sentence: Span) -> str:
 GATED_KINDS = ("count", "ratio")
 
 
-def attribute_absent(question: str, near: str, kinds: Sequence[str] = GATED_KINDS) -> bool:
+def attribute_absent(question: Question, near: str, kinds: Sequence[str] = GATED_KINDS) -> bool:
     """``question`` asks for a number (多少, 几, a rate) — one of ``kinds`` — of an attribute
-    that ``near`` (the answering sentence and its neighbours) never speaks of."""
-    if question_type(question).kind not in kinds:
+    (``asked_attribute``) that ``near`` (the answering sentence and its neighbours) never
+    speaks of."""
+    if question.type.kind not in kinds:
         return False
-    attribute = asked_attribute(question)
-    return attribute is not None and not mentions(attribute, near)
+    return question.attribute is not None and not mentions(question.attribute, near)
 
 
-def unit_absent(question: str, near: str) -> bool:
+def unit_absent(question: Question, near: str) -> bool:
     """``question`` counts in a unit (多少万元, 几张) and ``near`` states no number in it: not
     even the kind of answer asked for is there."""
-    return asked_unit(question) is not None and not typed_spans(near, question_type(question))
+    return question.unit is not None and not typed_spans(near, question.type)

@@ -24,9 +24,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qa.search.answer import Pick, question_terms, question_type
+from qa.search.answer import Pick, question_terms
 from qa.search.attribute import attribute_absent, unit_absent
+
+if TYPE_CHECKING:
+    from qa.search.question import Question
 
 
 @dataclass(frozen=True)
@@ -188,33 +192,31 @@ def organisations(question: str, tokenize: Callable[[str], list[str]]) -> list[l
     return list(found.values())
 
 
-def organisation_absent(question: str, article: str,
-                        tokenize: Callable[[str], list[str]]) -> bool:
+def organisation_absent(question: Question, article: str) -> bool:
     """Whether ``article`` names one of ``question``'s organisations named after a place in
     none of its ways (``organisations``)."""
     text = article.lower()
-    return any(not any(n.lower() in text for n in names)
-               for names in organisations(question, tokenize))
+    return any(not any(n.lower() in text for n in names) for names in question.organisations)
 
 
-def coverage(question: str, title: str | None, text: str, idf: Mapping[str, float],
-             tokenize: Callable[[str], list[str]]) -> float:
+def coverage(question: Question, title: str | None, text: str,
+             idf: Mapping[str, float]) -> float:
     """The idf-weighted share of the question's content words found in ``title`` + ``text``."""
-    return _shares(question, title, text, idf, tokenize)[0]
+    return _shares(question, title, text, idf)[0]
 
 
-def _shares(question: str, title: str | None, text: str, idf: Mapping[str, float],
-            tokenize: Callable[[str], list[str]]) -> tuple[float, float]:
+def _shares(question: Question, title: str | None, text: str,
+            idf: Mapping[str, float]) -> tuple[float, float]:
     """Coverage of all the question's words and the share of its naming words missing, both
     weighed by idf, in ``title`` + ``text``."""
-    terms = question_terms(question, tokenize)
+    terms = question.terms
     if not terms:
         return 0.0, 0.0
     top = max(idf.values(), default=1.0)
     haystack = f"{title or ''}\n{text}".lower()
     weight = {t: idf.get(t, top) for t in terms}
     held = {t for t in terms if t.lower() in haystack}
-    named = [t for t in terms if naming(t)]
+    named = question.named
     named_total = sum(weight[t] for t in named)
     missing = (sum(weight[t] for t in named if t not in held) / named_total
                if named_total else 0.0)
@@ -227,24 +229,23 @@ def standout(cosines: Iterable[float], nth: int = 10) -> float:
     return top[0] - top[-1] if top else 0.0
 
 
-def features(question: str, title: str | None, text: str, chosen: Pick, dense: float | None,
-             idf: Mapping[str, float], tokenize: Callable[[str], list[str]],
-             spread: float = 0.0, article: str | None = None,
-             near: str | None = None) -> Features:
+def features(question: Question, title: str | None, text: str, chosen: Pick,
+             dense: float | None, idf: Mapping[str, float], spread: float = 0.0,
+             article: str | None = None, near: str | None = None) -> Features:
     """The features of one result: its passage ``text`` under ``title``, its answering
     sentence ``chosen``, the raw cosine ``dense`` of its best chunk; ``spread`` is the
     question's ``standout``; ``article`` the whole text the passage is from (default: the
     passage alone); ``near`` the answering sentence with its neighbours (default: the
     sentence alone)."""
-    covered, named_missing = _shares(question, title, text, idf, tokenize)
+    covered, named_missing = _shares(question, title, text, idf)
     if near is None:
         near = text[chosen.best[0]:chosen.best[1]]
     absent = named_missing if article is None or article == text else _shares(
-        question, title, article, idf, tokenize)[1]
+        question, title, article, idf)[1]
     return Features(dense=dense, coverage=covered, evidence=chosen.evidence, typed=chosen.typed,
-                    asks_type=question_type(question).kind is not None,
+                    asks_type=question.type.kind is not None,
                     named_missing=named_missing, standout=spread, named_absent=absent,
                     attribute_absent=attribute_absent(question, near),
                     unit_absent=unit_absent(question, near),
                     organisation_absent=organisation_absent(
-                        question, f"{title or ''}\n{article or text}", tokenize))
+                        question, f"{title or ''}\n{article or text}"))

@@ -34,6 +34,7 @@ from qa.search.confidence import Features, confidence, features, standout
 from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
 from qa.search.highlight import term_spans
+from qa.search.question import Question
 from qa.search.reading import logit, read
 from qa.search.script import simplified
 from qa.search.sentence_cache import SentenceCache
@@ -186,9 +187,10 @@ class SearchService(UsesEncoder):
         lexical = Later(snap.lexical, text, n, where)
         dense = snap.dense(self._query_vector(text), n, where)
         lexical = lexical.result()
-        hits = self.answer(text, k, dense, lexical, snap)
+        question = Question.of(text, tokenize)     # understood once, for every result
+        hits = self.answer(question, k, dense, lexical, snap)
         if self.settings.reader and hits:
-            hits = self._read(text, hits)
+            hits = self._read(question, hits)
         found = any(h.confidence >= self.settings.found_confidence for h in hits)
         if sort == "date":
             hits.sort(key=lambda h: h.citation.date or "", reverse=True)
@@ -196,14 +198,15 @@ class SearchService(UsesEncoder):
                 h.rank = rank
         return Answer(q, hits, round((time.perf_counter() - started) * 1000, 1), found)
 
-    def answer(self, q: str, k: int, dense: dict[int, float], lexical: dict[int, float],
+    def answer(self, q: Question, k: int, dense: dict[int, float], lexical: dict[int, float],
                snap: Archive) -> list[Hit]:
         """From the two candidate lists to results: fuse, group by article, pick the
-        answering sentence, calibrate. Benchmarks call it with candidates they have edited."""
+        answering sentence, calibrate. Benchmarks call it with candidates they have edited
+        (and the question as ``Question.of`` its searched text)."""
         return [h for h, _ in self.explained(q, k, dense, lexical, snap)]
 
-    def explained(self, q: str, k: int, dense: dict[int, float], lexical: dict[int, float],
-                  snap: Archive) -> list[tuple[Hit, Features]]:
+    def explained(self, q: Question, k: int, dense: dict[int, float],
+                  lexical: dict[int, float], snap: Archive) -> list[tuple[Hit, Features]]:
         """``answer``, each result with the features its confidence was computed from (what
         studies/calibrate.py fits the confidence model on)."""
         snap = _OneRequest(snap)
@@ -216,17 +219,17 @@ class SearchService(UsesEncoder):
         groups = group(keyed,
                        lambda f: self._candidate(f, snap, articles), k,
                        self.settings.paragraph_max_chars)
-        idf = snap.idf(q)
+        idf = snap.idf(q.text)
         spread = standout(dense.values())
         reprints = snap.copies([g.first.ref.id for g in groups], self.settings.max_reprints)
         return [self._hit(rank, g, q, idf, snap, articles, scored[g.first.article], spread,
                           *reprints[g.first.ref.id])
                 for rank, g in enumerate(groups, 1)]
 
-    def _rank(self, q: str, dense: dict[int, float], lexical: dict[int, float],
+    def _rank(self, q: Question, dense: dict[int, float], lexical: dict[int, float],
               snap: Archive) -> list[Fused]:
-        fused = fuse(dense, lexical, self.lexical_weight(q, lexical, snap))
-        return boost(fused, q, lambda key: snap.chunks([key])[0].text,
+        fused = fuse(dense, lexical, self.lexical_weight(q.text, lexical, snap))
+        return boost(fused, q.unit, lambda key: snap.chunks([key])[0].text,
                      self.settings.answer_type_bonus)
 
     def _candidate(self, f: Fused, snap: Archive, articles: dict) -> Candidate:
@@ -244,15 +247,15 @@ class SearchService(UsesEncoder):
         return passage_span(a.text, _sentences(a.text), start, end, s.passage_min_chars,
                             s.paragraph_max_chars)
 
-    def _hit(self, rank: int, g: Group, q: str, idf: dict[str, float], snap: Archive,
+    def _hit(self, rank: int, g: Group, q: Question, idf: dict[str, float], snap: Archive,
              articles: dict, scored: list[Fused], spread: float,
              reprints: list[int], more: int) -> tuple[Hit, Features]:
         a = articles[g.first.article]
         start, end = g.span
         text = a.text[start:end]
         sentences = passage_sentences(a.text, start, end)
-        chosen = pick(q, text, sentences, idf, tokenize,
-                      chunk_cosines(sentences, start, scored, snap), title=a.title)
+        chosen = pick(q, text, sentences, idf, chunk_cosines(sentences, start, scored, snap),
+                      title=a.title)
         f: Fused = g.first.ref
         also = [self._cite(articles[o.article], o.span) for o in g.also]
         # Exact reprints of the passage that did not make it into the candidates, at most
@@ -267,7 +270,7 @@ class SearchService(UsesEncoder):
         # some of them, so the places known are at least the larger of the two counts
         cap = self.settings.max_reprints
         more = max(len(also), len(reprints) - 1 + more) - len(also[:cap])
-        why = features(q, a.title, text, chosen, f.dense, idf, tokenize, spread, a.text,
+        why = features(q, a.title, text, chosen, f.dense, idf, spread, a.text,
                        # the gate was chosen on the best sentence and its neighbours, not on
                        # the (perhaps widened) highlight
                        around(text, sentences, chosen.best))
@@ -275,11 +278,11 @@ class SearchService(UsesEncoder):
         return Hit(rank=rank, score=round(f.score, 4), confidence=round(sure, 3),
                    scores={"dense": _round(f.dense), "lexical": _round(f.lexical)},
                    text=text, highlight=Highlight(chosen.sentence, chosen.answer,
-                                                  term_spans(text, q, tokenize, chosen.sentence)),
+                                                  term_spans(text, q.terms, chosen.sentence)),
                    citation=self._cite(a, g.span), also_in=also[:cap], also_in_more=more,
                    more_in_article=[list(m.span) for m in g.more]), why
 
-    def _read(self, q: str, hits: list[Hit]) -> list[Hit]:
+    def _read(self, q: Question, hits: list[Hit]) -> list[Hit]:
         """The best results read (``reading``): reordered by retrieval's confidence and the
         reader's margin together (``Settings.reader_weight``), and, when found, they state the
         reader's answer, their sentence highlight widened to the run of sentences that holds it
@@ -290,7 +293,7 @@ class SearchService(UsesEncoder):
         below them keep retrieval's order; only results read state answers."""
         s = self.settings
         top = hits[:s.reader_top]
-        reads = read(self.reader, q, top, [_sentences(h.text) for h in top],
+        reads = read(self.reader, q.text, top, [_sentences(h.text) for h in top],
                      s.reader_window_chars)
         scored = []
         for h, r in zip(top, reads):
@@ -300,7 +303,7 @@ class SearchService(UsesEncoder):
                 sentence = _holding(_sentences(h.text), (min(sentence[0], r.answer[0]),
                                                          max(sentence[1], r.answer[1])))
             h.highlight = Highlight(sentence, r.answer if answers else None,
-                                    term_spans(h.text, q, tokenize, sentence))
+                                    term_spans(h.text, q.terms, sentence))
             h.answer = h.text[r.answer[0]:r.answer[1]] if answers else None
             scored.append((-(logit(h.confidence) + s.reader_weight * r.margin), h.rank, h))
         order = [h for _, _, h in sorted(scored, key=lambda x: x[:2])] + hits[len(top):]

@@ -10,6 +10,7 @@ from qa.search.attribute import (around, asked_attribute, attribute_absent, ment
                                  unit_absent)
 from qa.search.confidence import (ATTRIBUTE_FACTOR, UNIT_ABSENT_FACTOR, Features, confidence,
                                   features)
+from qa.search.question import Question
 from qa.search.service import SearchService
 
 
@@ -50,20 +51,23 @@ def test_an_attribute_is_mentioned_by_itself_or_a_two_character_part():
 
 def test_only_questions_asking_for_a_number_are_gated_unless_other_kinds_are_asked_for():
     text = "毕节市建成279个乡（镇、街道）社工站，实现市、县、乡三级全覆盖。"
-    assert attribute_absent("毕节市社工站每年的运营经费是多少万元？", text)
-    assert attribute_absent("毕节市社工站的年度考核优秀率是多少？", text)      # a rate
+
+    def absent(question, near=text, **kinds):
+        return attribute_absent(Question.of(question), near, **kinds)
+
+    assert absent("毕节市社工站每年的运营经费是多少万元？")
+    assert absent("毕节市社工站的年度考核优秀率是多少？")      # a rate
     # 籍贯 is answered by 「浙江永嘉人」 without the word: who/where questions pass by default…
-    assert not attribute_absent("毕节市社工总站的站长是谁？", text)
-    assert not attribute_absent("毕节市社工总站的办公地址在哪里？", text)
+    assert not absent("毕节市社工总站的站长是谁？")
+    assert not absent("毕节市社工总站的办公地址在哪里？")
     # …and are gated when asked for (studies/attribute_gate.py measures them)
     who_where = ("person", "place")
-    assert attribute_absent("毕节市社工总站的站长是谁？", text, kinds=who_where)
-    assert attribute_absent("毕节市社工总站的办公地址在哪里？", text, kinds=who_where)
-    assert not attribute_absent("毕节市社工总站的站长是谁？", text + "站长由张明担任。",
-                                kinds=who_where)
-    assert not attribute_absent("毕节市社工站每年的运营经费是多少万元？", text, kinds=who_where)
-    assert not attribute_absent("毕节市建成了多少个社工站？", text)            # it is there
-    assert not attribute_absent("毕节市建成了哪些社工站？", text)              # none asked
+    assert absent("毕节市社工总站的站长是谁？", kinds=who_where)
+    assert absent("毕节市社工总站的办公地址在哪里？", kinds=who_where)
+    assert not absent("毕节市社工总站的站长是谁？", text + "站长由张明担任。", kinds=who_where)
+    assert not absent("毕节市社工站每年的运营经费是多少万元？", kinds=who_where)
+    assert not absent("毕节市建成了多少个社工站？")            # it is there
+    assert not absent("毕节市建成了哪些社工站？")              # none asked
 
 
 def test_around_is_the_sentence_and_its_neighbours():
@@ -76,9 +80,10 @@ def test_around_is_the_sentence_and_its_neighbours():
 
 def test_no_number_in_the_asked_unit_near_is_unit_absent():
     asked = "济阳区社工站每年的运营经费是多少万元？"
-    assert unit_absent(asked, "配备专业驻站社工26人")
-    assert not unit_absent(asked, "投入慈善资金10万余元")
-    assert not unit_absent("济阳区社工站每年的运营经费是多少？", "配备专业驻站社工26人")  # no unit
+    assert unit_absent(Question.of(asked), "配备专业驻站社工26人")
+    assert not unit_absent(Question.of(asked), "投入慈善资金10万余元")
+    assert not unit_absent(Question.of("济阳区社工站每年的运营经费是多少？"),   # no unit
+                           "配备专业驻站社工26人")
 
 
 @pytest.mark.parametrize("money, factor", [("", UNIT_ABSENT_FACTOR),
@@ -87,14 +92,13 @@ def test_a_result_silent_on_the_asked_attribute_is_gated(money, factor):
     text = ("自2021年建立社工站以来，济阳区已实现街道（镇）社工站全覆盖。"
             f"{money}建设1个区级社工总站，7个街道（镇）社工站，配备专业驻站社工26人。")
     idf = {t: 2.0 for t in tokenize(text + "运营经费")}
-    asked = "济阳区社工站每年的运营经费是多少万元？"
-    answerable = "济阳区配备了多少名驻站社工？"
+    asked = Question.of("济阳区社工站每年的运营经费是多少万元？")
+    answerable = Question.of("济阳区配备了多少名驻站社工？")
     assert attribute_absent(asked, text) and not attribute_absent(answerable, text)
 
     def scored(q):
-        chosen = pick(q, text, split_sentences(text), idf, tokenize)
-        return features(q, "济阳区社工站", text, chosen, 0.9, idf, tokenize, article=text,
-                        near=text)
+        chosen = pick(q, text, split_sentences(text), idf)
+        return features(q, "济阳区社工站", text, chosen, 0.9, idf, article=text, near=text)
 
     gated = scored(asked)
     assert gated.attribute_absent and not scored(answerable).attribute_absent
@@ -114,7 +118,7 @@ def service(seed_archive, encoder):
 ])
 def test_seed_questions_asking_what_their_article_states_are_not_gated(service, question):
     snap = service.snapshot()
-    found = service.explained(question, 3, *_candidates(service, question), snap)
+    found = service.explained(Question.of(question), 3, *_candidates(service, question), snap)
     assert not found[0][1].attribute_absent
     assert service.ask(question, 3).found
 
@@ -128,7 +132,7 @@ def test_seed_articles_silent_on_the_asked_attribute_are_not_found(service, ques
     answer = service.ask(question, 5)
     assert not answer.found
     snap = service.snapshot()
-    top = service.explained(question, 5, *_candidates(service, question), snap)[0]
+    top = service.explained(Question.of(question), 5, *_candidates(service, question), snap)[0]
     assert top[1].attribute_absent
 
 
