@@ -26,7 +26,7 @@ from qa.config import Settings  # noqa: E402
 from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
 from qa.search import confidence as conf  # noqa: E402
-from qa.search.question import Question  # noqa: E402
+from qa.search.understand import understand  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
 
@@ -65,7 +65,7 @@ def collect(base: Settings, n: int) -> dict:
                     continue
                 d, lx = next(got)
                 keep = cal.keeper(q, cond, snap)
-                question = Question.of(t, tokenize)
+                question = understand(t, tokenize)
                 named = question.named
                 res = []
                 for h, f in target.explained(question, 5, top(d, 50, keep), top(lx, 50, keep),

@@ -54,7 +54,7 @@ from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
 from qa.search.answer import Scoring, pick, question_terms, sentence_features  # noqa: E402
 from qa.search.highlight import term_spans  # noqa: E402
-from qa.search.question import Question  # noqa: E402
+from qa.search.understand import understand  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService, chunk_cosines, passage_sentences  # noqa: E402
 
@@ -131,7 +131,7 @@ def collect(service: SearchService, questions, want_dense: bool):
     rows = []
     for q, t, (d, lx) in zip(questions, texts, Candidates(service).get(texts)):
         d, lx = top(d, n), top(lx, n)
-        question = Question.of(t, tokenize)
+        question = understand(t, tokenize)
         hits = service.answer(question, 1, d, lx, snap)
         if not hits:
             continue

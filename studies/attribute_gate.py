@@ -56,6 +56,7 @@ from qa.index.lexical import tokenize  # noqa: E402
 from qa.search.attribute import (around, asked_attribute, attribute_absent, mentions,  # noqa: E402
                                  unit_absent)  # noqa: E402
 from qa.search.question import Question  # noqa: E402
+from qa.search.understand import understand  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService, passage_sentences  # noqa: E402
 
@@ -81,7 +82,7 @@ _NARROW_SAID = re.compile(r"全省|全市|全县|全区|全州|全镇|本省|本
 @functools.lru_cache(maxsize=None)
 def understood(text: str) -> Question:
     """``text`` analysed as the service analyses a question (once per text)."""
-    return Question.of(text, tokenize)
+    return understand(text, tokenize)
 
 
 def scope_absent(question: str, near: str) -> bool:

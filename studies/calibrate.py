@@ -31,7 +31,6 @@ import math
 import pickle
 import re
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +47,7 @@ from qa.evaluation import bench_settings, read_questions  # noqa: E402
 from qa.index.lexical import tokenize  # noqa: E402
 from qa.search import confidence as conf  # noqa: E402
 from qa.search.answer import question_terms  # noqa: E402
-from qa.search.question import Question  # noqa: E402
+from qa.search.understand import understand  # noqa: E402
 from qa.search.script import simplified  # noqa: E402
 from qa.search.service import SearchService  # noqa: E402
 
@@ -111,7 +110,7 @@ def rows_for(service: SearchService, text: str, answers: list[str], dense, lexic
     """(feature vector, label, rank) for each of the top 5 results, as the service computes
     them."""
     return [(f.vector(conf.DENSE_FLOOR), int(answerable and any(x in h.text for x in answers)),
-             h.rank) for h, f in service.explained(Question.of(text, tokenize), 5, dense, lexical,
+             h.rank) for h, f in service.explained(understand(text, tokenize), 5, dense, lexical,
                                                    service.snapshot())]
 
 

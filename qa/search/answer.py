@@ -52,12 +52,8 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from qa.search.answer_type import NUMERAL, asked_unit, quantity_pattern
-
-if TYPE_CHECKING:
-    from qa.search.question import Question
+from qa.search.question import Question, QuestionType
 
 Span = tuple[int, int]
 
@@ -91,11 +87,6 @@ _PERSON = re.compile(
     r"|[\u4e00-\u9fff]{2,4}(?=(?:书记|主任|会长|院长|局长|教授|先生|女士|老师|说|表示|介绍|指出))")
 _ANY_NUMBER = re.compile(rf"(?:{NUMERAL})[余多]?[万亿]?[余多]?")
 
-
-@dataclass(frozen=True)
-class QuestionType:
-    kind: str | None            # count | ratio | time | place | person | None
-    unit: str | None = None     # for count: the unit asked for (名, 个, 学时), if any
 
 
 def question_type(question: str) -> QuestionType:
@@ -139,7 +130,7 @@ _POINTING = re.compile(r"(?:这|那|该|此)(?:项|位|个|些|种|次|家|所|�
 def question_terms(question: str, tokenize: Callable[[str], list[str]]) -> tuple[str, ...]:
     """The question's content words, distinct, longest first (so 社工站 is matched before 社工).
     Not the words that ask or point back, nor the pieces the tokenizer also cuts from them
-    (一年 of 哪一年, 长时间 of 多长时间). ``Question.of`` asks once per request; cached for the
+    (一年 of 哪一年, 长时间 of 多长时间). ``understand`` asks once per request; cached for the
     studies, which ask per result."""
     tokens = tokenize(question)
     # what asks, as the question spells it: the tokenizer may cut 哪一年 as 哪 + 一年
@@ -298,7 +289,7 @@ def pick(question: Question, text: str, sentences: Sequence[Span], idf: Mapping[
          title: str | None = None) -> Pick:
     """The sentence of ``text`` most likely to answer ``question`` (``best``), and what to
     highlight for it (``sentence``: it, or it and one neighbour — see ``window``).
-    ``question``: analysed once (``qa.search.question.Question.of``), for every passage.
+    ``question``: analysed once (``qa.search.understand``), for every passage.
 
     ``sentences`` are spans of ``text`` (non-empty, sorted); ``idf`` gives a term's weight
     (terms it does not know count as the rarest); ``dense`` optionally each sentence's cosine

@@ -35,6 +35,7 @@ from qa.search.fusion import Fused, fuse
 from qa.search.grouping import Candidate, Group, group
 from qa.search.highlight import term_spans
 from qa.search.question import Question
+from qa.search.understand import understand
 from qa.search.reading import logit, read
 from qa.search.script import simplified
 from qa.search.sentence_cache import SentenceCache
@@ -187,7 +188,7 @@ class SearchService(UsesEncoder):
         lexical = Later(snap.lexical, text, n, where)
         dense = snap.dense(self._query_vector(text), n, where)
         lexical = lexical.result()
-        question = Question.of(text, tokenize)     # understood once, for every result
+        question = understand(text, tokenize)     # understood once, for every result
         hits = self.answer(question, k, dense, lexical, snap)
         if self.settings.reader and hits:
             hits = self._read(question, hits)
@@ -202,7 +203,7 @@ class SearchService(UsesEncoder):
                snap: Archive) -> list[Hit]:
         """From the two candidate lists to results: fuse, group by article, pick the
         answering sentence, calibrate. Benchmarks call it with candidates they have edited
-        (and the question as ``Question.of`` its searched text)."""
+        (and the question as ``understand`` its searched text)."""
         return [h for h, _ in self.explained(q, k, dense, lexical, snap)]
 
     def explained(self, q: Question, k: int, dense: dict[int, float],

@@ -4,7 +4,7 @@ from qa.chunking import split_sentences
 from qa.index.lexical import tokenize
 from qa.search.answer import (Scoring, pick, question_terms, question_type, restates, typed_spans,
                              window)
-from qa.search.question import Question
+from qa.search.understand import understand
 
 # Written for these tests in the seeds' style; the answer sentence shares fewer words with the
 # questions than its neighbours do.
@@ -16,7 +16,7 @@ TEXT = ("嘉定区精神健康社工站建设工作于去年启动，嘉定区�
 
 def answer_of(question):
     idf = {t: 1.0 for t in tokenize(TEXT)}
-    p = pick(Question.of(question), TEXT, split_sentences(TEXT), idf)
+    p = pick(understand(question), TEXT, split_sentences(TEXT), idf)
     s, e = p.sentence
     return TEXT[s:e], (TEXT[p.answer[0]:p.answer[1]] if p.answer else None), p
 
@@ -59,7 +59,7 @@ def test_evidence_is_a_share_and_unknown_words_do_not_break_it():
     _, _, p = answer_of("钢琴比赛的冠军是谁？")
     assert 0.0 <= p.evidence <= 1.0
     text = "只有一句话"
-    q = pick(Question.of("什么"), text, [], {})
+    q = pick(understand("什么"), text, [], {})
     assert q.sentence == (0, len(text)) and q.answer is None
 
 
@@ -73,7 +73,7 @@ PROFILE = ("王立新，山东济南人，王立新现任区精神卫生中心�
 def picked(question, title=None, dense=None, text=PROFILE):
     """The best sentence (before any widening of the highlight)."""
     idf = {t: 1.0 for t in tokenize(text + question)}
-    p = pick(Question.of(question), text, split_sentences(text), idf, dense, title=title)
+    p = pick(understand(question), text, split_sentences(text), idf, dense, title=title)
     return text[p.best[0]:p.best[1]]
 
 
@@ -106,7 +106,7 @@ RECORD = ("比赛中，老将培顿·曼宁带领野马队再次进入决赛。"
 
 def highlighted(question, text=RECORD, scoring=Scoring()):
     idf = {t: 1.0 for t in tokenize(text + question)}
-    p = pick(Question.of(question), text, split_sentences(text), idf, scoring=scoring)
+    p = pick(understand(question), text, split_sentences(text), idf, scoring=scoring)
     return text[p.sentence[0]:p.sentence[1]], text[p.best[0]:p.best[1]], p
 
 
@@ -134,14 +134,14 @@ def test_doubt_between_neighbours_widens_and_the_cap_undoes_it():
     question = "社工站的情况怎么样？"
     idf = {t: 1.0 for t in tokenize(text + question)}
     sentences = split_sentences(text)
-    sure = pick(Question.of(question), text, sentences, idf, scoring=Scoring(window=0.0))
-    unsure = pick(Question.of(question), text, sentences, idf, scoring=Scoring(window=0.99))
+    sure = pick(understand(question), text, sentences, idf, scoring=Scoring(window=0.0))
+    unsure = pick(understand(question), text, sentences, idf, scoring=Scoring(window=0.99))
     assert sure.sentence == sure.best and unsure.best == sure.best
     assert unsure.sentence != unsure.best            # one neighbour joined
     s, e = unsure.sentence
     joined = [sp for sp in sentences if s <= sp[0] and sp[1] <= e]
     assert len(joined) == 2 and unsure.best in joined
-    capped = pick(Question.of(question), text, sentences, idf,
+    capped = pick(understand(question), text, sentences, idf,
                   scoring=Scoring(window=0.99, window_chars=e - s - 1))
     assert capped.sentence == capped.best
 
@@ -209,7 +209,7 @@ def test_a_sure_best_sentence_that_restates_the_question_is_shown_with_its_likel
     # through pick: the sentence stating the figure is highlighted with the restating one
     idf = {t: 1.0 for t in tokenize(text + question)}
     # (scored by the question's character pairs alone, the restating sentence is sure)
-    p = pick(Question.of(question), text, sentences, idf,
+    p = pick(understand(question), text, sentences, idf,
              scoring=Scoring(weights=(0, 0, 0, 0, 10.0, 0, 0)))
     assert text[p.best[0]:p.best[1]] == "乙地修了道路。"
     assert text[p.sentence[0]:p.sentence[1]] == "乙地今年新修道路十二公里。乙地修了道路。"

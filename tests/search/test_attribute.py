@@ -10,7 +10,7 @@ from qa.search.attribute import (around, asked_attribute, attribute_absent, ment
                                  unit_absent)
 from qa.search.confidence import (ATTRIBUTE_FACTOR, UNIT_ABSENT_FACTOR, Features, confidence,
                                   features)
-from qa.search.question import Question
+from qa.search.understand import understand
 from qa.search.service import SearchService
 
 
@@ -53,7 +53,7 @@ def test_only_questions_asking_for_a_number_are_gated_unless_other_kinds_are_ask
     text = "毕节市建成279个乡（镇、街道）社工站，实现市、县、乡三级全覆盖。"
 
     def absent(question, near=text, **kinds):
-        return attribute_absent(Question.of(question), near, **kinds)
+        return attribute_absent(understand(question), near, **kinds)
 
     assert absent("毕节市社工站每年的运营经费是多少万元？")
     assert absent("毕节市社工站的年度考核优秀率是多少？")      # a rate
@@ -80,9 +80,9 @@ def test_around_is_the_sentence_and_its_neighbours():
 
 def test_no_number_in_the_asked_unit_near_is_unit_absent():
     asked = "济阳区社工站每年的运营经费是多少万元？"
-    assert unit_absent(Question.of(asked), "配备专业驻站社工26人")
-    assert not unit_absent(Question.of(asked), "投入慈善资金10万余元")
-    assert not unit_absent(Question.of("济阳区社工站每年的运营经费是多少？"),   # no unit
+    assert unit_absent(understand(asked), "配备专业驻站社工26人")
+    assert not unit_absent(understand(asked), "投入慈善资金10万余元")
+    assert not unit_absent(understand("济阳区社工站每年的运营经费是多少？"),   # no unit
                            "配备专业驻站社工26人")
 
 
@@ -92,8 +92,8 @@ def test_a_result_silent_on_the_asked_attribute_is_gated(money, factor):
     text = ("自2021年建立社工站以来，济阳区已实现街道（镇）社工站全覆盖。"
             f"{money}建设1个区级社工总站，7个街道（镇）社工站，配备专业驻站社工26人。")
     idf = {t: 2.0 for t in tokenize(text + "运营经费")}
-    asked = Question.of("济阳区社工站每年的运营经费是多少万元？")
-    answerable = Question.of("济阳区配备了多少名驻站社工？")
+    asked = understand("济阳区社工站每年的运营经费是多少万元？")
+    answerable = understand("济阳区配备了多少名驻站社工？")
     assert attribute_absent(asked, text) and not attribute_absent(answerable, text)
 
     def scored(q):
@@ -118,7 +118,7 @@ def service(seed_archive, encoder):
 ])
 def test_seed_questions_asking_what_their_article_states_are_not_gated(service, question):
     snap = service.snapshot()
-    found = service.explained(Question.of(question), 3, *_candidates(service, question), snap)
+    found = service.explained(understand(question), 3, *_candidates(service, question), snap)
     assert not found[0][1].attribute_absent
     assert service.ask(question, 3).found
 
@@ -132,7 +132,7 @@ def test_seed_articles_silent_on_the_asked_attribute_are_not_found(service, ques
     answer = service.ask(question, 5)
     assert not answer.found
     snap = service.snapshot()
-    top = service.explained(Question.of(question), 5, *_candidates(service, question), snap)[0]
+    top = service.explained(understand(question), 5, *_candidates(service, question), snap)[0]
     assert top[1].attribute_absent
 
 

@@ -3,7 +3,7 @@ from qa.chunking import split_sentences
 from qa.search.answer import pick
 from qa.search.confidence import (ABSENT_FACTOR, Features, confidence, coverage, features,
                                   naming, organisation_absent, organisations)
-from qa.search.question import Question
+from qa.search.understand import understand
 from qa.search.service import SearchService
 
 
@@ -19,10 +19,10 @@ def test_confidence_is_a_probability_that_rises_with_the_evidence():
 
 def test_coverage_counts_title_and_passage_and_weighs_rare_words():
     idf = {"北京市": 5.0, "社工": 1.0, "朝阳区": 5.0}
-    asked = Question.of("北京市朝阳区有多少名社工？")
+    asked = understand("北京市朝阳区有多少名社工？")
     assert coverage(asked, "济阳区社工站", "配备社工26人", idf) < 0.3
     assert coverage(asked, "北京市朝阳区", "社工26人", idf) == 1.0
-    assert coverage(Question.of("？？"), None, "text", idf) == 0.0
+    assert coverage(understand("？？"), None, "text", idf) == 0.0
 
 
 def test_naming_words_are_places_organisations_and_figures_not_kinds():
@@ -39,7 +39,7 @@ def test_common_nouns_jieba_tags_as_places_name_nothing():
         assert not naming(word), word
     text = "定子是电机中固定不动的部分，通常固定在机壳上。"
     idf = {t: 2.0 for t in tokenize(text + "什么东西")}
-    q = Question.of("定子固定在什么东西上？")
+    q = understand("定子固定在什么东西上？")
     f = features(q, None, text, pick(q, text, split_sentences(text), idf), 0.9, idf)
     assert f.named_missing == 0.0 and f.named_absent == 0.0
 
@@ -47,8 +47,8 @@ def test_common_nouns_jieba_tags_as_places_name_nothing():
 def test_a_question_about_another_place_is_less_sure_than_the_same_question_here():
     text = "济阳区各街道社工站共配备专业驻站社工26人，累计服务群众7.7万余人。"
     idf = {t: 2.0 for t in tokenize(text + "杭州市西湖区")}
-    here = Question.of("济阳区配备了多少名驻站社工？")
-    there = Question.of("杭州市西湖区配备了多少名驻站社工？")
+    here = understand("济阳区配备了多少名驻站社工？")
+    there = understand("杭州市西湖区配备了多少名驻站社工？")
     chosen = pick(here, text, split_sentences(text), idf)
     f_here = features(here, "济阳区社工站", text, chosen, 0.9, idf)
     f_there = features(there, "济阳区社工站", text,
@@ -64,7 +64,7 @@ def test_an_article_that_never_names_the_asked_place_halves_the_confidence():
     here, there = "济阳区配备了多少名驻站社工？", "杭州市西湖区配备了多少名驻站社工？"
 
     def scored(q):
-        q = Question.of(q)
+        q = understand(q)
         chosen = pick(q, passage, split_sentences(passage), idf)
         return features(q, None, passage, chosen, 0.9, idf, article=article)
 
@@ -88,10 +88,10 @@ def test_an_organisation_named_after_a_place_is_read_whole_and_without_the_place
 
 
 def test_an_article_naming_the_place_but_not_its_organisation_halves_the_confidence():
-    asked = Question.of("济南市第一人民医院有多少名医务社工？")
+    asked = understand("济南市第一人民医院有多少名医务社工？")
     assert organisation_absent(asked, "山东省济南市济阳区推进社工站建设。")
     assert not organisation_absent(asked, "济南第一人民医院配备医务社工5名。")
-    assert not organisation_absent(Question.of("济阳区配备了多少名驻站社工？"),
+    assert not organisation_absent(understand("济阳区配备了多少名驻站社工？"),
                                    "济阳区推进社工站建设。")
     passage = "济南市济阳区各街道社工站共配备专业医务社工26人。"
     idf = {t: 2.0 for t in tokenize(passage + asked.text)}

@@ -1,10 +1,10 @@
 from qa.search.highlight import term_spans
-from qa.search.question import Question
+from qa.search.understand import understand
 
 TEXT = ("济阳区于2020年建成区级社工总站。各街镇社工分站累计开展服务活动1300余场，"
         "为7.7万余人提供了专业服务。今年还将继续扩大覆盖面。")
 QUESTION = "济阳区社工站为多少人提供了专业服务？"
-TERMS = Question.of(QUESTION).terms
+TERMS = understand(QUESTION).terms
 
 
 def test_terms_are_question_words_in_text_order_and_never_overlap():
@@ -17,7 +17,7 @@ def test_terms_are_question_words_in_text_order_and_never_overlap():
 
 def test_longer_words_win_and_spans_stay_inside_the_sentence():
     text = "社工站社工站社工"
-    assert [text[a:b] for a, b in term_spans(text, Question.of("社工站 社工").terms)] \
+    assert [text[a:b] for a, b in term_spans(text, understand("社工站 社工").terms)] \
         == ["社工站", "社工站", "社工"]
     s = TEXT.index("各街镇")
     e = TEXT.index("。", s) + 1
@@ -27,4 +27,4 @@ def test_longer_words_win_and_spans_stay_inside_the_sentence():
 
 
 def test_no_matches():
-    assert term_spans(TEXT, Question.of("钢琴").terms) == []
+    assert term_spans(TEXT, understand("钢琴").terms) == []

@@ -1,4 +1,4 @@
-"""A question is analysed once: ``Question.of`` holds what the analysis steps say of it."""
+"""A question is analysed once: ``understand`` holds what the analysis steps say of it."""
 
 import dataclasses
 
@@ -9,7 +9,7 @@ from qa.search.answer import question_terms, question_type
 from qa.search.answer_type import asked_unit
 from qa.search.attribute import asked_attribute
 from qa.search.confidence import naming, organisations
-from qa.search.question import Question
+from qa.search.understand import understand
 
 
 @pytest.mark.parametrize("text", [
@@ -20,7 +20,7 @@ from qa.search.question import Question
     "？？",
 ])
 def test_a_question_holds_what_each_analysis_step_says_of_it(text):
-    q = Question.of(text)
+    q = understand(text)
     assert q.text == text
     assert q.type == question_type(text) and q.unit == asked_unit(text)
     assert q.terms == question_terms(text, tokenize)
@@ -30,8 +30,8 @@ def test_a_question_holds_what_each_analysis_step_says_of_it(text):
 
 
 def test_a_question_is_frozen_and_its_parts_are_read_once():
-    q = Question.of("济阳区社工站每年的运营经费是多少万元？")
+    q = understand("济阳区社工站每年的运营经费是多少万元？")
     assert (q.type.kind, q.unit, q.attribute, q.named) == ("count", "元", "经费", ("济阳",))
     with pytest.raises(dataclasses.FrozenInstanceError):
         q.text = "别的问题"
-    assert hash(q) == hash(Question.of(q.text))
+    assert hash(q) == hash(understand(q.text))
