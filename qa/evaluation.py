@@ -173,7 +173,7 @@ def evaluate(service, questions: list[Question], k: int, name: str) -> EvalRepor
         if results:
             s, e = results[0].highlight.sentence
             rep.sentence1 += any(a in results[0].text[s:e] for a in q.answers)
-            said = answer_text(results[0])
+            said = results[0].answer or ""
             rep.answer_em += em(said, q.answers)
             rep.answer_f1 += f1(said, q.answers)
         first = next((i for i, h in enumerate(results)
@@ -196,12 +196,6 @@ def evaluate(service, questions: list[Question], k: int, name: str) -> EvalRepor
                                "rank": None if first is None else first + 1,
                                "top": results[0].text if results else ""})
     return rep
-
-
-def answer_text(hit) -> str:
-    """The short answer a result states (``highlight.answer``), or nothing."""
-    a = hit.highlight.answer
-    return hit.text[a[0]:a[1]] if a else ""
 
 
 def passages_of(questions: Path) -> Path | None:

@@ -294,15 +294,15 @@ class SearchService(UsesEncoder):
         below them keep retrieval's order; only results read state answers."""
         s = self.settings
         top = hits[:s.reader_top]
-        reads = read(self.reader, q.text, top, [_sentences(h.text) for h in top],
-                     s.reader_window_chars)
+        spans = [_sentences(h.text) for h in top]
+        reads = read(self.reader, q.text, top, spans, s.reader_window_chars)
         scored = []
-        for h, r in zip(top, reads):
+        for h, r, sentences in zip(top, reads, spans):
             answers = h.confidence >= s.found_confidence and r.answer[1] > r.answer[0]
             sentence = h.highlight.sentence       # widened, when need be, to hold the answer
             if answers:
-                sentence = _holding(_sentences(h.text), (min(sentence[0], r.answer[0]),
-                                                         max(sentence[1], r.answer[1])))
+                sentence = _holding(sentences, (min(sentence[0], r.answer[0]),
+                                                max(sentence[1], r.answer[1])))
             h.highlight = Highlight(sentence, r.answer if answers else None,
                                     term_spans(h.text, q.terms, sentence))
             h.answer = h.text[r.answer[0]:r.answer[1]] if answers else None
