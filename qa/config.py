@@ -186,6 +186,20 @@ class Settings:
     """Characters on one PDF page; more and the page is skipped."""
     max_pdf_glyphs: int = 1_500_000
     """Characters in one PDF; more and the file is refused."""
+    # Scanned pages and page images (qa.ingest.scan; docs/decisions.md "Scanned pages"): body
+    # type of 9–10 pt is 25–28 px at 200 dpi, which PP-OCRv4 reads as well as at 300 dpi and
+    # in half the time. An A3 page at 300 dpi is 17.4 Mpx; the bound is twice that and more.
+    ocr_dpi: int = 200
+    """Resolution scanned PDF pages are rendered at, and page images shrunk to, for OCR."""
+    max_image_pixels: int = 40_000_000
+    """Pixels of one page image (checked from its header, before it is decoded); more and
+    the file is refused."""
+    ocr_threads: int = 1
+    """Cores one page's OCR may use (1 leaves the other to questions while an upload is
+    read)."""
+    ocr_min_confidence: float = 0.8
+    """A scanned page read with a lower mean character confidence is skipped with its
+    reason, not indexed."""
     # How stale a worker may be after another worker added an issue. Checking costs one small
     # file read, so by default every request checks and an upload is visible everywhere at once.
     reload_check_seconds: float = 0.0

@@ -51,6 +51,12 @@ class BadIssueFile(QAError):
         self.reason = reason if reason is not None else message
 
 
+class PageError(Exception):
+    """One page of a file that cannot be read (a blank page, a scan OCR cannot read): the
+    file's other pages are kept, and the page is reported with this message, for readers, as
+    its reason. Never leaves ``qa.ingest``."""
+
+
 class BadQuestionSet(QAError):
     """A question file ``qa eval`` cannot score: missing, not JSON Lines, or a line without a
     question or answers (such a line would count as a miss and lower every figure)."""

@@ -23,6 +23,9 @@ class Article:
     page_id: str = ""
     page: int | None = None      # page number in the printed issue (第 N 版), when known
     paper: str | None = None     # e.g. 中国社会报
+    # Offsets in ``text`` of characters OCR read with low confidence (a scanned page's
+    # articles; ``ingest.scan``): kept, and shown as uncertain.
+    uncertain: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.page_id:

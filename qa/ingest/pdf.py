@@ -8,9 +8,13 @@ since the server's threads may ingest uploads at the same time.
 Fonts the PDF names but does not embed come from ``pdffont``, never from the machine, so a page
 reads the same everywhere.
 
+A page without a text layer (fewer than ``MIN_GLYPHS`` characters, and pictures: a scan) is
+rendered and read by OCR (``scan``), after the lock is released, so that other uploads' pages
+are read meanwhile.
+
 A file that cannot be opened at all (not a PDF, damaged, needs a password) raises
-``BadIssueFile``; a page that cannot be read (a scan without a text layer, fonts without a text
-mapping) is reported and skipped, and the other pages are kept.
+``BadIssueFile``; a page that cannot be read (fonts without a text mapping, a scan OCR cannot
+read) is reported and skipped, and the other pages are kept.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ import threading
 from dataclasses import dataclass
 
 from qa.config import Settings
-from qa.errors import BadIssueFile
+from qa.errors import BadIssueFile, PageError
 from qa.ingest import pdffont
 from qa.ingest.decode import normalise
 from qa.ingest.pdfpage import BOLD_WEIGHT, Box, Glyph, Page
+from qa.ingest.scan import Progress, ScanSettings, page_articles
 from qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -36,10 +41,6 @@ MAX_UNMAPPED = 0.3       # share of characters without a Unicode mapping: the pa
 # Bold by name where the font does not state its weight (方正 and other CJK faces: 黑体 is the
 # usual title face).
 _BOLD_NAME = re.compile(r"bold|heavy|black|semibold|demi|hei|黑", re.I)
-
-
-class PageError(Exception):
-    """A page that cannot be read; its message, for readers, says why."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,12 @@ class Limits:
 
 
 def read_pdf(data: bytes, name: str, issue: str, max_bytes: int | None = None,
-             limits: Limits = Limits()) -> tuple[list[Article], list[tuple[int, str]]]:
-    """A PDF's articles, each with its 1-based page number, and the pages skipped with why."""
+             limits: Limits = Limits(), scan: ScanSettings = ScanSettings(),
+             progress: Progress | None = None
+             ) -> tuple[list[Article], list[tuple[int, str]]]:
+    """A PDF's articles, each with its 1-based page number, and the pages skipped with why.
+    A page without a text layer (a scan) is rendered at ``scan.dpi`` and read by OCR
+    (``scan``), outside the PDFium lock; ``progress`` hears of each such page."""
     import pypdfium2 as pdfium
 
     if not data.strip():
@@ -69,34 +74,41 @@ def read_pdf(data: bytes, name: str, issue: str, max_bytes: int | None = None,
             doc = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as e:
             raise BadIssueFile(name, f"{_open_error(e)}") from None
-        try:
-            if len(doc) == 0:
-                raise BadIssueFile(name, "PDF 中没有页面")
-            if len(doc) > limits.pages:
-                raise BadIssueFile(name, f"PDF 有 {len(doc):,} 页，超过上限 {limits.pages:,} 页；"
-                                         "请分成几个文件上传")
-            articles: list[Article] = []
-            bad: list[tuple[int, str]] = []
-            budget = [limits.glyphs]         # characters left for the file's other pages
-            for n in range(1, len(doc) + 1):
-                try:
-                    found = _page_articles(doc, n, issue, max_bytes, limits, budget)
-                except _TooMuchText as e:
-                    raise BadIssueFile(name, str(e)) from None
-                except PageError as e:
-                    bad.append((n, str(e)))
-                    continue
-                except pdfium.PdfiumError:
-                    bad.append((n, "已损坏，无法读取"))
-                    continue
-                except Exception:   # a layout this reader trips on: lose the page, not the file
-                    log.exception("%s page %d: layout not understood", name, n)
-                    bad.append((n, "版面无法解析"))
-                    continue
-                if not found:
-                    bad.append((n, "没有找到正文"))
-                articles += found
-        finally:
+    try:
+        with _LOCK:
+            pages = len(doc)
+        if pages == 0:
+            raise BadIssueFile(name, "PDF 中没有页面")
+        if pages > limits.pages:
+            raise BadIssueFile(name, f"PDF 有 {pages:,} 页，超过上限 {limits.pages:,} 页；"
+                                     "请分成几个文件上传")
+        articles: list[Article] = []
+        bad: list[tuple[int, str]] = []
+        budget = [limits.glyphs]         # characters left for the file's other pages
+        scans = _Scans(pages, progress)
+        for n in range(1, pages + 1):
+            try:
+                with _LOCK:
+                    found = _page_articles(doc, n, issue, max_bytes, limits, budget, scan)
+                if isinstance(found, _Rendered):      # OCR, with the lock free for others
+                    found = scans.read(found, issue, n, scan, max_bytes)
+            except _TooMuchText as e:
+                raise BadIssueFile(name, str(e)) from None
+            except PageError as e:
+                bad.append((n, str(e)))
+                continue
+            except pdfium.PdfiumError:
+                bad.append((n, "已损坏，无法读取"))
+                continue
+            except Exception:   # a layout this reader trips on: lose the page, not the file
+                log.exception("%s page %d: layout not understood", name, n)
+                bad.append((n, "版面无法解析"))
+                continue
+            if not found:
+                bad.append((n, "没有找到正文"))
+            articles += found
+    finally:
+        with _LOCK:
             doc.close()
     if not articles:
         if len(bad) == 1:
@@ -107,6 +119,60 @@ def read_pdf(data: bytes, name: str, issue: str, max_bytes: int | None = None,
             reason = "没有一页能读出正文（" + "；".join(f"第 {n} 页：{r}" for n, r in bad[:5]) + "）"
         raise BadIssueFile(name, f"{reason}")
     return articles, [(n, f"第 {n} 页：{r}") for n, r in bad]
+
+
+@dataclass
+class _Rendered:
+    """A page without a text layer, rendered for OCR."""
+
+    image: object       # PIL greyscale image
+    dpi: float
+
+
+class _Scans:
+    """The scanned pages of one PDF, read one by one; ``progress`` counts them as they go
+    (the number of pages is the file's: which are scans is known only as they are met)."""
+
+    def __init__(self, pages: int, progress: Progress | None):
+        self.pages, self.progress, self.done = pages, progress, 0
+
+    def read(self, page: _Rendered, issue: str, n: int, scan: ScanSettings,
+             max_bytes: int | None) -> list[Article]:
+        if self.progress:
+            self.progress(n - 1, self.pages)
+        try:
+            return page_articles(page.image, page.dpi, issue, n, scan, max_bytes)
+        finally:
+            if self.progress:
+                self.progress(n, self.pages)
+
+
+def has_scanned_page(data: bytes) -> bool:
+    """Whether any page of the PDF holds pictures but (almost) no text: a scan, for OCR.
+    False for a file PDFium cannot open (reading it will say why)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as c
+
+    pdffont.install()
+    with _LOCK:
+        try:
+            doc = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            return False
+        try:
+            for n in range(min(len(doc), Limits.pages)):
+                page = doc[n]
+                try:
+                    text = page.get_textpage()
+                    chars = c.FPDFText_CountChars(text.raw)
+                    text.close()
+                    if chars < MIN_GLYPHS and _images(page):
+                        return True
+                finally:
+                    page.close()
+            return False
+        finally:
+            doc.close()
 
 
 def _open_error(e) -> str:
@@ -125,26 +191,34 @@ class _TooMuchText(Exception):
 
 
 def _page_articles(doc, n: int, issue: str, max_bytes: int | None, limits: Limits,
-                   budget: list[int]) -> list[Article]:
+                   budget: list[int], scan: ScanSettings) -> list[Article] | _Rendered:
     page = doc[n - 1]
     try:
         glyphs, unmapped = _glyphs(page, n, limits, budget)
         images = _images(page)
+        ink = sum(1 for g in glyphs if g.text.strip())
+        if ink < MIN_GLYPHS and images:
+            return _render(page, scan)
     finally:
         page.close()
-    ink = sum(1 for g in glyphs if g.text.strip())
     if unmapped > MAX_UNMAPPED * max(1, ink + unmapped):
         raise PageError("字体缺少文字映射，无法提取文字")
-    if ink < MIN_GLYPHS:
-        if images:
-            raise PageError("没有文字层（像是扫描件），暂不支持识别图片中的文字")
-        if not ink:
-            raise PageError("空白页")
+    if not ink:
+        raise PageError("空白页")
     laid = Page(glyphs, images)
     if max_bytes is not None and laid.text_bytes() > max_bytes:
         raise PageError(f"文字过多（{laid.text_bytes():,} 字节，上限 {max_bytes:,} 字节），"
                         "不像报纸版面")
     return laid.articles(issue, n)
+
+
+def _render(page, scan: ScanSettings) -> _Rendered:
+    """A scanned page as a greyscale image at ``scan.dpi``, or less where that would exceed
+    ``scan.pixels`` (a poster-sized page)."""
+    width, height = page.get_width(), page.get_height()
+    dpi = min(scan.dpi, 72 * math.sqrt(scan.pixels / max(1.0, width * height)))
+    image = page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+    return _Rendered(image, dpi)
 
 
 def _glyphs(page, n: int, limits: Limits, budget: list[int]) -> tuple[list[Glyph], int]:

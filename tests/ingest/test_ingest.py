@@ -108,7 +108,7 @@ REFUSED = [
     ("page.pdf", PAGE.encode(), "PDF"),             # a text file named .pdf
     ("page.docx", b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), ".docx"),
     ("page.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200), ".doc"),
-    ("scan.PNG", b"\x89PNG\r\n\x1a\n" + bytes(200), ".png"),
+    ("scan.PNG", b"\x89PNG\r\n\x1a\n" + bytes(200), "图片"),       # a damaged image
     ("page.txt", HTML.encode(), "HTML"),
     ("page.txt", "<p>设立社区发展基金以来，</p>\n<p>居民参与热情高涨。</p>\n<br>\n".encode(), "HTML"),
     ("page.txt", ASCII_PDF, "PDF"),

@@ -238,8 +238,8 @@ def _pdf(*pages, **kw) -> bytes:
 
 
 @pytest.mark.parametrize("make,words", [
-    (lambda: _pdf(pdfgen.SCAN), ["扫描件"]),
-    (lambda: _pdf(pdfgen.SCAN, pdfgen.SCAN), ["扫描件", "全部 2 页"]),
+    (lambda: _pdf(pdfgen.SCAN), ["没有识别出文字"]),
+    (lambda: _pdf(pdfgen.SCAN, pdfgen.SCAN), ["没有识别出文字", "全部 2 页"]),
     (lambda: _pdf(list(pdfgen.seed_pages().values())[0], password="秘密"), ["加密", "密码"]),
     (lambda: _pdf(list(pdfgen.seed_pages().values())[0])[:3000], ["不是有效的 PDF"]),
     (lambda: b"%PDF-1.4\n" + bytes(range(256)) * 8, ["不是有效的 PDF"]),
@@ -264,7 +264,7 @@ def test_one_bad_page_does_not_lose_the_others(tmp_path):
         [key(a) for a in pages[0]] + [key(a) for a in pages[3]]
     assert [(Path(s.name).name, s.page) for s in result.skipped] == \
         [("issue.pdf", 2), ("issue.pdf", 3)]
-    assert "扫描件" in result.skipped[0].reason and "第 2 页" in result.skipped[0].reason
+    assert "没有识别出文字" in result.skipped[0].reason and "第 2 页" in result.skipped[0].reason
     assert "空白页" in result.skipped[1].reason
     summary = result.summary()
     assert "收录 1 个文件" in summary and "跳过 PDF 中的 2 页" in summary

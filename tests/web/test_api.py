@@ -219,7 +219,7 @@ def test_article_full(client):
     assert r.status_code == 200
     a = r.get_json()
     assert set(a) == {"id", "issue", "title", "source", "text", "paragraphs", "offsets",
-                      "captions", "page_id", "paper", "date", "page", "url"}
+                      "captions", "page_id", "paper", "date", "page", "url", "uncertain"}
     assert a["id"] == cite["article_id"] and a["title"] == SEED_TITLE
     assert a["source"] == SEED_SOURCE and a["issue"] == cite["issue"]
     assert a["text"][cite["start"]:cite["end"]] == top["results"][0]["text"]

@@ -78,7 +78,7 @@ def test_application_pdf_needs_a_name(writable, new_pdf):
 
 
 @pytest.mark.parametrize("pages,password,word", [
-    ([pdfgen.SCAN], None, "扫描件"),
+    ([pdfgen.SCAN], None, "没有识别出文字"),
     ([[new_article()]], "口令", "加密"),
 ])
 def test_unreadable_pdf_is_422_with_its_reason(writable, pages, password, word):
@@ -95,5 +95,5 @@ def test_a_bad_page_is_reported_and_the_others_indexed(writable):
     body = r.get_json()
     assert body["added"] == 1
     [skip] = body["skipped"]
-    assert skip["name"] == "mixed.pdf" and skip["page"] == 1 and "第 1 页" in skip["reason"] and "扫描件" in skip["reason"]
+    assert skip["name"] == "mixed.pdf" and skip["page"] == 1 and "第 1 页" in skip["reason"] and "没有识别出文字" in skip["reason"]
     assert answers(ask(writable.test_client()))
