@@ -351,6 +351,11 @@ def _module(a: SeedArticle, x: float, ncols: int, style: Style, rng: random.Rand
     return ops, y, place
 
 
+def page_furniture(page: int) -> str:
+    """The running head over page ``page``."""
+    return f"社会工作周刊　2024年3月28日　星期四　第{page}版"
+
+
 def _page_ops(articles: list[SeedArticle], style: Style, rng: random.Random, page: int,
               p_damage: float, p_below: float,
               jumps: bool = False) -> tuple[list[Op], float, float, list[Placement]]:
@@ -358,8 +363,7 @@ def _page_ops(articles: list[SeedArticle], style: Style, rng: random.Random, pag
     gutter = style.gutter * size
     page_w = 2 * margin + style.columns * style.colw + (style.columns - 1) * gutter
     head = size * style.caption_scale
-    ops = [Op("text", margin, margin + head, f"社会工作周刊　2024年3月28日　星期四　第{page}版",
-              size=head),
+    ops = [Op("text", margin, margin + head, page_furniture(page), size=head),
            Op("rule", margin, margin + head * 1.6, w=page_w - 2 * margin)]
     y = margin + head * 1.6 + size
     places: list[Placement] = []
