@@ -22,6 +22,14 @@ readers report as weight 600+. A page has:
 * for damaged articles, every mark printed as the character 0x31 GB2312 rows on, as a font with a
   wrong encoding shows it (``relayout.misencode``; the lines are set first, then printed).
 
+STSong-Light is named, not embedded: a PDF reader draws it from a font of its own, and qa's
+(``qa.ingest.pdffont``) draws boxes. With ``embed_fonts`` the page is printed in real embedded
+faces instead, so that it can be rendered to an image (scangen.py): body type, captions and the
+running head in a Song face, titles and kickers in a Hei face (fonts/scan-serif.ttf and
+fonts/scan-sans.ttf, subsets of Noto Serif/Sans CJK SC made by make_scan_fonts.py). Lines are
+set by those faces' own widths (their Latin letters and digits are narrower or wider than
+STSong-Light's), so the same seed gives the same styles but not always the same line breaks.
+
 Everything is drawn from a ``random.Random(seed)`` and reportlab's invariant mode, so the same
 seed gives the same bytes.
 """
@@ -32,12 +40,19 @@ import copy
 import io
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .relayout import SeedArticle, _order, break_lines, load_articles, misencode, outlet_line
 
 BODY_FONT = "STSong-Light"
 BOLD_FONT = "STSong-Light,Bold"
+FONT_DIR = Path(__file__).parent / "fonts"
+# the faces printed for BODY_FONT and BOLD_FONT with embed_fonts
+EMBEDDED = {BODY_FONT: "ScanSerif", BOLD_FONT: "ScanHei"}
 _FONTS_READY = False
+_EMBEDDED_READY = False
+# BODY_FONT/BOLD_FONT → the face printed while make_pdf runs (one make_pdf at a time)
+_faces: dict[str, str] = {}
 
 
 def _register_fonts() -> None:
@@ -72,10 +87,26 @@ def _register_fonts() -> None:
     _FONTS_READY = True
 
 
+def _register_embedded() -> None:
+    global _EMBEDDED_READY
+    if _EMBEDDED_READY:
+        return
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    pdfmetrics.registerFont(TTFont(EMBEDDED[BODY_FONT], str(FONT_DIR / "scan-serif.ttf")))
+    pdfmetrics.registerFont(TTFont(EMBEDDED[BOLD_FONT], str(FONT_DIR / "scan-sans.ttf")))
+    _EMBEDDED_READY = True
+
+
+def _face(font: str) -> str:
+    return _faces.get(font, font)
+
+
 def width(text: str, size: float, font: str = BODY_FONT) -> float:
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
-    return stringWidth(text, font, size)
+    return stringWidth(text, _face(font), size)
 
 
 def set_lines(text: str, measure: float, size: float, first_indent: float = 0.0,
@@ -351,6 +382,11 @@ def _module(a: SeedArticle, x: float, ncols: int, style: Style, rng: random.Rand
     return ops, y, place
 
 
+def page_furniture(page: int) -> str:
+    """The running head over page ``page``."""
+    return f"社会工作周刊　2024年3月28日　星期四　第{page}版"
+
+
 def _page_ops(articles: list[SeedArticle], style: Style, rng: random.Random, page: int,
               p_damage: float, p_below: float,
               jumps: bool = False) -> tuple[list[Op], float, float, list[Placement]]:
@@ -358,8 +394,7 @@ def _page_ops(articles: list[SeedArticle], style: Style, rng: random.Random, pag
     gutter = style.gutter * size
     page_w = 2 * margin + style.columns * style.colw + (style.columns - 1) * gutter
     head = size * style.caption_scale
-    ops = [Op("text", margin, margin + head, f"社会工作周刊　2024年3月28日　星期四　第{page}版",
-              size=head),
+    ops = [Op("text", margin, margin + head, page_furniture(page), size=head),
            Op("rule", margin, margin + head * 1.6, w=page_w - 2 * margin)]
     y = margin + head * 1.6 + size
     places: list[Placement] = []
@@ -431,10 +466,10 @@ def _draw_glyphs(c, op: Op, y: float, style: Style) -> None:
         t = c.beginText()
         if style.scaled:
             t.setTextTransform(op.size, 0, 0, op.size, x, y)
-            t.setFont(op.font, 1)
+            t.setFont(_face(op.font), 1)
         else:
             t.setTextOrigin(x, y)
-            t.setFont(op.font, op.size)
+            t.setFont(_face(op.font), op.size)
         t.textOut(ch)
         c.drawText(t)
         x += width(ch, op.size, op.font) + op.char_space
@@ -453,11 +488,11 @@ def _draw(c, ops: list[Op], page_h: float, rng: random.Random, style: Style) -> 
             t = c.beginText()
             if style.scaled:
                 t.setTextTransform(op.size, 0, 0, op.size, op.x, y)
-                t.setFont(op.font, 1)
+                t.setFont(_face(op.font), 1)
                 t.setCharSpace(op.char_space / op.size)
             else:
                 t.setTextOrigin(op.x, y)
-                t.setFont(op.font, op.size)
+                t.setFont(_face(op.font), op.size)
                 t.setCharSpace(op.char_space)
             t.textOut(op.text)
             c.drawText(t)
@@ -497,16 +532,28 @@ def _scan(c, rng: random.Random) -> None:
 def make_pdf(pages: list[list[SeedArticle] | str], seed: int, p_damage: float = 0.25,
              p_below: float = 0.35, columns: int | None = None,
              password: str | None = None, title_scale: float | None = None,
-             jumps: bool = False) -> Issue:
+             jumps: bool = False, embed_fonts: bool = False) -> Issue:
     """A PDF with one page per list of articles, in a style drawn per page from ``seed``; a
     page given as SCAN is a scanned page without text, BLANK an empty one. With ``password``
     the file is encrypted and needs it to be opened; with ``title_scale`` every title and
     kicker is set that many times the body size. With ``jumps``, pages are A3 in three
-    columns, and an article often runs on in the next column below another article's end."""
+    columns, and an article often runs on in the next column below another article's end.
+    With ``embed_fonts``, the text is printed in embedded faces (see the module's docstring)."""
+    _register_fonts()
+    if not embed_fonts:
+        return _make_pdf(pages, seed, p_damage, p_below, columns, password, title_scale, jumps)
+    _register_embedded()
+    _faces.update(EMBEDDED)
+    try:
+        return _make_pdf(pages, seed, p_damage, p_below, columns, password, title_scale, jumps)
+    finally:
+        _faces.clear()
+
+
+def _make_pdf(pages, seed, p_damage, p_below, columns, password, title_scale, jumps) -> Issue:
     from reportlab.lib import pdfencrypt
     from reportlab.pdfgen import canvas
 
-    _register_fonts()
     rng = random.Random(seed)
     buf = io.BytesIO()
     encrypt = pdfencrypt.StandardEncryption(password) if password else None
