@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 INDEX  ?= index
 # Exact versions with hashes (requirements/*.lock, refreshed by `make lock`): run.lock for the
-# service with the torch (model conversion) and milvus extras, test.lock for the suite (the same
+# service with the torch (model conversion), milvus and ocr extras, test.lock for the suite (the same
 # versions plus the test tools).
 RUN_LOCK  := requirements/run.lock
 TEST_LOCK := requirements/test.lock
@@ -30,9 +30,11 @@ deps: $(VENV)/.deps-run
 setup: $(VENV)/.run
 setup-test: $(VENV)/.test
 
+# --no-deps: a lock holds every dependency already, and leaves out opencv-python on purpose
+# (requirements/strip.py).
 $(VENV)/.deps-%: requirements/%.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(PIP) $(TORCH_FROM) --require-hashes -r $<
+	@$(PIP) $(TORCH_FROM) --require-hashes --no-deps -r $<
 	@touch $@
 
 $(VENV)/.run: $(VENV)/.deps-run pyproject.toml
@@ -124,9 +126,10 @@ LOCK_ARGS := --generate-hashes --allow-unsafe --strip-extras --all-build-deps \
 lock: | $(VENV)/.run
 	@$(PIP) $(PIP_TOOLS)
 	@$(BIN)/pip-compile -q $(LOCK_ARGS) -c requirements/pins.txt --extra torch --extra milvus \
-		--extra test -o $(TEST_LOCK) pyproject.toml
+		--extra ocr --extra test -o $(TEST_LOCK) pyproject.toml
 	@$(BIN)/pip-compile -q $(LOCK_ARGS) -c $(TEST_LOCK) --extra torch --extra milvus \
-		-o $(RUN_LOCK) pyproject.toml
+		--extra ocr -o $(RUN_LOCK) pyproject.toml
+	@$(BIN)/python requirements/strip.py $(TEST_LOCK) $(RUN_LOCK)
 	@echo "$(RUN_LOCK), $(TEST_LOCK): refreshed; commit them with what changed"
 
 clean:
