@@ -33,11 +33,12 @@ import logging
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.errors import BadIssueFile, PageError
 from qa.ingest.ocr import TextLine, recognise
 from qa.ingest.pdfpage import Box, Glyph, Page
+from qa.ingest.pdfpage.lines import LARGE
 from qa.types import Article
 
 log = logging.getLogger(__name__)
@@ -165,12 +166,23 @@ def _dpi(value) -> float:
     return dpi if 50 <= dpi <= 2400 else ASSUMED_DPI
 
 
-def page_articles(image, dpi: float, issue: str, n: int, scan: ScanSettings = ScanSettings(),
-                  max_bytes: int | None = None) -> list[Article]:
-    """One page image (greyscale PIL image at ``dpi``) → its articles, or ``PageError``."""
+@dataclass
+class ScannedPage:
+    """A page image as read: its layout (``pdfpage.Page``, from the OCR'd glyphs), where its
+    uncertain characters are, and what the reading measured."""
+
+    layout: Page
+    uncertain: list[tuple[str, int]]      # (the line's text, the character's place in it)
+    chars: int
+    confidence: float                     # mean character confidence
+    slant: float                          # degrees turned back
+
+
+def read_page(image, dpi: float, scan: ScanSettings = ScanSettings()) -> ScannedPage:
+    """One page image (greyscale PIL image at ``dpi``) read by OCR, or ``PageError``."""
     import numpy as np
 
-    gray = np.asarray(image, dtype=np.uint8)
+    gray = np.asarray(image.convert("L"), dtype=np.uint8)
     if gray.size == 0 or (gray < 128).mean() < BLANK_INK:
         raise PageError("空白页")
     lines = [l for l in recognise(gray, scan.threads) if not _vertical(l)]
@@ -183,15 +195,23 @@ def page_articles(image, dpi: float, issue: str, n: int, scan: ScanSettings = Sc
                         "请上传更清晰的扫描件")
     turn = _Turn(_skew(lines), gray.shape[1] / 2, gray.shape[0] / 2, 72 / dpi)
     glyphs, uncertain = _glyphs(gray, lines, turn)
-    laid = Page(glyphs, _pictures(gray, lines, turn))
+    return ScannedPage(Page(glyphs, _pictures(gray, lines, turn), weights=False), uncertain,
+                       len(chars), confidence, turn.degrees)
+
+
+def page_articles(image, dpi: float, issue: str, n: int, scan: ScanSettings = ScanSettings(),
+                  max_bytes: int | None = None) -> list[Article]:
+    """One page image (greyscale PIL image at ``dpi``) → its articles, or ``PageError``."""
+    read = read_page(image, dpi, scan)
+    laid = read.layout
     if max_bytes is not None and laid.text_bytes() > max_bytes:
         raise PageError(f"文字过多（{laid.text_bytes():,} 字节，上限 {max_bytes:,} 字节），"
                         "不像报纸版面")
     articles = laid.articles(issue, n)
     for a in articles:
-        a.uncertain = _marks(a, uncertain)
-    log.debug("page %d: %d lines, %d characters, confidence %.3f, slant %.2f°", n, len(lines),
-              len(chars), confidence, turn.degrees)
+        a.uncertain = _marks(a, read.uncertain)
+    log.debug("page %d: %d characters, confidence %.3f, slant %.2f°", n, read.chars,
+              read.confidence, read.slant)
     return articles
 
 
@@ -224,27 +244,105 @@ class _Turn:
 
 
 def _glyphs(gray, lines: list[TextLine], turn: _Turn) -> tuple[list[Glyph], list[tuple[str, int]]]:
-    """Each line's characters as glyphs on one baseline, sized by the line's ink; and each
-    uncertain character as (its line's text, its place in it)."""
-    glyphs: list[Glyph] = []
+    """Each line's characters as glyphs on one baseline, sized by the line's ink and as wide
+    as their ink; a space OCR read between two characters is kept as one, and so is the gap
+    between two parts of a title OCR read apart (``_title_parts``). And each uncertain
+    character as (its line's text, its place in it)."""
+    rows: list[list[Glyph]] = []
     uncertain: list[tuple[str, int]] = []
-    for k, line in enumerate(lines):
+    measured = [_measure(gray, line) for line in lines]
+    body = _body_height(lines, measured)
+    for k, (line, (height, spans)) in enumerate(zip(lines, measured)):
+        if _ideographs(line) < 3 and body and abs(height / body - 1) <= 0.15:
+            height = body       # a line's last word or two: too few to measure apart
         corners = [turn(x, y) for x, y in line.quad]
         top = (corners[0][1] + corners[1][1]) / 2
         bottom = (corners[2][1] + corners[3][1]) / 2
-        size = _ink_height(gray, line) * turn.scale / INK_PER_EM or (bottom - top)
+        size = height * turn.scale / INK_PER_EM or (bottom - top)
         text = "".join(c.text for c in line.chars)
-        for i, c in enumerate(line.chars):
-            xs = [turn(x, y)[0] for x, y in c.quad]
-            glyphs.append(Glyph(c.text, min(xs), max(xs), top, bottom, bottom, size, False,
-                                seq=k * 10_000 + i))
+        spaces = _spaces(line)
+        row: list[Glyph] = []
+        for i, (c, (t0, t1)) in enumerate(zip(line.chars, spans)):
+            x0, x1 = _along(line, t0, turn), _along(line, t1, turn)
+            if i in spaces and row:
+                row.append(Glyph(" ", row[-1].x1, x0, top, bottom, bottom, size, False,
+                                 seq=k * 10_000 + 2 * i - 1))
+            row.append(Glyph(c.text, x0, x1, top, bottom, bottom, size, False,
+                             seq=k * 10_000 + 2 * i))
             if c.conf < UNCERTAIN:
                 uncertain.append((text, i))
-    return glyphs, uncertain
+        rows.append(row)
+    return _title_parts(rows), uncertain
 
 
-def _ink_height(gray, line: TextLine) -> float:
-    """The height, in pixels, of the rows of the line's straightened crop that hold ink."""
+def _ideographs(line: TextLine) -> int:
+    return sum("\u4e00" <= c.text <= "\u9fff" for c in line.chars)
+
+
+def _body_height(lines: list[TextLine], measured) -> float:
+    """The ink height most ideographs on the page have (lines of three or more)."""
+    heights = sorted(h for line, (h, _) in zip(lines, measured) if _ideographs(line) >= 3
+                     for _ in range(_ideographs(line)))
+    return heights[len(heights) // 2] if heights else 0.0
+
+
+def _along(line: TextLine, t: float, turn: _Turn) -> float:
+    """The page x of the point ``t`` of the way along the line's middle."""
+    (ax, ay), (bx, by), (cx, cy), (dx, dy) = line.quad
+    x = ((ax + (bx - ax) * t) + (dx + (cx - dx) * t)) / 2
+    y = ((ay + (by - ay) * t) + (dy + (cy - dy) * t)) / 2
+    return turn(x, y)[0]
+
+
+def _title_parts(rows: list[list[Glyph]]) -> list[Glyph]:
+    """Title type OCR read as two lines side by side on one baseline, less than one and a half
+    characters apart (`聚焦五大领域  实施五项专项行动`): one line with a space, as a PDF sets
+    it, so the layout reads one title. Body-size lines are never joined (a gutter)."""
+    sizes = sorted(g.size for row in rows for g in row if g.text.strip())
+    if not sizes:
+        return []
+    body = sizes[len(sizes) // 2]
+    order = sorted((r for r in rows if r), key=lambda r: (round(r[0].base), r[0].x0))
+    for a in order:
+        for b in order:
+            if a is b or not a or not b or a[0].size < LARGE * body:
+                continue
+            gap = b[0].x0 - a[-1].x1
+            if abs(a[0].base - b[0].base) <= 0.25 * a[0].size and \
+                    abs(a[0].size - b[0].size) <= 0.08 * a[0].size and 0 < gap <= 1.5 * a[0].size:
+                first = a[-1].seq + 1
+                a.append(Glyph(" ", a[-1].x1, b[0].x0, a[0].top, a[0].bottom, a[0].base,
+                               a[0].size, False, seq=first))
+                a += [replace(g, seq=first + 1 + j, base=a[0].base, size=a[0].size)
+                      for j, g in enumerate(b)]
+                b.clear()
+    return [g for row in rows for g in row]
+
+
+def _punctuation(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(ch[:1] or " ")[0] in "PZS"
+
+
+def _spaces(line: TextLine) -> set[int]:
+    """The characters OCR read a space before (its text has the spaces its boxes leave out)."""
+    out, i = set(), 0
+    for ch in line.text:
+        if ch == " ":
+            out.add(i)
+        elif i < len(line.chars) and ch == line.chars[i].text[:1]:
+            i += 1
+    return {j for j in out if 0 < j < len(line.chars)}
+
+
+def _measure(gray, line: TextLine) -> tuple[float, list[tuple[float, float]]]:
+    """From the line's straightened crop: the height, in pixels, of a CJK character's ink
+    (for each ideograph, the rows holding ink under it; the median — Latin descenders,
+    punctuation and a low 一 do not count), and each character's extent along the line
+    (0–1): OCR's share of the line, except that the line's first and last characters are
+    narrowed to their ink (OCR's shares run into the margins; a punctuation mark's ink is not
+    its advance, so marks keep their share)."""
     import cv2
     import numpy as np
 
@@ -252,13 +350,29 @@ def _ink_height(gray, line: TextLine) -> float:
     w, h = max(1, round(line.width)), max(1, round(line.height))
     m = cv2.getPerspectiveTransform(q, np.array([[0, 0], [w, 0], [w, h], [0, h]],
                                                 dtype=np.float32))
+    quads = cv2.perspectiveTransform(np.array([c.quad for c in line.chars], np.float32), m)
+    boxes = [(max(0, int(p[:, 0].min())), min(w, int(np.ceil(p[:, 0].max())))) for p in quads]
+    spans = [(x0 / w, x1 / w) for x0, x1 in boxes]
     crop = cv2.warpPerspective(gray, m, (w, h), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
     if crop.max() - crop.min() < 40:
-        return 0.0
+        return 0.0, spans
     _, ink = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    rows = np.nonzero(ink.mean(axis=1) > 0.02)[0]
-    return float(rows[-1] - rows[0] + 1) if len(rows) else 0.0
+    heights = []
+    last = len(line.chars) - 1
+    for i, (c, (x0, x1)) in enumerate(zip(line.chars, boxes)):
+        cols = np.nonzero(ink[:, x0:x1].any(axis=0))[0] if x1 - x0 >= 2 else []
+        if len(cols) and (i == 0 or i == last) and not _punctuation(c.text):
+            # the line's ends only: inside it, OCR's shares keep the advance a PDF gives
+            spans[i] = ((x0 + cols[0]) / w if i == 0 else spans[i][0],
+                        (x0 + cols[-1] + 1) / w if i == last else spans[i][1])
+        if "\u4e00" <= c.text <= "\u9fff" and len(cols):
+            rows = np.nonzero(ink[:, x0:x1].any(axis=1))[0]
+            heights.append(rows[-1] - rows[0] + 1)
+    if not heights:
+        rows = np.nonzero(ink.mean(axis=1) > 0.02)[0]
+        heights = [rows[-1] - rows[0] + 1] if len(rows) else [0]
+    return float(statistics.median(heights)), spans
 
 
 def _pictures(gray, lines: list[TextLine], turn: _Turn) -> list[Box]:

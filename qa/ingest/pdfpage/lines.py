@@ -69,13 +69,14 @@ def body_size(lines: list[Line]) -> float:
     return counts.most_common(1)[0][0] if counts else 0.0
 
 
-def classify(lines: list[Line], size: float) -> bool:
+def classify(lines: list[Line], size: float, weights: bool = True) -> bool:
     """Each line's kind: larger than the body is a title (or one set barely larger but bold,
     where the body is not bold itself), smaller is small type, the rest body. Returns whether
-    the page's body is set in bold."""
+    the page's body is set in bold. Where the page does not say its weights (``weights``
+    false: a scan, whose sizes are measured from the ink), barely larger is a title."""
     body_bold = sum(len(l.text) for l in lines if l.bold) * 2 > sum(len(l.text) for l in lines)
     for l in lines:
         large = l.size >= LARGE * size or \
-            l.size >= BOLD_LARGE * size and l.bold and not body_bold
+            l.size >= BOLD_LARGE * size and (l.bold or not weights) and not body_bold
         l.kind = "head" if large else "small" if l.size <= SMALL * size else "body"
     return body_bold

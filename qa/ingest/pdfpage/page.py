@@ -20,7 +20,9 @@ from qa.types import Article
 class Page:
     """A page's glyphs and pictures → its articles."""
 
-    def __init__(self, glyphs: list[Glyph], images: list[Box]):
+    def __init__(self, glyphs: list[Glyph], images: list[Box], weights: bool = True):
+        """``weights``: whether the glyphs say if they are bold (a scan's do not)."""
+        self.weights = weights
         self.lines = make_lines(glyphs)
         self.size = body_size(self.lines)
         self.images = [im for im in images
@@ -34,7 +36,7 @@ class Page:
         and pictures (small type above or below everything else is the running head or foot,
         and is dropped)."""
         size = self.size
-        body_bold = classify(self.lines, size)
+        body_bold = classify(self.lines, size, self.weights)
         heads = title_blocks(self.lines, body_bold)
         captions = self._captions()
         body = [l for l in self.lines if l.kind == "body"]
