@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -114,8 +115,9 @@ def _open(data: bytes, name: str, scan: ScanSettings, max_pages: int) -> list:
         img = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise BadIssueFile(name, "不是有效的图片文件（文件已损坏或不完整）") from None
-    except Image.DecompressionBombError:
-        raise BadIssueFile(name, _too_large(None, scan)) from None
+    except Image.DecompressionBombError as e:       # PIL's own bound, far above ours
+        m = re.search(r"\((\d+) pixels\)", str(e))
+        raise BadIssueFile(name, _too_large(int(m.group(1)) if m else None, scan)) from None
     if img.format not in _FORMATS:
         raise BadIssueFile(name, f"不支持的图片格式 {img.format}（只接受 PNG、JPEG、TIFF）")
     count = getattr(img, "n_frames", 1)
@@ -131,14 +133,14 @@ def _open(data: bytes, name: str, scan: ScanSettings, max_pages: int) -> list:
             break
         w, h = img.size
         if w * h > scan.pixels:
-            raise BadIssueFile(name, _too_large((w, h), scan))
+            raise BadIssueFile(name, _too_large(w * h, scan, f"{w:,} × {h:,} 像素，"))
         frames.append((img, i))
     return frames
 
 
-def _too_large(size: tuple[int, int] | None, scan: ScanSettings) -> str:
-    what = f"{size[0]:,} × {size[1]:,} 像素" if size else "像素过多"
-    return f"图片过大（{what}，上限 {scan.pixels / 1e6:.0f} 百万像素）"
+def _too_large(pixels: int | None, scan: ScanSettings, size: str = "") -> str:
+    what = f"{size}共 {pixels:,} 像素" if pixels else "像素过多"
+    return f"图片过大（{what}，上限 {scan.pixels:,} 像素）"
 
 
 def _load(frame, scan: ScanSettings):
@@ -185,6 +187,7 @@ def read_page(image, dpi: float, scan: ScanSettings = ScanSettings()) -> Scanned
     gray = np.asarray(image.convert("L"), dtype=np.uint8)
     if gray.size == 0 or (gray < 128).mean() < BLANK_INK:
         raise PageError("空白页")
+    gray = _flatten(gray)
     lines = [l for l in recognise(gray, scan.threads) if not _vertical(l)]
     chars = [c for l in lines for c in l.chars if c.text.strip()]
     if len(chars) < MIN_CHARS:
@@ -213,6 +216,39 @@ def page_articles(image, dpi: float, issue: str, n: int, scan: ScanSettings = Sc
     log.debug("page %d: %d characters, confidence %.3f, slant %.2f°", n, read.chars,
               read.confidence, read.slant)
     return articles
+
+
+def _flatten(gray):
+    """A photographed page (the paper's edges in the picture, at an angle) straightened to a
+    rectangle by its four corners; a scan, whose paper fills the image, as it is."""
+    import cv2
+    import numpy as np
+
+    h, w = gray.shape
+    step = max(1, max(h, w) // 1000)
+    small = cv2.resize(gray, (w // step, h // step), interpolation=cv2.INTER_AREA)
+    _, paper = cv2.threshold(cv2.GaussianBlur(small, (5, 5), 0), 0, 255,
+                             cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    paper = cv2.morphologyEx(paper, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
+    contours, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return gray
+    outline = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(outline)
+    if not 0.4 * small.size <= area <= 0.97 * small.size:
+        return gray
+    corners = cv2.approxPolyDP(outline, 0.02 * cv2.arcLength(outline, True), True)
+    if len(corners) != 4:
+        return gray
+    pts = corners.reshape(4, 2).astype(np.float32) * step
+    by_sum, by_diff = pts.sum(axis=1), np.diff(pts, axis=1).ravel()
+    quad = np.array([pts[by_sum.argmin()], pts[by_diff.argmin()], pts[by_sum.argmax()],
+                     pts[by_diff.argmax()]], dtype=np.float32)      # tl, tr, br, bl
+    width = int(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))
+    height = int(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    return cv2.warpPerspective(gray, cv2.getPerspectiveTransform(quad, target), (width, height),
+                               flags=cv2.INTER_LINEAR, borderValue=255)
 
 
 def _vertical(line: TextLine) -> bool:
