@@ -57,3 +57,22 @@ def error_of(response, status: int, code: str | None = None) -> dict:
     if code:
         assert body["error"]["code"] == code
     return body["error"]
+
+
+def job_result(client, response, headers: dict, timeout: float = 120.0) -> dict:
+    """The finished job a 202 upload ``response`` started (over a Flask test client), polled
+    at ``GET /api/jobs/<id>`` until it is done or failed."""
+    import time
+
+    assert response.status_code == 202, response.data[:300]
+    accepted = response.get_json()
+    assert accepted["status"] == "queued" and response.headers["Location"] == accepted["url"]
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get(accepted["url"], headers=headers)
+        assert r.status_code == 200, r.data[:300]
+        job = r.get_json()
+        if job["status"] in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
