@@ -53,6 +53,8 @@ def _errors(*statuses: int) -> dict:
 
 
 _STR_OR_NULL = {"type": "string", "nullable": True}
+# null beside a $ref: OpenAPI 3.0 validators ignore "nullable" next to allOf/$ref.
+_NULL = {"type": "object", "nullable": True, "enum": [None]}
 # Offsets: [start, end] into a text (what a ``tuple[int, int]`` of qa.types is).
 _SPAN = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -236,11 +238,11 @@ def _schemas(s: Settings) -> dict:
                 "file": {**_STR_OR_NULL, "description": "正在识别的文件"},
                 "files": {"type": "array", "items": {"type": "string"},
                           "description": "这次上传的文件名"},
-                "result": {"allOf": [_ref("IssueResult")], "nullable": True,
-                           "description": "完成时：与同步上传的回复相同"},
-                "error": {"allOf": [_ref("ErrorDetail")], "nullable": True,
+                "result": {"anyOf": [_ref("IssueResult"), _NULL],
+                           "description": "完成时：与同步上传的回复相同；否则为 null"},
+                "error": {"anyOf": [_ref("ErrorDetail"), _NULL],
                           "description": "失败时：与同步上传会返回的错误相同（code、message）；"
-                                         "处理进程中断时 code 为 job_lost"},
+                                         "处理进程中断时 code 为 job_lost；否则为 null"},
                 "created": {"type": "string", "format": "date-time"},
                 "updated": {"type": "string", "format": "date-time",
                             "description": "最近一次进展或心跳"},
