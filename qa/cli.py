@@ -80,7 +80,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """解析版面文件或文件夹，每篇文章输出一行 JSON（不写索引）。"""
     from qa.ingest import read_paths
 
-    result = read_paths(list(paths), _settings(ctx))
+    with ScanProgress() as progress:
+        result = read_paths(list(paths), _settings(ctx), progress)
     _report_skipped(result.skipped, bool(result.articles), result.files, list(paths))
     for a in result.articles:
         click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
@@ -108,9 +109,41 @@ def _report_skipped(skipped, read_anything: bool, files: int, paths: list[Path])
         sys.exit(1)
 
 
+class ScanProgress:
+    """A progress bar on stderr over the pages read by OCR (scanned PDFs, page images), made
+    when the first such page is read: text-only input shows none. Used as the
+    ``progress(file, pages read, pages)`` of ``read_paths``; the total grows as files are
+    opened."""
+
+    def __init__(self):
+        self.bar = None
+        self.pages: dict[str, tuple[int, int]] = {}
+
+    def __call__(self, file: str, done: int, total: int) -> None:
+        self.pages[file] = (done, total)
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="页", desc="识别扫描页", file=sys.stderr,
+                            dynamic_ncols=True)
+        self.bar.total = sum(t for _, t in self.pages.values())
+        self.bar.n = sum(d for d, _ in self.pages.values())
+        self.bar.set_postfix_str(shown(Path(file).name), refresh=False)
+        self.bar.refresh()
+
+    def __enter__(self) -> "ScanProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _read(service, paths: list[Path], meta):
-    """Pages from files and folders (the model is not loaded for a batch of unreadable files)."""
-    pages, skipped, files = service.read_paths(paths, meta)
+    """Pages from files and folders (the model is not loaded for a batch of unreadable files);
+    a progress bar over scanned pages, if there are any."""
+    with ScanProgress() as progress:
+        pages, skipped, files = service.read_paths(paths, meta, progress)
     _report_skipped(skipped, bool(pages), files, paths)
     return pages, skipped, files
 

@@ -200,6 +200,18 @@ class Settings:
     ocr_min_confidence: float = 0.8
     """A scanned page read with a lower mean character confidence is skipped with its
     reason, not indexed."""
+    # Jobs (qa.jobs): an upload that needs OCR is read in the background, one at a time across
+    # all workers; its state is a small file under <index_dir>/jobs that every worker reads.
+    max_jobs: int = 8            # at ~15-35 s a page, 8 four-page issues are ~15 min of work
+    """Uploads needing OCR that may wait or run at once; one more is a 503 `busy` with
+    `Retry-After`."""
+    job_stale_seconds: float = 60.0
+    """A waiting or running job whose worker has not written its heartbeat (every few seconds)
+    for this long is reported failed: the worker was stopped or killed."""
+    jobs_kept: int = 100
+    """Finished jobs whose status stays readable (`GET /api/jobs/<id>`); older ones are deleted."""
+    job_keep_seconds: float = 86_400.0
+    """How long a finished job's status stays readable at most."""
     # How stale a worker may be after another worker added an issue. Checking costs one small
     # file read, so by default every request checks and an upload is visible everywhere at once.
     reload_check_seconds: float = 0.0

@@ -124,6 +124,18 @@ class IndexBusy(QAError):
     status = 409
 
 
+class Busy(QAError):
+    """Too much work waiting (uploads queued for OCR): the client should try again after
+    ``retry_after`` seconds (a 503 with ``Retry-After``)."""
+
+    code = "busy"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class BadSetting(QAError):
     """A QA_* setting the service cannot run with: said plainly instead of a traceback."""
 

@@ -32,6 +32,7 @@ def test_ingest_prints_articles_and_summary():
     assert len(articles) == 19
     assert {"id", "issue", "title", "source", "text"} <= set(articles[0])
     assert run.stderr.strip().endswith("收录 5 个文件，5 期，19 篇文章")
+    assert "识别扫描页" not in run.stderr          # no progress bar without scans
 
 
 def test_ingest_skips_a_bad_file_keeps_the_rest_and_says_so(tmp_path):
@@ -86,6 +87,42 @@ def test_add_with_metadata_list_remove_and_compact(tmp_path, seed_index):
     run = qa("--index", str(index), "compact", "--all")      # drops the removed seed page
     assert run.returncode == 0 and "已合并为 seg-" in run.stdout
     assert len(json.loads(qa("--index", str(index), "issues", "--json").stdout)) == 4
+
+
+def scan_files(folder: Path) -> Path:
+    """A folder with a scanned page (PNG), a TIFF of a blank page and a text page."""
+    from PIL import Image
+
+    from tests.ingest import scangen
+    from tests.web.support import scanned_page
+
+    folder.mkdir()
+    (folder / "A03.png").write_bytes(scangen.to_png(scanned_page()))
+    (folder / "A04.tif").write_bytes(scangen.to_tiff([Image.new("L", (800, 600), 250)]))
+    (folder / "A05.txt").write_bytes((ROOT / "seeds" / "002_ebf6d75d4c563302.txt").read_bytes())
+    return folder
+
+
+def test_ingest_and_add_show_a_progress_bar_over_scanned_pages(tmp_path, seed_index):
+    import shutil
+
+    from tests.web.support import SCAN_TITLE
+
+    folder = scan_files(tmp_path / "new")
+    run = qa("ingest", str(folder))
+    assert run.returncode == 1, run.stderr                  # the blank page is skipped
+    assert SCAN_TITLE in {json.loads(line)["title"] for line in run.stdout.splitlines()}
+    bar = run.stderr.replace("\r", "\n")
+    assert "识别扫描页" in bar and "2/2" in bar and "Traceback" not in bar
+    assert f"跳过 {folder / 'A04.tif'}：空白页" in run.stderr
+    assert run.stderr.strip().endswith("收录 2 个文件，2 期，5 篇文章；跳过 1 个文件")
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    run = qa("--index", str(index), "add", str(folder / "A03.png"), "--issue", "2024-09-01")
+    assert run.returncode == 0, run.stderr
+    assert "识别扫描页" in run.stderr and "1/1" in run.stderr
+    assert "新增 1 个版面" in run.stdout and "写入 1 篇文章" in run.stdout
 
 
 def test_issue_number_is_printed_as_given_or_as_di_n_qi():

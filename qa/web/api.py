@@ -10,7 +10,8 @@ from flask import Blueprint, jsonify, request
 from qa.errors import BadRequest, PayloadTooLarge
 from qa.search.service import answer_dict
 from qa.web import uploads
-from qa.web.context import ask_params, filter_params, int_arg, query_args, service, settings
+from qa.web.context import (ask_params, filter_params, int_arg, jobs, query_args, service,
+                            settings)
 from qa.web.errors import UnsupportedMediaType
 from qa.web.openapi import spec
 
@@ -66,8 +67,20 @@ def list_issues():
 def add_issue():
     uploads.authorise(request.headers.get("Authorization"), settings().admin_token)
     meta = uploads.meta_from_request()
-    result = uploads.add(uploads.files_from_request(), meta, service())
+    files = uploads.files_from_request()
+    if uploads.needs_job(files):
+        job = uploads.submit(files, meta, service(), jobs())
+        url = f"/api/jobs/{job['id']}"
+        return jsonify({"job": job["id"], "status": job["status"], "url": url}), 202, \
+            {"Location": url}
+    result = uploads.add(files, meta, service())
     return jsonify(result), 201 if result["added"] else 200
+
+
+@bp.get("/jobs/<job_id>")
+def job_status(job_id: str):
+    uploads.authorise(request.headers.get("Authorization"), settings().admin_token)
+    return jsonify(jobs().status(job_id))
 
 
 @bp.delete("/issues/<ident>")

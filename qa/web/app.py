@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from qa.config import Settings
+from qa.jobs import Jobs
 from qa.search.service import SearchService
 from qa.types import chinese_date
 from qa.web import api, errors, pages
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     app.jinja_env.filters["chinese_date"] = chinese_date
     app.extensions["qa.settings"] = settings
     app.extensions["qa.service"] = service or SearchService(settings)
+    app.extensions["qa.jobs"] = Jobs(settings)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(pages.bp)
     errors.register(app)

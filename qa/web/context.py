@@ -9,6 +9,7 @@ from flask import current_app, request
 
 from qa.config import Settings
 from qa.errors import BadQuestion, BadRequest
+from qa.jobs import Jobs
 from qa.search import messages
 from qa.search.filters import PARAMS, parse_where
 from qa.search.service import SearchService, blank
@@ -23,6 +24,10 @@ def settings() -> Settings:
 
 def service() -> SearchService:
     return current_app.extensions["qa.service"]
+
+
+def jobs() -> Jobs:
+    return current_app.extensions["qa.jobs"]
 
 
 def query_args():

@@ -49,6 +49,9 @@ def register(app: Flask) -> None:
         response = app.make_response((response, status))
         if isinstance(e, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="qa"'   # RFC 6750
+        retry_after = getattr(e, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(int(retry_after))
         return response
 
     @app.errorhandler(HTTPException)

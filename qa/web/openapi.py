@@ -48,11 +48,13 @@ def _errors(*statuses: int) -> dict:
     text = {400: "参数不合法", 401: "缺少管理员令牌", 403: "令牌错误或未开启写入",
             404: "不存在", 405: "不支持的请求方法", 409: "索引与模型不符或正在更新",
             413: "上传过大", 415: "内容类型不支持", 422: "文件无法读取",
-            500: "内部错误", 503: "索引不可用"}
+            500: "内部错误", 503: "索引不可用，或待识别的上传已满（busy，见 Retry-After）"}
     return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
 
 
 _STR_OR_NULL = {"type": "string", "nullable": True}
+# null beside a $ref: OpenAPI 3.0 validators ignore "nullable" next to allOf/$ref.
+_NULL = {"type": "object", "nullable": True, "enum": [None]}
 # Offsets: [start, end] into a text (what a ``tuple[int, int]`` of qa.types is).
 _SPAN = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -213,6 +215,39 @@ def _schemas(s: Settings) -> dict:
             "properties": {"status": {"type": "string", "enum": ["unavailable"]},
                            "error": _ref("ErrorDetail")},
         },
+        "JobAccepted": {
+            "type": "object", "required": ["job", "status", "url"],
+            "properties": {"job": {"type": "string", "pattern": "^[0-9a-f]{32}$",
+                                   "description": "任务编号"},
+                           "status": {"type": "string", "enum": ["queued"]},
+                           "url": {"type": "string", "description": "查询进度的地址"}},
+        },
+        "Job": {
+            "type": "object",
+            "required": ["id", "status", "pages_done", "pages", "file", "files", "result",
+                         "error", "created", "updated"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                "status": {"type": "string", "enum": ["queued", "running", "done", "failed"],
+                           "description": "queued 排队（同一时间只识别一个上传）；running 识别和"
+                                          "写入中；done 完成（见 result）；failed 失败（见 error）"},
+                "pages_done": {"type": "integer", "minimum": 0,
+                               "description": "已识别的扫描页数"},
+                "pages": {"type": "integer", "minimum": 0,
+                          "description": "已知要识别的扫描页数（读到每个文件时累加）"},
+                "file": {**_STR_OR_NULL, "description": "正在识别的文件"},
+                "files": {"type": "array", "items": {"type": "string"},
+                          "description": "这次上传的文件名"},
+                "result": {"anyOf": [_ref("IssueResult"), _NULL],
+                           "description": "完成时：与同步上传的回复相同；否则为 null"},
+                "error": {"anyOf": [_ref("ErrorDetail"), _NULL],
+                          "description": "失败时：与同步上传会返回的错误相同（code、message）；"
+                                         "处理进程中断时 code 为 job_lost；否则为 null"},
+                "created": {"type": "string", "format": "date-time"},
+                "updated": {"type": "string", "format": "date-time",
+                            "description": "最近一次进展或心跳"},
+            },
+        },
         "IssueResult": {
             "type": "object",
             "required": ["generation", "added", "articles", "unchanged", "skipped", "pages",
@@ -333,6 +368,9 @@ def _paths(s: Settings) -> dict:
                 "description": "multipart 上传（字段 files，文本版面 .txt 或 PDF 版面 .pdf），"
                                "或以 text/plain 或 application/pdf 上传单个文件并用 ?name= 指明"
                                "版面编号。PDF 的每一页是这一期的一个版面。"
+                               "含有需要文字识别的文件（扫描的 PDF，或 .png、.jpg、.jpeg、"
+                               ".tif、.tiff 版面图片）时在后台处理：立即返回 202 和任务编号，"
+                               "用 GET /api/jobs/{job_id} 查询进度和结果。"
                                "未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
                 "security": [{"adminToken": []}],
                 "parameters": [_query("name", {"type": "string"},
@@ -349,7 +387,23 @@ def _paths(s: Settings) -> dict:
                 }},
                 "responses": {"201": _json(_ref("IssueResult"), "已收录新文章（或替换了版面）"),
                               "200": _json(_ref("IssueResult"), "没有新内容，索引未变"),
+                              "202": {**_json(_ref("JobAccepted"), "需要文字识别，已转入后台任务"),
+                                      "headers": {"Location": {
+                                          "description": "任务地址 /api/jobs/{job_id}",
+                                          "schema": {"type": "string"}}}},
                               **_errors(400, 401, 403, 409, 413, 415, 422, 500, 503)},
+            },
+        },
+        "/api/jobs/{job_id}": {
+            "get": {
+                "summary": "后台任务（需要文字识别的上传）的状态、进度和结果",
+                "operationId": "getJob",
+                "security": [{"adminToken": []}],
+                "parameters": [{"name": "job_id", "in": "path", "required": True,
+                                "schema": {"type": "string"},
+                                "description": "POST /api/issues 返回的任务编号"}],
+                "responses": {"200": _json(_ref("Job"), "任务状态"),
+                              **_errors(401, 403, 404, 500)},
             },
         },
         "/api/issues/{ident}": {

@@ -1,6 +1,7 @@
 """``/api/issues`` writes: who may write, reading the uploaded pages and the issue's metadata,
-and handing them to ``IssueService``. Upload names are only ever passed on as names; ingest derives
-a safe page id from them and nothing here touches the filesystem."""
+and handing them to ``IssueService`` — at once, or as a background job (``qa.jobs``) when a file
+needs OCR. Upload names are only ever passed on as names; ingest derives a safe page id from
+them and nothing here touches the filesystem."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import hmac
 from flask import request
 
 from qa.errors import BadRequest, Forbidden, Unauthorized
-from qa.issues import IssueMeta, IssueService
+from qa.ingest import is_scan
+from qa.issues import IssueMeta, IssueService, Progress
+from qa.jobs import Jobs
 from qa.search.service import SearchService
 from qa.web.errors import UnsupportedMediaType
 
@@ -57,10 +60,24 @@ def issues(service: SearchService, encoder) -> IssueService:
     return IssueService(service.settings, encoder, service.backend)
 
 
-def add(files: list[tuple[str, bytes]], meta: IssueMeta, service: SearchService) -> dict:
+def needs_job(files: list[tuple[str, bytes]]) -> bool:
+    """Whether reading the upload takes OCR (seconds a page): then it is a job, not a reply."""
+    return any(is_scan(data, name) for name, data in files)
+
+
+def submit(files: list[tuple[str, bytes]], meta: IssueMeta, service: SearchService,
+           jobs: Jobs) -> dict:
+    """``add`` as a background job; the job as ``GET /api/jobs/<id>`` shows it. The job holds
+    the files' bytes until it has read them."""
+    return jobs.submit(lambda progress: add(files, meta, service, progress),
+                       [name for name, _ in files])
+
+
+def add(files: list[tuple[str, bytes]], meta: IssueMeta, service: SearchService,
+        progress: Progress | None = None) -> dict:
     # the service's own encoder, so a worker never holds two copies of the model
     issue_service = issues(service, service.encoder)
-    pages, skipped = issue_service.read(files, meta)
+    pages, skipped = issue_service.read(files, meta, progress)
     result = issue_service.add(pages, skipped, len(files)).to_dict()
     if result["added"]:
         # Other workers pick the new generation up on their next reload check; this one must

@@ -57,3 +57,62 @@ def error_of(response, status: int, code: str | None = None) -> dict:
     if code:
         assert body["error"]["code"] == code
     return body["error"]
+
+
+def job_result(client, response, headers: dict, timeout: float = 120.0) -> dict:
+    """The finished job a 202 upload ``response`` started (over a Flask test client), polled
+    at ``GET /api/jobs/<id>`` until it is done or failed."""
+    import time
+
+    assert response.status_code == 202, response.data[:300]
+    accepted = response.get_json()
+    assert accepted["status"] == "queued" and response.headers["Location"] == accepted["url"]
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get(accepted["url"], headers=headers)
+        assert r.status_code == 200, r.data[:300]
+        job = r.get_json()
+        if job["status"] in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+
+
+# Another made-up page, printed and scanned for the OCR uploads (tests/web/test_jobs.py, the
+# server test): one short article renders to a small page, which OCR reads in ~3 s.
+SCAN_TITLE = "某县首座山区应急物资储备库启用"
+SCAN_SOURCE = "测试晚报"
+SCAN_PARAGRAPHS = [
+    "日前，某县首座山区应急物资储备库在北岭镇正式启用。",
+    "据了解，储备库建筑面积约一千六百平方米，现储备救灾帐篷1200顶、折叠床三千张，"
+    "可在两小时内送达全县各个山区村。",
+    "某县应急管理局负责人表示，今后将每季度对库存物资进行一次检查和更新。",
+]
+SCAN_QUESTION = "某县山区应急物资储备库储备了多少顶救灾帐篷？"
+SCAN_ANSWER = "1200顶"
+
+
+def scanned_page(seed: int = 1):
+    """The scan page printed in embedded fonts and rendered at 200 dpi (a greyscale PIL
+    image): a clean scan of one short article."""
+    from tests.ingest import pdfgen, scangen
+    from tests.ingest.relayout import SeedArticle
+
+    article = SeedArticle(-2, "scan", SCAN_TITLE, SCAN_SOURCE, SCAN_PARAGRAPHS)
+    [image] = scangen.render(pdfgen.make_pdf([[article]], seed=seed, embed_fonts=True).data, 200)
+    return image
+
+
+def huge_png(width: int = 20_000, height: int = 20_000) -> bytes:
+    """A 69-byte PNG whose header claims ``width`` × ``height`` pixels (its data is a few
+    bytes): what a reader must refuse from the header, before decoding."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))

@@ -1,6 +1,7 @@
 """POST /api/issues with PDF pages, over the real app and a real index: a multipart upload
 of a .pdf, an application/pdf body, a scan refused with its reason, a bad page reported while
-the others are indexed."""
+the others are indexed. A PDF with a scanned page is read in a background job (202, then
+GET /api/jobs/<id>), whose result or error is what the upload would have answered."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from tests.ingest import pdfgen
 from tests.ingest.relayout import SeedArticle
 
 from .conftest import TOKEN
-from .support import NEW_PAGE, NEW_QUESTION, NEW_SOURCE, NEW_TITLE, answers, error_of
+from .support import (NEW_PAGE, NEW_QUESTION, NEW_SOURCE, NEW_TITLE, answers, error_of,
+                      job_result)
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -77,22 +79,31 @@ def test_application_pdf_needs_a_name(writable, new_pdf):
     assert "?name=" in error_of(r, 400, "bad_request")["message"]
 
 
-@pytest.mark.parametrize("pages,password,word", [
-    ([pdfgen.SCAN], None, "没有识别出文字"),
-    ([[new_article()]], "口令", "加密"),
-])
-def test_unreadable_pdf_is_422_with_its_reason(writable, pages, password, word):
-    data = pdfgen.make_pdf(pages, seed=2, password=password).data
+def test_unreadable_pdf_is_422_with_its_reason(writable):
+    data = pdfgen.make_pdf([[new_article()]], seed=2, password="口令").data
     r = upload(writable.test_client(), [("scan.pdf", data)])
-    assert word in error_of(r, 422, "bad_issue_file")["message"]
+    assert "加密" in error_of(r, 422, "bad_issue_file")["message"]
     assert not answers(ask(writable.test_client()))
+
+
+def test_a_scan_without_text_fails_its_job_with_the_422_it_would_have_been(writable):
+    client = writable.test_client()
+    generation = client.get("/api/health").get_json()["generation"]
+    data = pdfgen.make_pdf([pdfgen.SCAN], seed=2).data
+    job = job_result(client, upload(client, [("scan.pdf", data)]), AUTH)
+    assert job["status"] == "failed" and job["result"] is None
+    assert job["error"]["code"] == "bad_issue_file"
+    assert "没有识别出文字" in job["error"]["message"]
+    assert client.get("/api/health").get_json()["generation"] == generation
+    assert not answers(ask(client))
 
 
 def test_a_bad_page_is_reported_and_the_others_indexed(writable):
     data = pdfgen.make_pdf([pdfgen.SCAN, [new_article()]], seed=3, p_damage=0.0).data
-    r = upload(writable.test_client(), [("mixed.pdf", data)])
-    assert r.status_code == 201, r.get_json()
-    body = r.get_json()
+    client = writable.test_client()
+    job = job_result(client, upload(client, [("mixed.pdf", data)]), AUTH)
+    assert job["status"] == "done", job
+    body = job["result"]
     assert body["added"] == 1
     [skip] = body["skipped"]
     assert skip["name"] == "mixed.pdf" and skip["page"] == 1 and "第 1 页" in skip["reason"] and "没有识别出文字" in skip["reason"]

@@ -81,6 +81,32 @@ def test_upload_and_unavailable_responses_match_schemas(spec, make_app, writable
     check(spec, "/api/health", "get", make_app(tmp_path / "none").test_client().get("/api/health"))
 
 
+def test_job_responses_match_schemas(spec, make_app, index):
+    """A scanned upload's 202 and its job (here a blank page: it fails at once, with the reason)."""
+    from PIL import Image
+
+    from tests.ingest import scangen
+
+    from .support import job_result
+
+    client = make_app(index).test_client()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    blank = scangen.to_png(Image.new("L", (600, 400), 250))
+    r = client.post("/api/issues", headers=auth, content_type="multipart/form-data",
+                    data={"files": [(io.BytesIO(blank), "p.png")]})
+    check(spec, "/api/issues", "post", r)
+    job = job_result(client, r, auth)
+    assert job["status"] == "failed"
+    path = "/api/jobs/{job_id}"
+    check(spec, path, "get", client.get(r.headers["Location"], headers=auth))
+    check(spec, path, "get", client.get("/api/jobs/" + "0" * 32, headers=auth))
+    check(spec, path, "get", client.get("/api/jobs/" + "0" * 32))
+    busy = make_app(index, max_jobs=0).test_client().post(
+        "/api/issues", headers=auth, content_type="multipart/form-data",
+        data={"files": [(io.BytesIO(blank), "p.png")]})
+    check(spec, "/api/issues", "post", busy)
+
+
 def test_schema_check_is_not_vacuous(spec):
     from jsonschema.exceptions import ValidationError
 

@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from .conftest import TOKEN
-from .support import NEW_PAGE, NEW_QUESTION, NEW_SOURCE, SEED_ANSWER, SEED_QUESTION, answers
+from .support import (NEW_PAGE, NEW_QUESTION, NEW_SOURCE, SCAN_ANSWER, SCAN_QUESTION, SCAN_TITLE,
+                      SEED_ANSWER, SEED_QUESTION, answers, scanned_page)
 
 requests = pytest.importorskip("requests")
 START_TIMEOUT = 240
@@ -207,3 +208,83 @@ def test_upload_is_answered_by_every_worker(server):
         if i >= 2 and len(served) >= 2:
             break
         assert time.monotonic() < deadline, f"only worker(s) {served} answered"
+
+
+def job_pids(log, job_id: str) -> set[str]:
+    """The workers that answered GET /api/jobs/<job_id>, from the access log."""
+    return set(re.findall(rf"<(\d+)> \"GET /api/jobs/{job_id} ", log.read_text(errors="replace")))
+
+
+def test_a_scanned_upload_is_a_job_any_worker_reports_while_questions_are_answered(server):
+    """A two-page TIFF (a scanned article, a blank page): 202 at once, the job polled over
+    fresh connections (so both workers answer it from the job file), questions answered all
+    the while (their p50/p99 printed), then the article answerable from every worker."""
+    from PIL import Image
+
+    from tests.ingest import scangen
+
+    base, log, _ = server
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    tiff = scangen.to_tiff([scanned_page(), Image.new("L", (900, 600), 250)])
+    latencies: list[float] = []
+    failures: list = []
+    uploading = threading.Event()
+
+    def keep_asking():
+        while not uploading.is_set():
+            t0 = time.perf_counter()
+            r = requests.get(f"{base}/api/ask", params={"q": SEED_QUESTION, "k": 1}, timeout=60)
+            latencies.append(time.perf_counter() - t0)
+            if not (r.ok and SEED_ANSWER in r.json()["results"][0]["text"]):
+                failures.append((r.status_code, r.text[:200]))
+
+    readers = [threading.Thread(target=keep_asking) for _ in range(2)]
+    for t in readers:
+        t.start()
+    seen = []
+    try:
+        t0 = time.perf_counter()
+        r = requests.post(f"{base}/api/issues", headers=auth, timeout=60,
+                          files=[("files", ("2024-09-01_A03.tif", tiff, "image/tiff"))])
+        accepted_in = time.perf_counter() - t0
+        assert r.status_code == 202, r.text
+        url = r.json()["url"]
+        assert r.headers["Location"] == url
+        deadline = time.monotonic() + 180
+        while True:
+            job = requests.get(base + url, headers={**auth, "Connection": "close"},
+                               timeout=30).json()
+            seen.append((job["status"], job["pages_done"], job["pages"]))
+            if job["status"] in ("done", "failed"):
+                break
+            assert time.monotonic() < deadline, seen[-5:]
+            time.sleep(0.2)
+        took = time.perf_counter() - t0
+    finally:
+        uploading.set()
+        for t in readers:
+            t.join(timeout=120)
+    assert job["status"] == "done", job
+    assert (job["pages_done"], job["pages"]) == (2, 2)
+    result = job["result"]
+    assert result["added"] == 1 and result["articles"][0]["title"] == SCAN_TITLE
+    assert [s["reason"] for s in result["skipped"]] == ["第 2 页：空白页"]
+    assert not failures, failures[:5]
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+    print(f"\nscanned upload: 202 in {accepted_in * 1000:.0f} ms, done in {took:.1f} s "
+          f"({len(seen)} polls: {sorted(set(seen))}); {len(latencies)} questions meanwhile, "
+          f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    assert accepted_in < 5 and p99 < 10, (accepted_in, p99)
+
+    # Every worker reports the job (it ran in one of them) and answers from the new page.
+    job_id = url.rsplit("/", 1)[1]
+    deadline = time.monotonic() + 30
+    while len(job_pids(log, job_id)) < 2:
+        assert time.monotonic() < deadline, job_pids(log, job_id)
+        assert requests.get(base + url, headers={**auth, "Connection": "close"},
+                            timeout=30).json() == job
+    for _ in range(6):
+        r = requests.get(f"{base}/api/ask", params={"q": SCAN_QUESTION, "k": 3},
+                         headers={"Connection": "close"}, timeout=60)
+        assert answers(r.json(), SCAN_TITLE, SCAN_ANSWER), r.json()["results"][:1]
