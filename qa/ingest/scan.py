@@ -105,6 +105,14 @@ def read_images(data: bytes, name: str, issue: str, scan: ScanSettings = ScanSet
     return articles, [(n, f"第 {n} 页：{r}") for n, r in bad]
 
 
+def check_image(data: bytes, name: str, scan: ScanSettings = ScanSettings(),
+                max_pages: int = 200) -> None:
+    """``BadIssueFile`` for an image file refused from its header alone (not an image, a
+    format not taken, too many pixels or frames): what an upload can be told at once, before
+    any OCR. Decodes no pixels."""
+    _open(data, name, scan, max_pages)
+
+
 def _open(data: bytes, name: str, scan: ScanSettings, max_pages: int) -> list:
     """The file's frames, undecoded: the header is read and checked, no pixels yet."""
     from PIL import Image, UnidentifiedImageError

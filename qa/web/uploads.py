@@ -9,8 +9,9 @@ import hmac
 
 from flask import request
 
-from qa.errors import BadRequest, Forbidden, Unauthorized
-from qa.ingest import is_scan
+from qa.errors import BadIssueFile, BadRequest, Forbidden, Unauthorized
+from qa.ingest import file_type, is_scan
+from qa.ingest.scan import IMAGE_TYPES, ScanSettings, check_image
 from qa.issues import IssueMeta, IssueService, Progress
 from qa.jobs import Jobs
 from qa.search.service import SearchService
@@ -68,9 +69,25 @@ def needs_job(files: list[tuple[str, bytes]]) -> bool:
 def submit(files: list[tuple[str, bytes]], meta: IssueMeta, service: SearchService,
            jobs: Jobs) -> dict:
     """``add`` as a background job; the job as ``GET /api/jobs/<id>`` shows it. The job holds
-    the files' bytes until it has read them."""
+    the files' bytes until it has read them. When every file is refused from its header alone
+    (an image too large, no image at all), the upload is refused at once (422), with no job."""
+    refused = _refused_at_once(files, service.settings)
+    if len(refused) == len(files):
+        raise BadIssueFile("没有可以收录的文章（" + "；".join(refused) + "）")
     return jobs.submit(lambda progress: add(files, meta, service, progress),
                        [name for name, _ in files])
+
+
+def _refused_at_once(files: list[tuple[str, bytes]], settings) -> list[str]:
+    refused = []
+    for name, data in files:
+        if file_type(name) not in IMAGE_TYPES:
+            continue
+        try:
+            check_image(data, name, ScanSettings.of(settings), settings.max_pdf_pages)
+        except BadIssueFile as e:
+            refused.append(f"{name}：{e.reason}")
+    return refused
 
 
 def add(files: list[tuple[str, bytes]], meta: IssueMeta, service: SearchService,

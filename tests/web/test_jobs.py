@@ -108,8 +108,6 @@ def test_a_scanned_page_is_a_job_seen_by_every_worker_and_then_answered(
 
 @pytest.mark.parametrize("name,make,reason", [
     ("blank.png", lambda scan: blank_png(), "空白页"),
-    ("huge.png", lambda scan: huge_png(), "图片过大"),
-    ("broken.tif", corrupt_tiff, "不是有效的图片文件"),
     ("photo.jpg", lambda scan: photo_jpeg(), "没有识别出文字"),
 ])
 def test_a_bad_scan_fails_its_job_with_the_reason_and_indexes_nothing(
@@ -122,6 +120,22 @@ def test_a_bad_scan_fails_its_job_with_the_reason_and_indexes_nothing(
     # what the synchronous upload answers when nothing is readable: 422 bad_issue_file
     assert error["code"] == "bad_issue_file"
     assert reason in error["message"] and name in error["message"], error
+    assert generation(client) == before
+
+
+@pytest.mark.parametrize("name,make,reason", [
+    ("huge.png", lambda scan: huge_png(), "图片过大"),
+    ("broken.tif", corrupt_tiff, "不是有效的图片文件"),
+])
+def test_an_image_refused_by_its_header_is_a_422_at_once_with_no_job(
+        make_app, index, scan_png, name, make, reason):
+    client = make_app(index).test_client()
+    before = generation(client)
+    r = upload(client, [(name, make(scan_png))])
+    assert r.status_code == 422, r.get_json()
+    error = r.get_json()["error"]
+    assert error["code"] == "bad_issue_file" and reason in error["message"] and name in \
+        error["message"], error
     assert generation(client) == before
 
 
