@@ -46,11 +46,14 @@ log = logging.getLogger(__name__)
 
 IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 _FORMATS = {"PNG", "JPEG", "MPO", "TIFF"}
-# A CJK face's ink spans ~0.93 of its em (Noto Serif CJK: a 10 pt line is 10.6 pt... of ink at
-# 0.93; measured on the rendered seed pages, docs/decisions.md "Scanned pages").
+# An ideograph's ink spans ~0.93 of the em in a Song face (the seed pages' 10 pt body, rendered
+# at 200 dpi, measures 25–26 px of ink: 0.92–0.94). Only ratios between sizes matter to the
+# layout, so a face whose ink runs a little taller or shorter changes nothing.
 INK_PER_EM = 0.93
-UNCERTAIN = 0.6           # a character read with less confidence is marked
-MIN_CHARS = 20            # fewer characters read than this: no text on the page
+# A character read with less confidence is marked. The seed scans' characters read at 0.99 on
+# average; under 0.6 are 7–11 a page (benchmarks/ocr.py, "uncertain").
+UNCERTAIN = 0.6
+MIN_CHARS = 20            # fewer characters read than this: no text on the page (as pdf.MIN_GLYPHS)
 BLANK_INK = 0.002         # share of dark pixels under which a page is blank
 SKEW_MIN = 0.05           # degrees: a smaller slant is left as it is
 ASSUMED_DPI = 200         # an image that does not state its resolution
