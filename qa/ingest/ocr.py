@@ -10,6 +10,9 @@ glyphs the PDF layout code reads.
 * Characters come with their own boxes (RapidOCR's word boxes, from where the recogniser's
   CTC columns fell; a Latin word or number's box is shared out over its characters) and their
   own confidences (the recogniser's probability of that character).
+* RapidOCR's own steps are run here rather than its one call, so that lines could be found on
+  a shrunk page and read from the full one (``DET_SCALE``: measured, not worth it); its
+  direction classifier is not run (a page is upright once ``scan`` has straightened it).
 * One engine per process, created on first use and shared; calls are serialised (one page at a
   time per process: OCR is CPU-bound, and ``Settings.ocr_threads`` sets how many cores one page
   may use, so that a page being read leaves the questions a core).
@@ -25,9 +28,13 @@ from qa.errors import needs_extra
 
 # Sides longer than this are shrunk by RapidOCR itself; ``scan`` never hands it larger pages.
 MAX_SIDE = 12_000
-# Text boxes RapidOCR's detector keeps (its defaults): a box's mean text probability, and the
-# recogniser's mean confidence under which a line is dropped as noise.
-BOX_THRESHOLD, TEXT_SCORE = 0.5, 0.5
+# The recogniser's mean confidence under which a line is dropped as noise (RapidOCR's default).
+TEXT_SCORE = 0.5
+# Lines are found on the page at this scale and read at full size. Shrinking detection to 0.6
+# saved memory (a tall page's peak 1.3 → 0.8 GB) but lost lines: character accuracy 0.92–0.94
+# on two seed scans (0.975–0.98 at 1.0) and 14 of 19 titles and outlets (18 at 1.0)
+# (benchmarks/ocr.py --det-scale 0.6; BENCHMARKS.md §11).
+DET_SCALE = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,17 +83,28 @@ def _engine(threads: int):
     return engine
 
 
-def recognise(image, threads: int = 1) -> list[TextLine]:
-    """The text lines of ``image`` (a greyscale or RGB ``numpy`` array), in RapidOCR's order
-    (top to bottom), each with its characters; an image without text gives none."""
+def recognise(image, threads: int = 1, det_scale: float = DET_SCALE) -> list[TextLine]:
+    """The text lines of ``image`` (a greyscale or RGB ``numpy`` array), top to bottom, each
+    with its characters; an image without text gives none. Lines are found on the image
+    shrunk by ``det_scale`` and read from it at full size."""
+    import cv2
     import numpy as np
 
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     with _LOCK:
-        result, _ = _engine(threads)(image, return_word_box=True, box_thresh=BOX_THRESHOLD,
-                                     text_score=TEXT_SCORE)
-    return [line for r in result or () if (line := _line(r)) is not None]
+        engine = _engine(threads)
+        small = image if det_scale == 1 else cv2.resize(
+            image, None, fx=det_scale, fy=det_scale, interpolation=cv2.INTER_AREA)
+        boxes, _ = engine.text_det(small)
+        if boxes is None or len(boxes) == 0:
+            return []
+        boxes = [np.asarray(b, dtype=np.float32) / det_scale for b in engine.sorted_boxes(boxes)]
+        crops = engine.get_crop_img_list(image, boxes)
+        read, _ = engine.text_rec(crops, True)
+        words = engine.cal_rec_boxes(crops, boxes, read)
+    return [line for box, r in zip(boxes, words) if float(r[1]) >= TEXT_SCORE
+            and (line := _line([box.tolist(), *r])) is not None]
 
 
 def _line(r) -> TextLine | None:

@@ -291,10 +291,9 @@ class _Turn:
 
 
 def _glyphs(gray, lines: list[TextLine], turn: _Turn) -> tuple[list[Glyph], list[tuple[str, int]]]:
-    """Each line's characters as glyphs on one baseline, sized by the line's ink and as wide
-    as their ink; a space OCR read between two characters is kept as one, and so is the gap
-    between two parts of a title OCR read apart (``_title_parts``). And each uncertain
-    character as (its line's text, its place in it)."""
+    """Each line's characters as glyphs on one baseline, sized by the line's ink, a full-width
+    mark as wide as its em, a title's parts OCR read apart joined (``_title_parts``); and each
+    uncertain character as (its line's text, its place in it)."""
     rows: list[list[Glyph]] = []
     uncertain: list[tuple[str, int]] = []
     measured = [_measure(gray, line) for line in lines]
@@ -307,15 +306,11 @@ def _glyphs(gray, lines: list[TextLine], turn: _Turn) -> tuple[list[Glyph], list
         bottom = (corners[2][1] + corners[3][1]) / 2
         size = height * turn.scale / INK_PER_EM or (bottom - top)
         text = "".join(c.text for c in line.chars)
-        spaces = _spaces(line)
         row: list[Glyph] = []
         for i, (c, (t0, t1)) in enumerate(zip(line.chars, spans)):
-            x0, x1 = _along(line, t0, turn), _along(line, t1, turn)
-            if i in spaces and row:
-                row.append(Glyph(" ", row[-1].x1, x0, top, bottom, bottom, size, False,
-                                 seq=k * 10_000 + 2 * i - 1))
-            row.append(Glyph(c.text, x0, x1, top, bottom, bottom, size, False,
-                             seq=k * 10_000 + 2 * i))
+            x0, x1 = _advance(c.text, _along(line, t0, turn), _along(line, t1, turn), size)
+            row.append(Glyph(_read_as(line.chars, i), x0, x1, top, bottom, bottom, size, False,
+                             seq=k * 10_000 + i))
             if c.conf < UNCERTAIN:
                 uncertain.append((text, i))
         rows.append(row)
@@ -331,6 +326,31 @@ def _body_height(lines: list[TextLine], measured) -> float:
     heights = sorted(h for line, (h, _) in zip(lines, measured) if _ideographs(line) >= 3
                      for _ in range(_ideographs(line)))
     return heights[len(heights) // 2] if heights else 0.0
+
+
+def _read_as(chars, i: int) -> str:
+    """The character, with OCR's one certain confusion undone: a dash between two digits
+    (`9—15岁`) is read as 一, which never stands there."""
+    text = chars[i].text
+    if text == "一" and 0 < i < len(chars) - 1 and chars[i - 1].text[-1:].isdigit() and \
+            chars[i + 1].text[:1].isdigit():
+        return "—"
+    return text
+
+
+# Full-width marks whose ink sits at one side of their em: OCR's box holds the ink, a PDF's the
+# whole advance; without it, the gap after a comma reads as a gutter and splits the line.
+_CLOSING = set("，。、；：！？”’）》」』】〉")
+_OPENING = set("“‘（《「『【〈")
+
+
+def _advance(ch: str, x0: float, x1: float, em: float) -> tuple[float, float]:
+    """A full-width mark's box widened to its em, as a PDF gives it."""
+    if ch in _CLOSING:
+        return x0, max(x1, x0 + em)
+    if ch in _OPENING:
+        return min(x0, x1 - em), x1
+    return x0, x1
 
 
 def _along(line: TextLine, t: float, turn: _Turn) -> float:
@@ -370,17 +390,6 @@ def _punctuation(ch: str) -> bool:
     import unicodedata
 
     return unicodedata.category(ch[:1] or " ")[0] in "PZS"
-
-
-def _spaces(line: TextLine) -> set[int]:
-    """The characters OCR read a space before (its text has the spaces its boxes leave out)."""
-    out, i = set(), 0
-    for ch in line.text:
-        if ch == " ":
-            out.add(i)
-        elif i < len(line.chars) and ch == line.chars[i].text[:1]:
-            i += 1
-    return {j for j in out if 0 < j < len(line.chars)}
 
 
 def _measure(gray, line: TextLine) -> tuple[float, list[tuple[float, float]]]:
@@ -424,7 +433,7 @@ def _measure(gray, line: TextLine) -> tuple[float, list[tuple[float, float]]]:
 
 def _pictures(gray, lines: list[TextLine], turn: _Turn) -> list[Box]:
     """Areas of ink no text line covers, at least a few lines tall and wide: photographs and
-    drawings (a rule between columns is too thin to count)."""
+    drawings (a rule between columns, thinner than a character, does not count)."""
     import cv2
     import numpy as np
 
@@ -437,6 +446,9 @@ def _pictures(gray, lines: list[TextLine], turn: _Turn) -> list[Box]:
     heights = sorted(l.height for l in lines)
     unit = heights[len(heights) // 2] / step if heights else 8
     k = max(1, int(unit))
+    # opening first: rules between columns and ink left outside text boxes are thinner than a
+    # character and go; a picture stays
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
     ink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     boxes = []
