@@ -433,7 +433,8 @@ def _measure(gray, line: TextLine) -> tuple[float, list[tuple[float, float]]]:
 
 def _pictures(gray, lines: list[TextLine], turn: _Turn) -> list[Box]:
     """Areas of ink no text line covers, at least a few lines tall and wide: photographs and
-    drawings (a rule between columns, thinner than a character, does not count)."""
+    drawings (a rule between columns, thinner than a character, does not count, nor does a
+    shadow along the image's edge)."""
     import cv2
     import numpy as np
 
@@ -452,8 +453,10 @@ def _pictures(gray, lines: list[TextLine], turn: _Turn) -> list[Box]:
     ink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     boxes = []
+    height, width = ink.shape
     for x, y, w, h, area in stats[1:count]:
-        if w >= 4 * unit and h >= 4 * unit and area >= 0.3 * w * h:
+        edge = x == 0 or y == 0 or x + w >= width or y + h >= height
+        if w >= 4 * unit and h >= 4 * unit and area >= 0.3 * w * h and not edge:
             corners = [turn(px * step, py * step) for px, py in
                        ((x, y), (x + w, y), (x + w, y + h), (x, y + h))]
             xs, ys = [c[0] for c in corners], [c[1] for c in corners]

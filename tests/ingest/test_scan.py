@@ -146,3 +146,11 @@ def test_a_photographed_page_is_read():
     photo = scangen.photograph(page, random.Random(5))
     got = ingest_bytes(scangen.to_jpeg(photo), "photo.jpg", scan=SCAN)
     assert {a.source for a in articles} <= {a.source for a in got}
+
+
+def test_a_dash_between_digits_read_as_one_is_a_dash():
+    from qa.ingest.ocr import Char
+    from qa.ingest.scan import _read_as
+
+    chars = [Char(c, ((0, 0),) * 4, 1.0) for c in "9一15岁，一个"]
+    assert "".join(_read_as(chars, i) for i in range(len(chars))) == "9—15岁，一个"

@@ -11,6 +11,10 @@ from qa.ingest.pdfpage.shapes import Glyph, Line, follows
 # and running heads at most ~0.9 times.
 LARGE, SMALL = 1.18, 0.92
 BOLD_LARGE = 1.05        # …or bold and at least this much larger
+# …or at least this much larger on a page that does not say its weights (a scan): sizes measured
+# from the ink put the seed scans' body lines at most 1.044 times the body, their kickers at
+# 1.11 and more (benchmarks/ocr.py; BENCHMARKS.md §11)
+UNWEIGHTED_LARGE = 1.08
 BOLD_WEIGHT = 550
 
 
@@ -73,10 +77,11 @@ def classify(lines: list[Line], size: float, weights: bool = True) -> bool:
     """Each line's kind: larger than the body is a title (or one set barely larger but bold,
     where the body is not bold itself), smaller is small type, the rest body. Returns whether
     the page's body is set in bold. Where the page does not say its weights (``weights``
-    false: a scan, whose sizes are measured from the ink), barely larger is a title."""
+    false: a scan, whose sizes are measured from the ink), a little larger is a title."""
     body_bold = sum(len(l.text) for l in lines if l.bold) * 2 > sum(len(l.text) for l in lines)
     for l in lines:
         large = l.size >= LARGE * size or \
-            l.size >= BOLD_LARGE * size and (l.bold or not weights) and not body_bold
+            l.size >= BOLD_LARGE * size and l.bold and not body_bold or \
+            l.size >= UNWEIGHTED_LARGE * size and not weights
         l.kind = "head" if large else "small" if l.size <= SMALL * size else "body"
     return body_bold
