@@ -58,6 +58,11 @@ JOBS = {
     "pdf_ingest.py": ([], ["--pages", "10", "--layouts", "1", "--repeats", "1"]),
     # issue 22: what the reader adds to a worker's memory
     "reader_memory.py": ([], []),
+    # issue 25: scanned pages (OCR quality, articles, speed, memory, questions on a scan-built
+    # index) and questions while a 4-page scanned issue is read
+    "ocr.py": (["--threads", "1"], ["--threads", "2", "--no-eval"]),
+    "ocr_upload.py": (["--index", str(ROOT / "index")], ["--index", str(ROOT / "index"),
+                                                        "--idle", "5"]),
     # RELIABILITY.md, "Load"
     "load.py": (["--index", str(ROOT / "index"), "--clients", "32", "--seconds", "60"],
                 ["--index", str(ROOT / "index"), "--clients", "8", "--seconds", "10"]),
@@ -90,7 +95,7 @@ STUDIES = {
 }
 # the scripts that write a results file (``--out DIR``)
 SAVES = {"encoder.py", "http_latency.py", "coldstart.py", "indexing.py", "scale.py",
-         "txtai_compare.py", "hnsw_recall.py", "reader_memory.py"}
+         "txtai_compare.py", "hnsw_recall.py", "reader_memory.py", "ocr.py", "ocr_upload.py"}
 
 
 def main() -> None:

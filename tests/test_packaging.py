@@ -46,7 +46,7 @@ def dockerfile_runs() -> list[str]:
 def test_the_locks_satisfy_pyproject_and_agree():
     run, test = locked("run.lock"), locked("test.lock")
     extras = project()["optional-dependencies"]
-    served = project()["dependencies"] + extras["torch"] + extras["milvus"]
+    served = project()["dependencies"] + extras["torch"] + extras["milvus"] + extras["ocr"]
     for kind, lock, reqs in (("run", run, served), ("test", test, served + extras["test"])):
         for r in map(Requirement, reqs):
             name = canonicalize_name(r.name)
@@ -55,6 +55,22 @@ def test_the_locks_satisfy_pyproject_and_agree():
     assert {k: v for k, v in test.items() if k in run} == run   # one version of everything
     assert str(run["torch"]).endswith("+cpu")                   # never the CUDA build
     assert "setuptools" in run                                  # the project's own build
+    # OpenCV without its GUI build, which needs the system's libGL (requirements/strip.py)
+    assert "opencv-python" not in run and "opencv-python" not in test
+
+
+def test_opencv_is_the_headless_build():
+    """What the locks install imports without the system's libGL (a clean Debian has none)."""
+    import cv2
+    from importlib.metadata import PackageNotFoundError, version
+
+    assert cv2.imdecode is not None
+    try:
+        version("opencv-python")
+    except PackageNotFoundError:
+        pass
+    else:
+        raise AssertionError("opencv-python (the GUI build) is installed beside the headless one")
 
 
 def test_make_installs_only_from_the_locks():
@@ -63,8 +79,9 @@ def test_make_installs_only_from_the_locks():
                 and "PIP_TOOLS" not in l]
     assert installs, "no install lines found"
     for line in installs:
-        assert "--require-hashes -r $<" in line or "--no-deps --no-build-isolation -e ." in line, \
-            line
+        # --no-deps: the locks hold every dependency, and leave opencv-python out on purpose
+        assert "--require-hashes --no-deps -r $<" in line or \
+            "--no-deps --no-build-isolation -e ." in line, line
 
 
 def test_the_dockerfile_sets_up_with_the_makefile_s_targets():
