@@ -84,8 +84,6 @@ def main() -> None:
     ap.add_argument("--dpi", type=float, default=200)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=None, help="scangen's seed (default: its own)")
-    ap.add_argument("--det-scale", type=float, default=None,
-                    help="find lines on the page shrunk to this (qa.ingest.ocr.DET_SCALE)")
     ap.add_argument("--no-eval", action="store_true", help="skip the index builds")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
@@ -93,10 +91,6 @@ def main() -> None:
     from tests.ingest import scangen
     from tests.ingest.relayout import begins
 
-    if args.det_scale:
-        import qa.ingest.ocr as ocr
-        ocr.DET_SCALE = args.det_scale
-        ocr.recognise.__defaults__ = (1, args.det_scale)
     scans = scangen.seed_scans(args.dpi, **({"seed": args.seed} if args.seed else {}))
     import qa.ingest.ocr  # noqa: F401  (the models load on the first page; RSS after that)
 
@@ -139,8 +133,7 @@ def main() -> None:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(summary, ensure_ascii=False), flush=True)
-    result = {"machine": machine(), "dpi": args.dpi, "threads": args.threads,
-              "det_scale": args.det_scale or 1.0, "pages": pages,
+    result = {"machine": machine(), "dpi": args.dpi, "threads": args.threads, "pages": pages,
               "a3": a3, "summary": summary}
     if not args.no_eval:
         with tempfile.TemporaryDirectory() as tmp:

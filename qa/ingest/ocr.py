@@ -10,9 +10,9 @@ glyphs the PDF layout code reads.
 * Characters come with their own boxes (RapidOCR's word boxes, from where the recogniser's
   CTC columns fell; a Latin word or number's box is shared out over its characters) and their
   own confidences (the recogniser's probability of that character).
-* RapidOCR's own steps are run here rather than its one call, so that lines could be found on
-  a shrunk page and read from the full one (``DET_SCALE``: measured, not worth it); its
-  direction classifier is not run (a page is upright once ``scan`` has straightened it).
+* RapidOCR's own steps are run here rather than its one call, so that lines are found strip by
+  strip (``STRIP``: bounded memory) and read from the whole page; its direction classifier is
+  not run (a page is upright once ``scan`` has straightened it).
 * One engine per process, created on first use and shared; calls are serialised (one page at a
   time per process: OCR is CPU-bound, and ``Settings.ocr_threads`` sets how many cores one page
   may use, so that a page being read leaves the questions a core).
@@ -30,11 +30,12 @@ from qa.errors import needs_extra
 MAX_SIDE = 12_000
 # The recogniser's mean confidence under which a line is dropped as noise (RapidOCR's default).
 TEXT_SCORE = 0.5
-# Lines are found on the page at this scale and read at full size. Shrinking detection to 0.6
-# saved memory (a tall page's peak 1.3 → 0.8 GB) but lost lines: character accuracy 0.92–0.94
-# on two seed scans (0.975–0.98 at 1.0) and 14 of 19 titles and outlets (18 at 1.0)
-# (benchmarks/ocr.py --det-scale 0.6; BENCHMARKS.md §11).
-DET_SCALE = 1.0
+# Lines are found in strips of the page, STRIP pixels tall, each sharing OVERLAP with the next
+# (a line up to OVERLAP tall, 115 pt at 200 dpi, lies whole in the strip that keeps it): the
+# detector's memory grows with the image, and a whole page at once peaked at 2.4 GB (an A3 page
+# at 200 dpi; benchmarks/ocr.py, BENCHMARKS.md §11). Reading the lines at a lower scale instead
+# (0.6) lost lines: character accuracy 0.92–0.94 on two seed scans, 14 of 19 titles.
+STRIP, OVERLAP = 1600, 320
 
 
 @dataclass(frozen=True)
@@ -83,28 +84,45 @@ def _engine(threads: int):
     return engine
 
 
-def recognise(image, threads: int = 1, det_scale: float = DET_SCALE) -> list[TextLine]:
+def recognise(image, threads: int = 1) -> list[TextLine]:
     """The text lines of ``image`` (a greyscale or RGB ``numpy`` array), top to bottom, each
-    with its characters; an image without text gives none. Lines are found on the image
-    shrunk by ``det_scale`` and read from it at full size."""
-    import cv2
+    with its characters; an image without text gives none."""
     import numpy as np
 
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     with _LOCK:
         engine = _engine(threads)
-        small = image if det_scale == 1 else cv2.resize(
-            image, None, fx=det_scale, fy=det_scale, interpolation=cv2.INTER_AREA)
-        boxes, _ = engine.text_det(small)
-        if boxes is None or len(boxes) == 0:
+        boxes = _detect(engine, image)
+        if not boxes:
             return []
-        boxes = [np.asarray(b, dtype=np.float32) / det_scale for b in engine.sorted_boxes(boxes)]
+        boxes = engine.sorted_boxes(np.array(boxes))
         crops = engine.get_crop_img_list(image, boxes)
         read, _ = engine.text_rec(crops, True)
         words = engine.cal_rec_boxes(crops, boxes, read)
     return [line for box, r in zip(boxes, words) if float(r[1]) >= TEXT_SCORE
             and (line := _line([box.tolist(), *r])) is not None]
+
+
+def _detect(engine, image) -> list:
+    """The text boxes of the page, found strip by strip (``STRIP``); a box belongs to the strip
+    its middle falls in, away from the edge it shares with the next one."""
+    import numpy as np
+
+    height = image.shape[0]
+    found, top = [], 0
+    while True:
+        bottom = min(height, top + STRIP + OVERLAP)
+        boxes, _ = engine.text_det(image[top:bottom])
+        lo = top + OVERLAP / 2 if top else 0
+        hi = bottom - OVERLAP / 2 if bottom < height else height
+        for box in boxes if boxes is not None else ():
+            box = np.asarray(box, dtype=np.float32) + np.array([0, top], dtype=np.float32)
+            if lo <= box[:, 1].mean() < hi:
+                found.append(box)
+        if bottom >= height:
+            return found
+        top += STRIP
 
 
 def _line(r) -> TextLine | None:
