@@ -71,5 +71,6 @@ def article(article_id: str):
     if start is not None and end is not None and 0 <= start < end <= len(a.text):
         passage = (start, end)
     return render_template("article.html", article=a, question=args.get("q", ""),
-                           paragraphs=article_paragraphs(a.text, a.offsets, passage),
+                           paragraphs=article_paragraphs(a.text, a.offsets, passage,
+                                                         a.uncertain),
                            passage=passage)

@@ -165,3 +165,16 @@ def test_the_form_filters_and_keeps_its_values(client):
     assert '<option value="date" selected>' in body
     results = body.split('<li class="result">')[1:]
     assert results and all("据贵州日报" in r for r in results)
+
+
+def test_characters_ocr_doubted_are_marked_and_escaped():
+    """A scanned page's uncertain characters (Article.uncertain) are underlined on the article
+    page, inside and outside the cited passage, and escaped like any text."""
+    from qa.web.markup import article_paragraphs
+
+    text = "第一段<b>。\n第二段。"
+    paragraphs = article_paragraphs(text, [(0, 7), (8, 12)], (2, 10), uncertain=[1, 3, 9])
+    first, second = (str(p["html"]) for p in paragraphs)
+    assert first == ('第<em class="uncertain">一</em><mark class="passage" id="passage">段'
+                     '<em class="uncertain">&lt;</em>b&gt;。</mark>')
+    assert second == '<mark class="passage">第<em class="uncertain">二</em></mark>段。'
