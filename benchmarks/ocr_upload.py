@@ -119,9 +119,10 @@ def main() -> None:
                                   {"Content-Type": kind, "Authorization": f"Bearer {TOKEN}"})
             accepted = time.perf_counter() - t0
             assert status == 202, (status, job)
+            url = job["url"]
             while True:
                 time.sleep(1.0)
-                _, job = request(server.port, "GET", f"/api/jobs/{job['id']}",
+                _, job = request(server.port, "GET", url,
                                  headers={"Authorization": f"Bearer {TOKEN}"})
                 if job["status"] in ("done", "failed"):
                     break

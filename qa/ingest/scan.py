@@ -54,6 +54,10 @@ INK_PER_EM = 0.93
 # average; under 0.6 are 7–11 a page (benchmarks/ocr.py, "uncertain").
 UNCERTAIN = 0.6
 MIN_CHARS = 20            # fewer characters read than this: no text on the page (as pdf.MIN_GLYPHS)
+# The body's ink under this many pixels: too coarse to read the layout from (1 px is 8 % of the
+# size). At 100 dpi (10 pt body: 13 px) 4 of the 19 seed articles kept their titles and outlets,
+# at 150 dpi (19 px) all 19 (benchmarks/ocr.py --dpi; BENCHMARKS.md §11).
+MIN_INK_PX = 15
 BLANK_INK = 0.002         # share of dark pixels under which a page is blank
 SKEW_MIN = 0.05           # degrees: a smaller slant is left as it is
 ASSUMED_DPI = 200         # an image that does not state its resolution
@@ -208,7 +212,12 @@ def read_page(image, dpi: float, scan: ScanSettings = ScanSettings()) -> Scanned
         raise PageError(f"文字识别的可信度过低（{confidence:.2f}，下限 {scan.min_confidence:.2f}），"
                         "请上传更清晰的扫描件")
     turn = _Turn(_skew(lines), gray.shape[1] / 2, gray.shape[0] / 2, 72 / dpi)
-    glyphs, uncertain = _glyphs(gray, lines, turn)
+    measured = [_measure(gray, line) for line in lines]
+    body = _body_height(lines, measured)
+    if 0 < body < MIN_INK_PX:
+        raise PageError(f"扫描分辨率过低（正文字高约 {body:.0f} 像素，至少需要 {MIN_INK_PX} 像素，"
+                        "约合 150 dpi 以上），版面无法可靠识别；请以 200 dpi 重新扫描")
+    glyphs, uncertain = _glyphs(lines, measured, body, turn)
     return ScannedPage(Page(glyphs, _pictures(gray, lines, turn), weights=False), uncertain,
                        len(chars), confidence, turn.degrees)
 
@@ -290,14 +299,13 @@ class _Turn:
                 (self.cy + dx * math.sin(a) + dy * math.cos(a)) * self.scale)
 
 
-def _glyphs(gray, lines: list[TextLine], turn: _Turn) -> tuple[list[Glyph], list[tuple[str, int]]]:
+def _glyphs(lines: list[TextLine], measured: list[tuple[float, list[tuple[float, float]]]],
+            body: float, turn: _Turn) -> tuple[list[Glyph], list[tuple[str, int]]]:
     """Each line's characters as glyphs on one baseline, sized by the line's ink, a full-width
     mark as wide as its em, a title's parts OCR read apart joined (``_title_parts``); and each
     uncertain character as (its line's text, its place in it)."""
     rows: list[list[Glyph]] = []
     uncertain: list[tuple[str, int]] = []
-    measured = [_measure(gray, line) for line in lines]
-    body = _body_height(lines, measured)
     for k, (line, (height, spans)) in enumerate(zip(lines, measured)):
         if _ideographs(line) < 3 and body and abs(height / body - 1) <= 0.15:
             height = body       # a line's last word or two: too few to measure apart
