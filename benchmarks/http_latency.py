@@ -144,6 +144,24 @@ class Server:
                 self.proc.wait()
 
 
+def timed_ask(conn: http.client.HTTPConnection, port: int, q: str
+              ) -> tuple[bool, float, http.client.HTTPConnection]:
+    """``/api/ask`` once on a keep-alive connection: (answered 200, milliseconds, the
+    connection to go on with — a new one after an error)."""
+    path = "/api/ask?" + urllib.parse.urlencode({"q": q, "k": 5})
+    t = time.perf_counter()
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        r.read()
+        ok = r.status == 200
+    except (OSError, http.client.HTTPException):
+        ok = False
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    return ok, (time.perf_counter() - t) * 1000, conn
+
+
 def load(port: int, questions: list[str], concurrency: int, seconds: float) -> dict:
     """Closed loop: ``concurrency`` threads, each with a keep-alive connection, each sending its
     next question as soon as the previous answer is read, for ``seconds``."""
@@ -162,18 +180,7 @@ def load(port: int, questions: list[str], concurrency: int, seconds: float) -> d
             q = next_q()
             if q is None:
                 break
-            path = "/api/ask?" + urllib.parse.urlencode({"q": q, "k": 5})
-            t = time.perf_counter()
-            try:
-                conn.request("GET", path)
-                r = conn.getresponse()
-                r.read()
-                ok = r.status == 200
-            except (OSError, http.client.HTTPException):
-                ok = False
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            ms = (time.perf_counter() - t) * 1000
+            ok, ms, conn = timed_ask(conn, port, q)
             with lock:
                 if ok:
                     lat.append(ms)

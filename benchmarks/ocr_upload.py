@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine, median, pct, save  # noqa: E402
-from http_latency import Server, question_pool, snapshot_index  # noqa: E402
+from http_latency import Server, question_pool, snapshot_index, timed_ask  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 TOKEN = "bench-" + uuid.uuid4().hex
@@ -68,24 +68,14 @@ class Asker(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        import urllib.parse
-
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         while not self.done.is_set():
             q = next(self.questions, None)
             if q is None:
                 break
             t = time.perf_counter()
-            try:
-                conn.request("GET", "/api/ask?" + urllib.parse.urlencode({"q": q, "k": 5}))
-                r = conn.getresponse()
-                r.read()
-                ok = r.status == 200
-            except (OSError, http.client.HTTPException):
-                ok = False
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            self.samples.append((t, (time.perf_counter() - t) * 1000, ok))
+            ok, ms, conn = timed_ask(conn, self.port, q)
+            self.samples.append((t, ms, ok))
         conn.close()
 
 
