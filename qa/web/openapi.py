@@ -366,15 +366,16 @@ def _paths(s: Settings) -> dict:
             "post": {
                 "summary": "添加一期报纸（一个或多个版面文件）", "operationId": "addIssue",
                 "description": "multipart 上传（字段 files，文本版面 .txt 或 PDF 版面 .pdf），"
-                               "或以 text/plain 或 application/pdf 上传单个文件并用 ?name= 指明"
-                               "版面编号。PDF 的每一页是这一期的一个版面。"
+                               "或以 text/plain、application/pdf、image/png、image/jpeg 或 "
+                               "image/tiff 上传单个文件并用 ?name= 指明版面编号。"
+                               "PDF 的每一页（TIFF 的每一帧）是这一期的一个版面。"
                                "含有需要文字识别的文件（扫描的 PDF，或 .png、.jpg、.jpeg、"
                                ".tif、.tiff 版面图片）时在后台处理：立即返回 202 和任务编号，"
                                "用 GET /api/jobs/{job_id} 查询进度和结果。"
                                "未配置 QA_ADMIN_TOKEN 时拒绝一切写入。",
                 "security": [{"adminToken": []}],
                 "parameters": [_query("name", {"type": "string"},
-                                      "版面编号（仅 text/plain 或 application/pdf 上传时必填）"),
+                                      "版面编号（不用 multipart 上传时必填）"),
                                *[_query(n, schema, d) for n, schema, d in _META_PARAMS]],
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {
@@ -383,7 +384,8 @@ def _paths(s: Settings) -> dict:
                             "type": "string", "format": "binary"}},
                             **{n: schema for n, schema, _ in _META_PARAMS}}}},
                     "text/plain": {"schema": {"type": "string"}},
-                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    **{kind: {"schema": {"type": "string", "format": "binary"}}
+                       for kind in ("application/pdf", "image/png", "image/jpeg", "image/tiff")},
                 }},
                 "responses": {"201": _json(_ref("IssueResult"), "已收录新文章（或替换了版面）"),
                               "200": _json(_ref("IssueResult"), "没有新内容，索引未变"),

@@ -31,21 +31,28 @@ def authorise(header: str | None, token: str | None) -> None:
         raise Forbidden("管理员令牌不正确")
 
 
+# A single file sent as the body, by its content type: the suffix its name gets (ingest reads a
+# file by its suffix; a text page needs none).
+BODY_TYPES = {"text/plain": "", "application/pdf": ".pdf", "image/png": ".png",
+              "image/jpeg": ".jpg", "image/tiff": ".tif"}
+
+
 def files_from_request() -> list[tuple[str, bytes]]:
     if request.mimetype == "multipart/form-data":
         uploaded = request.files.getlist("files")
         if not uploaded:
             raise BadRequest("请在表单字段 files 中上传一个或多个版面文件")
         return [(f.filename or "page.txt", f.read()) for f in uploaded]
-    if request.mimetype in ("text/plain", "application/pdf"):
+    if request.mimetype in BODY_TYPES:
         name = request.args.get("name", "").strip()
         if not name:
-            raise BadRequest("以纯文本或 PDF 上传时须用 ?name=<版面编号> 指明版面")
-        if request.mimetype == "application/pdf" and not name.lower().endswith(".pdf"):
-            name += ".pdf"          # ingest reads a file by its suffix
+            raise BadRequest("以纯文本、PDF 或图片上传时须用 ?name=<版面编号> 指明版面")
+        suffix = BODY_TYPES[request.mimetype]
+        if suffix and not name.lower().endswith(suffix):
+            name += suffix
         return [(name, request.get_data(cache=False))]
-    raise UnsupportedMediaType("请用 multipart/form-data（字段 files）、text/plain; charset=utf-8 "
-                               "或 application/pdf 上传版面")
+    raise UnsupportedMediaType("请用 multipart/form-data（字段 files）、text/plain; charset=utf-8、"
+                               "application/pdf 或 image/png、image/jpeg、image/tiff 上传版面")
 
 
 def meta_from_request() -> IssueMeta:

@@ -282,3 +282,20 @@ def test_finished_jobs_are_pruned_by_count_and_age(tmp_path):
     assert kept == {f"{n:032x}" for n in range(3)} | {"e" * 32, new}
     assert not list(jobs.folder.glob(".*.tmp"))
     assert jobs.status("e" * 32)["status"] == "running"
+
+
+def test_a_page_image_sent_as_the_body_is_a_job_and_a_bad_one_a_422(
+        make_app, writable_index, scan_png):
+    """`Content-Type: image/png` (or image/jpeg, image/tiff) with `?name=`, like a PDF body."""
+    client = make_app(writable_index).test_client()
+    r = client.post("/api/issues?name=2024-09-02_A01", data=scan_png, headers=AUTH,
+                    content_type="image/png")
+    assert r.status_code == 202, r.get_json()
+    job = job_result(client, r, AUTH)
+    assert job["status"] == "done" and job["files"] == ["2024-09-02_A01.png"], job
+    assert job["result"]["pages"]["added"] == ["2024-09-02_A01"]
+    bad = client.post("/api/issues?name=x", data=b"\xff\xd8 not a jpeg", headers=AUTH,
+                      content_type="image/jpeg")
+    assert bad.status_code == 422 and "x.jpg" in bad.get_json()["error"]["message"]
+    nameless = client.post("/api/issues", data=scan_png, headers=AUTH, content_type="image/png")
+    assert nameless.status_code == 400
