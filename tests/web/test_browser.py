@@ -69,6 +69,9 @@ def ask(driver, base_url, question):
     box.clear()
     box.send_keys(question)
     driver.find_element(By.CSS_SELECTOR, "form.ask button").click()
+    # the page asked from is gone first: its own .notice (the empty state) would otherwise end
+    # the wait below at once, and the next find_element meet the old page (stale element)
+    WebDriverWait(driver, 60).until(EC.staleness_of(box))
     WebDriverWait(driver, 60).until(
         EC.presence_of_element_located((By.CSS_SELECTOR, ".results, .notice")))
 
