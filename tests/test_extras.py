@@ -25,3 +25,20 @@ def test_the_milvus_backend_without_the_milvus_extra_names_the_extra(monkeypatch
     monkeypatch.setitem(sys.modules, "qa.index.milvus", None)
     with pytest.raises(BadSetting, match=r"qa\[milvus\]"):
         open_backend(Settings(index_dir=tmp_path, backend="milvus"))
+
+
+def test_a_scan_without_the_ocr_extra_names_the_extra(monkeypatch):
+    """An image, and a PDF page without a text layer, both say what to install."""
+    from PIL import Image
+
+    import qa.ingest.ocr as ocr
+    from qa.ingest import ingest_bytes
+    from tests.ingest import scangen
+
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)
+    monkeypatch.setattr(ocr, "_ENGINES", {})
+    page = Image.new("L", (800, 600), 255)
+    page.paste(0, (100, 100, 700, 140))           # ink, so the page is not blank
+    for data, name in ((scangen.to_png(page), "p.png"), (scangen.to_scanned_pdf([page]), "p.pdf")):
+        with pytest.raises(BadSetting, match=r"qa\[ocr\]"):
+            ingest_bytes(data, name)

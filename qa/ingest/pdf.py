@@ -27,7 +27,7 @@ import threading
 from dataclasses import dataclass
 
 from qa.config import Settings
-from qa.errors import BadIssueFile, PageError
+from qa.errors import BadIssueFile, PageError, QAError
 from qa.ingest import pdffont
 from qa.ingest.decode import normalise
 from qa.ingest.pdfpage import BOLD_WEIGHT, Box, Glyph, Page
@@ -100,6 +100,8 @@ def read_pdf(data: bytes, name: str, issue: str, max_bytes: int | None = None,
             except pdfium.PdfiumError:
                 bad.append((n, "已损坏，无法读取"))
                 continue
+            except QAError:     # not the page's fault (the OCR extra missing): said as it is
+                raise
             except Exception:   # a layout this reader trips on: lose the page, not the file
                 log.exception("%s page %d: layout not understood", name, n)
                 bad.append((n, "版面无法解析"))
