@@ -11,7 +11,6 @@ number) is optional and never invented.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,13 +19,11 @@ from qa.dates import iso_date
 from qa.errors import BadIssueFile, BadRequest
 from qa.index.builder import Builder, BuildReport, Page
 from qa.ids import is_name_id
-from qa.ingest import Skipped, ingest_bytes, read_paths
+from qa.ingest import FileProgress, Skipped, ingest_bytes, per_file, read_paths
 from qa.ingest.pdf import Limits
 from qa.ingest.scan import ScanSettings
 from qa.ingest.articles import article_id
 from qa.types import Article
-
-Progress = Callable[[str, int, int], None]      # (file, pages read, pages to read)
 
 
 @dataclass(frozen=True)
@@ -149,7 +146,7 @@ class IssueService:
     # -- reading files --------------------------------------------------------------------
 
     def read(self, files: list[tuple[str, bytes]], meta: IssueMeta,
-             progress: Progress | None = None) -> tuple[list[Page], list[Skipped]]:
+             progress: FileProgress | None = None) -> tuple[list[Page], list[Skipped]]:
         """Named contents → pages. A file that cannot be read is skipped with its reason; the
         others are kept. ``progress(file, pages read, pages)`` hears of files read slowly
         (OCR), page by page."""
@@ -158,11 +155,9 @@ class IssueService:
         owner: dict[str, str] = {}          # page id → the file that gave it
         limits, scan = Limits.of(self.settings), ScanSettings.of(self.settings)
         for name, data in files:
-            told = (lambda done, total, name=name: progress(name, done, total)) \
-                if progress else None
             try:
                 found = ingest_bytes(data, name, self.settings.max_page_bytes, skipped,
-                                     limits, scan, told)
+                                     limits, scan, per_file(progress, name))
             except BadIssueFile as e:
                 skipped.append(Skipped(name, e.reason))
                 continue
@@ -177,7 +172,8 @@ class IssueService:
             articles.extend(found)
         return pages_of(articles, meta), skipped
 
-    def read_paths(self, paths: list[Path], meta: IssueMeta, progress: Progress | None = None
+    def read_paths(self, paths: list[Path], meta: IssueMeta,
+                   progress: FileProgress | None = None
                    ) -> tuple[list[Page], list[Skipped], int]:
         """Files and folders → pages, as ``qa.ingest.read_paths`` reads them; (pages, what
         was skipped, number of files)."""

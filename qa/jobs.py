@@ -39,6 +39,7 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.errors import Busy, NotFound, QAError
+from qa.ingest import FileProgress
 from qa.index.locks import file_lock
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,7 @@ RETRY_AFTER = 60                # seconds: about what two scanned pages take
 HEARTBEAT = 5.0                 # seconds between heartbeats (less when the stale limit is short)
 INTERNAL = {"code": "internal_error", "message": "服务器内部错误，任务失败，索引未改变；请稍后重新上传"}
 
-Progress = Callable[[str, int, int], None]      # (file, pages read, pages to read)
-Work = Callable[[Progress], dict]
+Work = Callable[[FileProgress], dict]
 
 
 class Jobs:

@@ -55,6 +55,15 @@ class IngestResult:
         return line
 
 
+# (file, pages read, pages to read): how a batch of files tells of its slow (scanned) pages.
+FileProgress = Callable[[str, int, int], None]
+
+
+def per_file(progress: FileProgress | None, name: str) -> Progress | None:
+    """``progress`` for the pages of the file ``name``."""
+    return (lambda done, total: progress(name, done, total)) if progress else None
+
+
 def issue_id(name: str) -> str:
     """The page id of a file called ``name`` (``qa.ids``: the stem, or its normalised form)."""
     return page_id(name)
@@ -189,7 +198,7 @@ def expand(paths: list[Path]) -> list[Path]:
 
 def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES,
                  limits: Limits = Limits(), scan: ScanSettings = ScanSettings(),
-                 progress: Callable[[str, int, int], None] | None = None) -> IngestResult:
+                 progress: FileProgress | None = None) -> IngestResult:
     """Every file of ``paths`` (folders walked) read; ``progress(file, done, pages)`` hears of
     the pages of files that are read slowly (OCR)."""
     result = IngestResult()
@@ -198,9 +207,8 @@ def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES,
         try:
             data = f.read_bytes()
             pages: list[Skipped] = []
-            told = (lambda done, total, f=f: progress(str(f), done, total)) if progress else None
             result.articles.extend(ingest_bytes(data, f.name, max_bytes, pages, limits, scan,
-                                                told))
+                                                per_file(progress, str(f))))
             result.skipped += [Skipped(str(f), s.reason, s.page) for s in pages]
         except BadIssueFile as e:
             # Reported by the caller from result.skipped; a log line too would say it twice.
@@ -212,7 +220,7 @@ def ingest_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES,
 
 
 def read_paths(paths: list[Path], settings: Settings,
-               progress: Callable[[str, int, int], None] | None = None) -> IngestResult:
+               progress: FileProgress | None = None) -> IngestResult:
     """``ingest_paths`` within the bounds ``settings`` sets (a page file's bytes, a PDF's pages
     and characters, images' pixels) and reading scans as it says: how ``qa ingest`` and the
     issue service read files and folders."""

@@ -85,13 +85,12 @@ def read_pdf(data: bytes, name: str, issue: str, max_bytes: int | None = None,
         articles: list[Article] = []
         bad: list[tuple[int, str]] = []
         budget = [limits.glyphs]         # characters left for the file's other pages
-        scans = _Scans(pages, progress)
         for n in range(1, pages + 1):
             try:
                 with _LOCK:
                     found = _page_articles(doc, n, issue, max_bytes, limits, budget, scan)
                 if isinstance(found, _Rendered):      # OCR, with the lock free for others
-                    found = scans.read(found, issue, n, scan, max_bytes)
+                    found = _read_scan(found, issue, n, pages, scan, max_bytes, progress)
             except _TooMuchText as e:
                 raise BadIssueFile(name, str(e)) from None
             except PageError as e:
@@ -131,22 +130,17 @@ class _Rendered:
     dpi: float
 
 
-class _Scans:
-    """The scanned pages of one PDF, read one by one; ``progress`` counts them as they go
-    (the number of pages is the file's: which are scans is known only as they are met)."""
-
-    def __init__(self, pages: int, progress: Progress | None):
-        self.pages, self.progress, self.done = pages, progress, 0
-
-    def read(self, page: _Rendered, issue: str, n: int, scan: ScanSettings,
-             max_bytes: int | None) -> list[Article]:
-        if self.progress:
-            self.progress(n - 1, self.pages)
-        try:
-            return page_articles(page.image, page.dpi, issue, n, scan, max_bytes)
-        finally:
-            if self.progress:
-                self.progress(n, self.pages)
+def _read_scan(page: _Rendered, issue: str, n: int, pages: int, scan: ScanSettings,
+               max_bytes: int | None, progress: Progress | None) -> list[Article]:
+    """Page ``n`` of ``pages``, a scan, read by OCR; ``progress`` hears of it before and after
+    (counted in the file's pages: which are scans is known only as they are met)."""
+    if progress:
+        progress(n - 1, pages)
+    try:
+        return page_articles(page.image, page.dpi, issue, n, scan, max_bytes)
+    finally:
+        if progress:
+            progress(n, pages)
 
 
 def has_scanned_page(data: bytes) -> bool:
@@ -168,7 +162,7 @@ def has_scanned_page(data: bytes) -> bool:
                     text = page.get_textpage()
                     chars = c.FPDFText_CountChars(text.raw)
                     text.close()
-                    if chars < MIN_GLYPHS and _images(page):
+                    if _scanned(chars, page):
                         return True
                 finally:
                     page.close()
@@ -197,10 +191,10 @@ def _page_articles(doc, n: int, issue: str, max_bytes: int | None, limits: Limit
     page = doc[n - 1]
     try:
         glyphs, unmapped = _glyphs(page, n, limits, budget)
-        images = _images(page)
         ink = sum(1 for g in glyphs if g.text.strip())
-        if ink < MIN_GLYPHS and images:
+        if _scanned(ink, page):
             return _render(page, scan)
+        images = _images(page)
     finally:
         page.close()
     if unmapped > MAX_UNMAPPED * max(1, ink + unmapped):
@@ -212,6 +206,11 @@ def _page_articles(doc, n: int, issue: str, max_bytes: int | None, limits: Limit
         raise PageError(f"文字过多（{laid.text_bytes():,} 字节，上限 {max_bytes:,} 字节），"
                         "不像报纸版面")
     return laid.articles(issue, n)
+
+
+def _scanned(chars: int, page) -> bool:
+    """A page of pictures with (almost) no text: a scan, read by OCR."""
+    return chars < MIN_GLYPHS and bool(_images(page))
 
 
 def _render(page, scan: ScanSettings) -> _Rendered:

@@ -36,6 +36,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from qa.config import Settings
 from qa.errors import BadIssueFile, PageError
 from qa.ingest.ocr import TextLine, recognise
 from qa.ingest.pdfpage import Box, Glyph, Page
@@ -69,13 +70,13 @@ class ScanSettings:
     cores one page may use, and the mean confidence under which a page is refused
     (``Settings``, which says why)."""
 
-    dpi: int = 200
-    pixels: int = 40_000_000
-    threads: int = 1
-    min_confidence: float = 0.8
+    dpi: int = Settings.ocr_dpi
+    pixels: int = Settings.max_image_pixels
+    threads: int = Settings.ocr_threads
+    min_confidence: float = Settings.ocr_min_confidence
 
     @classmethod
-    def of(cls, settings) -> "ScanSettings":
+    def of(cls, settings: Settings) -> "ScanSettings":
         return cls(settings.ocr_dpi, settings.max_image_pixels, settings.ocr_threads,
                    settings.ocr_min_confidence)
 
@@ -84,7 +85,7 @@ Progress = Callable[[int, int], None]     # (pages read, pages to read)
 
 
 def read_images(data: bytes, name: str, issue: str, scan: ScanSettings = ScanSettings(),
-                max_pages: int = 200, max_bytes: int | None = None,
+                max_pages: int = Settings.max_pdf_pages, max_bytes: int | None = None,
                 progress: Progress | None = None
                 ) -> tuple[list[Article], list[tuple[int, str]]]:
     """An image file's articles (a TIFF's frames are its pages) and the pages skipped with
@@ -113,7 +114,7 @@ def read_images(data: bytes, name: str, issue: str, scan: ScanSettings = ScanSet
 
 
 def check_image(data: bytes, name: str, scan: ScanSettings = ScanSettings(),
-                max_pages: int = 200) -> None:
+                max_pages: int = Settings.max_pdf_pages) -> None:
     """``BadIssueFile`` for an image file refused from its header alone (not an image, a
     format not taken, too many pixels or frames): what an upload can be told at once, before
     any OCR. Decodes no pixels."""
@@ -325,8 +326,12 @@ def _glyphs(lines: list[TextLine], measured: list[tuple[float, list[tuple[float,
     return _title_parts(rows), uncertain
 
 
+def _ideograph(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
 def _ideographs(line: TextLine) -> int:
-    return sum("\u4e00" <= c.text <= "\u9fff" for c in line.chars)
+    return sum(_ideograph(c.text) for c in line.chars)
 
 
 def _body_height(lines: list[TextLine], measured) -> float:
@@ -430,7 +435,7 @@ def _measure(gray, line: TextLine) -> tuple[float, list[tuple[float, float]]]:
             # the line's ends only: inside it, OCR's shares keep the advance a PDF gives
             spans[i] = ((x0 + cols[0]) / w if i == 0 else spans[i][0],
                         (x0 + cols[-1] + 1) / w if i == last else spans[i][1])
-        if "\u4e00" <= c.text <= "\u9fff" and len(cols):
+        if _ideograph(c.text) and len(cols):
             rows = np.nonzero(ink[:, x0:x1].any(axis=1))[0]
             heights.append(rows[-1] - rows[0] + 1)
     if not heights:

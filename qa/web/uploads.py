@@ -10,9 +10,9 @@ import hmac
 from flask import request
 
 from qa.errors import BadIssueFile, BadRequest, Forbidden, Unauthorized
-from qa.ingest import file_type, is_scan
+from qa.ingest import FileProgress, file_type, is_scan
 from qa.ingest.scan import IMAGE_TYPES, ScanSettings, check_image
-from qa.issues import IssueMeta, IssueService, Progress
+from qa.issues import IssueMeta, IssueService
 from qa.jobs import Jobs
 from qa.search.service import SearchService
 from qa.web.errors import UnsupportedMediaType
@@ -98,7 +98,7 @@ def _refused_at_once(files: list[tuple[str, bytes]], settings) -> list[str]:
 
 
 def add(files: list[tuple[str, bytes]], meta: IssueMeta, service: SearchService,
-        progress: Progress | None = None) -> dict:
+        progress: FileProgress | None = None) -> dict:
     # the service's own encoder, so a worker never holds two copies of the model
     issue_service = issues(service, service.encoder)
     pages, skipped = issue_service.read(files, meta, progress)
