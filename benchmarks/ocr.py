@@ -66,6 +66,21 @@ def a3_page(dpi: float, seed: int):
     return scangen.degrade(page, random.Random(seed)), scangen.truth_lines(pdf)[0]
 
 
+def a3_only(args) -> None:
+    """A page of exactly A3 at ``--dpi``: the A3-wide three-column page cut to A3 (842 × 1191
+    pt; its margins and scan border are what the width loses), read three times; the median time, and the process's peak RSS."""
+    image, _ = a3_page(args.dpi, 11)
+    width, height = round(842 / 72 * args.dpi), round(1191 / 72 * args.dpi)
+    image = image.crop((0, 0, min(width, image.width), min(height, image.height)))
+    times = [read(image, args.dpi, args.threads, "a3")[3] for _ in range(3)]
+    result = {"machine": machine(), "dpi": args.dpi, "threads": args.threads,
+              "pixels": f"{image.width}x{image.height}", "seconds": [round(t, 2) for t in times],
+              "median_s": round(sorted(times)[1], 2),
+              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+    save(f"ocr_a3_threads{args.threads}", result, args.out)
+
+
 def hit_at_1(index: Path, files: Path) -> dict:
     qa = str(ROOT / ".venv" / "bin" / "qa")
     t0 = time.perf_counter()
@@ -85,11 +100,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=None, help="scangen's seed (default: its own)")
     ap.add_argument("--no-eval", action="store_true", help="skip the index builds")
+    ap.add_argument("--a3-only", action="store_true",
+                    help="only time a page of exactly A3 (297 × 420 mm), three times")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
     from tests.ingest import scangen
     from tests.ingest.relayout import begins
+
+    if args.a3_only:
+        return a3_only(args)
 
     scans = scangen.seed_scans(args.dpi, **({"seed": args.seed} if args.seed else {}))
     import qa.ingest.ocr  # noqa: F401  (the models load on the first page; RSS after that)

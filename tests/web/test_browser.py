@@ -21,7 +21,7 @@ pytestmark = [
                               "(Debian: apt-get install chromium chromium-driver)"),
 ]
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -71,9 +71,20 @@ def ask(driver, base_url, question):
     driver.find_element(By.CSS_SELECTOR, "form.ask button").click()
     # the page asked from is gone first: its own .notice (the empty state) would otherwise end
     # the wait below at once, and the next find_element meet the old page (stale element)
-    WebDriverWait(driver, 60).until(EC.staleness_of(box))
+    WebDriverWait(driver, 60).until(lambda _: gone(box))
     WebDriverWait(driver, 60).until(
         EC.presence_of_element_located((By.CSS_SELECTOR, ".results, .notice")))
+
+
+def gone(element) -> bool:
+    """The element's page was left. Chromium says so as a stale element, or, while the new
+    page loads, as "Node with given id does not belong to the document" (which selenium's
+    own staleness_of does not catch)."""
+    try:
+        element.is_enabled()
+    except WebDriverException:      # StaleElementReferenceException is one
+        return True
+    return False
 
 
 def no_alert(driver) -> bool:
