@@ -116,8 +116,9 @@ class Reader:
         return cls(run, tokenizer, id_map, config["max_len"], config["overlap"],
                    config["max_answer"], config["threshold"])
 
-    def spans(self, pairs: list[tuple[str, str]]) -> list[Span]:
-        """Per pair, the span with the highest answerability margin over the text's windows."""
+    def logits(self, pairs: list[tuple[str, str]]):
+        """Per window of every pair: (pair index, window index, Window, start logits, end
+        logits), pairs in order."""
         questions = encode(self.tokenizer, [q for q, _ in pairs])
         texts = encode(self.tokenizer, [t for _, t in pairs])
         flat = []                                  # (pair index, window index, Window)
@@ -125,7 +126,6 @@ class Reader:
             for w, win in enumerate(windows(q_ids, t_ids, t_off, self.max_len, self.overlap,
                                             self.bos, self.eos)):
                 flat.append((p, w, win))
-        best: list[Span | None] = [None] * len(pairs)
         for a in range(0, len(flat), self.batch_size):
             batch = flat[a:a + self.batch_size]
             width = max(len(win.ids) for _, _, win in batch)
@@ -138,13 +138,27 @@ class Reader:
                 ids = self.id_map[ids]
             starts, ends = self.run(ids, mask)
             for i, (p, w, win) in enumerate(batch):
-                s, e, score, null = best_span(starts[i], ends[i], win, self.max_answer)
-                if len(win.offsets) == 0:
-                    span = Span(0, 0, score, null, w)
-                else:
-                    span = Span(int(win.offsets[s, 0]), int(win.offsets[e, 1]), score, null, w)
-                if best[p] is None or span.margin > best[p].margin:
-                    best[p] = span
+                yield p, w, win, starts[i], ends[i]
+
+    def spans(self, pairs: list[tuple[str, str]]) -> list[Span]:
+        """Per pair, the span with the highest answerability margin over the text's windows."""
+        return self.decode(len(pairs), self.logits(pairs))
+
+    def decode(self, n: int, logits, max_answer: int | None = None,
+               penalty: float = 0.0) -> list[Span]:
+        """The best span of each of ``n`` pairs from ``logits``' windows. ``max_answer`` (tokens;
+        default the model's) and ``penalty`` (per token of length) are ``best_span``'s; other
+        values than the defaults are for studies/reader_span.py."""
+        best: list[Span | None] = [None] * n
+        for p, w, win, starts, ends in logits:
+            s, e, score, null = best_span(starts, ends, win, max_answer or self.max_answer,
+                                          penalty)
+            if len(win.offsets) == 0:
+                span = Span(0, 0, score, null, w)
+            else:
+                span = Span(int(win.offsets[s, 0]), int(win.offsets[e, 1]), score, null, w)
+            if best[p] is None or span.margin > best[p].margin:
+                best[p] = span
         return best
 
     def read(self, pairs: list[tuple[str, str]]) -> list[Answer]:

@@ -65,8 +65,10 @@ def windows(q_ids: np.ndarray, t_ids: np.ndarray, t_offsets: np.ndarray, max_len
 
 
 def best_span(start_logits: np.ndarray, end_logits: np.ndarray, window: Window,
-              max_answer: int) -> tuple[int, int, float, float]:
-    """Best (first token, last token, score) inside the window's text, and the null score."""
+              max_answer: int, penalty: float = 0.0) -> tuple[int, int, float, float]:
+    """Best (first token, last token, score) inside the window's text, and the null score.
+    ``penalty``: subtracted from a span's score per token after its first (the service uses 0:
+    studies/reader_span.py measured every penalty tried as lowering F1)."""
     c0, n = window.context, len(window.offsets)
     null = float(start_logits[0] + end_logits[0])
     if n == 0:
@@ -75,6 +77,6 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, window: Window,
     e = end_logits[c0:c0 + n]
     scores = s[:, None] + e[None, :]
     i, j = np.indices(scores.shape)
-    scores = np.where((j >= i) & (j - i < max_answer), scores, -np.inf)
+    scores = np.where((j >= i) & (j - i < max_answer), scores - penalty * (j - i), -np.inf)
     a, b = np.unravel_index(int(np.argmax(scores)), scores.shape)
     return int(a), int(b), float(scores[a, b]), null

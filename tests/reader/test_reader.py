@@ -63,6 +63,15 @@ def test_best_span_stays_in_the_text_and_reads_no_answer_from_the_first_token():
     assert (s, e) == (2, 3) and score == 7.0 and null == 10.0
 
 
+def test_a_length_penalty_takes_the_shorter_span():
+    """studies/reader_span.py's knob (the service's penalty is 0)."""
+    w = Window(np.zeros(8, np.int64), context=3, offsets=np.array([[0, 1], [1, 2], [2, 3], [3, 4]]))
+    start = np.array([0.0, 0, 0, 4, 0, 0, 0, 0])
+    end = np.array([0.0, 0, 0, 2, 0, 0, 3, 0])
+    assert best_span(start, end, w, max_answer=4)[:3] == (0, 3, 7.0)
+    assert best_span(start, end, w, max_answer=4, penalty=0.5)[:3] == (0, 0, 6.0)
+
+
 def test_sharing_the_encoder_s_tokenizer_reads_the_same(reader, encoder):
     """The service hands the reader the encoder's tokenizer (one ~280 MB copy, not two)."""
     shared = Reader.load(tokenizer=encoder.tokenizer)
