@@ -92,6 +92,8 @@ STUDIES = {
     # ... and which sentence a found result highlights once the reader has answered
     "reader_sentence.py": (["--index", str(ROOT / "index")], ["--index", str(ROOT / "index"),
                                                                  "--fit", "40"]),
+    # ... and what it extracts at best from the gold passage, per longest span and penalty
+    "reader_span.py": ([], ["--limit", "40", "--max-answer", "16,48", "--penalty", "0,0.1"]),
 }
 # the scripts that write a results file (``--out DIR``)
 SAVES = {"encoder.py", "http_latency.py", "coldstart.py", "indexing.py", "scale.py",
