@@ -22,8 +22,8 @@ from qa.reader.evaluate import BENCH, HELDOUT, bench_sets
 from qa.reader.metrics import em, f1
 
 
-def floats(text: str) -> list[float]:
-    return [float(x) for x in text.split(",")]
+def numbers(kind):
+    return lambda text: [kind(x) for x in text.split(",")]
 
 
 def main(argv=None) -> None:
@@ -32,8 +32,8 @@ def main(argv=None) -> None:
     ap.add_argument("--bench", type=Path, default=BENCH)
     ap.add_argument("--heldout", type=Path, default=HELDOUT)
     ap.add_argument("--limit", type=int, default=0, help="questions per set (0: all)")
-    ap.add_argument("--max-answer", type=floats, default=[8, 16, 24, 32, 48, 64])
-    ap.add_argument("--penalty", type=floats, default=[0, 0.05, 0.1, 0.2, 0.5])
+    ap.add_argument("--max-answer", type=numbers(int), default=[8, 16, 24, 32, 48, 64])
+    ap.add_argument("--penalty", type=numbers(float), default=[0, 0.05, 0.1, 0.2, 0.5])
     args = ap.parse_args(argv)
     reader = Reader.load(args.model)
     print(f"model {args.model} (max_answer {reader.max_answer}); no-null EM / F1 of the best "
@@ -51,9 +51,9 @@ def main(argv=None) -> None:
               f"{np.mean([min(len(a) for a in q.answers) for q in questions]):.1f})")
         for longest in args.max_answer:
             for penalty in args.penalty:
-                spans = reader.decode(len(pairs), logits, int(longest), penalty)
+                spans = reader.decode(len(pairs), logits, longest, penalty)
                 said = [text[s.start:s.end] for (_, text), s in zip(pairs, spans)]
-                print(f"{int(longest):10d}  {penalty:7.2f}  "
+                print(f"{longest:10d}  {penalty:7.2f}  "
                       f"{np.mean([em(a, q.answers) for a, q in zip(said, questions)]):.3f}  "
                       f"{np.mean([f1(a, q.answers) for a, q in zip(said, questions)]):.3f}  "
                       f"{np.mean([len(a) for a in said]):.1f}", flush=True)

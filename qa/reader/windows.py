@@ -67,9 +67,9 @@ def windows(q_ids: np.ndarray, t_ids: np.ndarray, t_offsets: np.ndarray, max_len
 def best_span(start_logits: np.ndarray, end_logits: np.ndarray, window: Window,
               max_answer: int, penalty: float = 0.0) -> tuple[int, int, float, float]:
     """Best (first token, last token, score) inside the window's text, and the null score.
-    ``penalty``: subtracted from a span's score per token after its first. The service uses 0
-    and ``max_answer`` 48: studies/reader_span.py (results/reader_span.log) found no setting
-    worth more than +.012 F1 on any bench set, and those are the reported sets."""
+    ``penalty``: subtracted from a span's score per token after its first. The service uses 0:
+    studies/reader_span.py (results/reader_span.log) found no penalty worth more than +.012 F1
+    on any bench set, and those are the reported sets (``max_answer``: see train.MAX_ANSWER)."""
     c0, n = window.context, len(window.offsets)
     null = float(start_logits[0] + end_logits[0])
     if n == 0:
